@@ -1,0 +1,116 @@
+"""What every business on the platform has: customers among the users, a region, a spend
+account, chats that turn into sales, and click-to-chat ads steered by their return."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+MEMORY_DAYS = 30.0
+"""Days over which a firm averages its sales and ad returns (assumption: a month)."""
+
+BUDGET_STEP = 0.02
+"""Daily relative change of an ad budget after a good or bad return (assumption)."""
+
+
+class Business(mesa.Agent):
+    """A firm with customers among the users; all its fees go through ``model.platform``."""
+
+    on_business_platform = True
+    """Business Platform (API) firms pay per conversation and template; Business App firms
+    chat for free (DIGEST B1, B2)."""
+
+    def __init__(self, model, customers: np.ndarray, region: int, ad_budget_usd: float = 0.0,
+                 margin: float = 0.3):
+        super().__init__(model)
+        self.customers = customers
+        self.region = region
+        self.ad_budget_usd = ad_budget_usd
+        self.margin = margin
+        self.spent = 0.0
+        self.sales_usd = 0.0
+        self.conversations = 0
+        self.ad_spend_avg = 0.0
+        self.ad_sales_avg = 0.0
+        self._ad_spend_today = 0.0
+        self._ad_sales_today = 0.0
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self.model.org_rng
+
+    def draw(self, rate: float, pool: np.ndarray | None = None) -> np.ndarray:
+        """Each user in ``pool`` (default: active customers) independently with prob ``rate``."""
+        pool = self.active_customers() if pool is None else pool
+        return pool[self.rng.random(len(pool)) < rate]
+
+    def active_customers(self) -> np.ndarray:
+        return self.customers[self.model.users.active_today[self.customers]]
+
+    def sell(self, buyers: np.ndarray) -> float:
+        """Orders from ``buyers``; paid in the chat by those with a linked account ($2).
+
+        Order values are exponential around ``order_value_usd`` scaled by the square root of
+        the regional price index (assumption: purchasing power). The merchant fee on in-chat
+        payments is booked to the platform; returns the sales in USD.
+        """
+        model = self.model
+        p = model.p
+        if len(buyers) == 0:
+            return 0.0
+        price_index = model.platform.ad_price_index[model.users.region[buyers]]
+        values = p.order_value_usd * np.sqrt(price_index) * self.rng.exponential(1.0, len(buyers))
+        in_chat_usd = float(values[model.users.payments_linked[buyers]].sum())
+        fee = in_chat_usd * p.card_rail_share * p.merchant_fee_rate
+        model.platform.charge(self, "payments", fee)
+        model.payments_volume["merchant"] += in_chat_usd
+        total = float(values.sum())
+        self.sales_usd += total
+        model.purchases += len(buyers)
+        return total
+
+    def open_conversations(self, rate: float, pool: np.ndarray | None = None,
+                           entry_point: bool = False) -> np.ndarray:
+        """Users who start a service conversation today (user-initiated, cal §2.1).
+
+        Chats opened from a click-to-chat ad are a free entry point (cal §2.1, 72-h window).
+        """
+        openers = self.draw(rate, pool)
+        if self.on_business_platform:
+            free = 0.0 if entry_point else None
+            openers = self.model.platform.send(self, "service", openers, unit_price=free)
+        self.conversations += len(openers)
+        return openers
+
+    def buy_click_to_chat(self) -> np.ndarray:
+        """Click-to-chat ads (A3): each paid click opens a chat with an active user of the
+        firm's region. Returns who clicked; books the spend."""
+        model = self.model
+        cpc = model.p.ctwa_cpc_usd * model.platform.ad_price_index[self.region]
+        clicks = int(self.ad_budget_usd // cpc) if cpc > 0 else 0
+        pool = model.users.active_in_region(self.region)
+        if clicks == 0 or len(pool) == 0:
+            return pool[:0]
+        clickers = pool[self.rng.integers(0, len(pool), clicks)]
+        model.platform.charge(self, "click_to_chat", clicks * cpc)
+        model.platform.clicks_to_chat += clicks
+        self._ad_spend_today = clicks * cpc
+        return self.open_conversations(1.0, clickers, entry_point=True)
+
+    def convert(self, chats: np.ndarray, from_ads: bool = False) -> float:
+        """Chats that end in a sale (``chat_conversion``); ad-driven sales count for ROAS."""
+        sales = self.sell(self.draw(self.model.p.chat_conversion, chats))
+        if from_ads:
+            self._ad_sales_today += sales
+        return sales
+
+    def adapt(self) -> None:
+        """The ad budget follows the return on ad spend over the last month."""
+        w = 1 / MEMORY_DAYS
+        self.ad_spend_avg += w * (self._ad_spend_today - self.ad_spend_avg)
+        self.ad_sales_avg += w * (self._ad_sales_today - self.ad_sales_avg)
+        if self.ad_spend_avg > 0:
+            roas = self.margin * self.ad_sales_avg / self.ad_spend_avg
+            self.ad_budget_usd *= 1 + BUDGET_STEP * np.sign(roas - 1)
+        self._ad_spend_today = 0.0
+        self._ad_sales_today = 0.0

@@ -1,0 +1,28 @@
+"""Enterprises on the Business Platform (B2): template messages by category, billed per
+message at the recipient's regional rate; service conversations; click-to-chat ads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.business import Business
+
+
+class Enterprise(Business):
+    def step(self) -> None:
+        p = self.model.p
+        platform = self.model.platform
+        platform.send(self, "utility", self.draw(p.utility_rate))
+        platform.send(self, "authentication", self.draw(p.authentication_rate))
+        reached = platform.send(self, "marketing", self.marketing_audience())
+        self.convert(self.open_conversations(p.chat_rate))
+        self.convert(self.draw(p.ctr_sponsored, reached))
+        self.convert(self.buy_click_to_chat(), from_ads=True)
+
+    def marketing_audience(self) -> np.ndarray:
+        """Marketing volume falls with price: each active customer is targeted with
+        probability ``marketing_rate`` x (price / default price) ^ -elasticity (assumption)."""
+        p = self.model.p
+        active = self.active_customers()
+        factor = self.model.platform.marketing_volume_factor[self.model.users.region[active]]
+        return active[self.rng.random(len(active)) < p.marketing_rate * factor]

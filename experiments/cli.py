@@ -1,0 +1,136 @@
+"""The ``wasim`` command. Exit codes: 0 success, 1 some runs failed, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from experiments.spec import SpecError, builtin_specs, load_spec, parse_assignments
+from model.params import PARAMS, ParameterError, resolve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SpecError, ParameterError) as err:
+        print(f"wasim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wasim", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    cmd = sub.add_parser("list", help="built-in experiments, one line each")
+    cmd.set_defaults(handler=cmd_list)
+
+    cmd = sub.add_parser("params", help="every model parameter: default, range, unit, meaning")
+    cmd.add_argument("--markdown", action="store_true", help="as a Markdown table")
+    cmd.set_defaults(handler=cmd_params)
+
+    cmd = sub.add_parser("simulate", help="one run, summary on screen")
+    cmd.add_argument("--set", action="append", default=[], metavar="K=V",
+                     help="parameter value (repeatable)")
+    cmd.add_argument("--days", type=int, default=365)
+    cmd.add_argument("--seed", type=int, default=0)
+    cmd.add_argument("--out", type=Path, help="also write the daily rows to this Parquet file")
+    cmd.set_defaults(handler=cmd_simulate)
+
+    cmd = sub.add_parser("run", help="run an experiment (built-in name or TOML path)")
+    cmd.add_argument("experiment")
+    cmd.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    cmd.add_argument("--out", type=Path, help="result folder (default results/<name>)")
+    cmd.add_argument("--set", action="append", default=[], metavar="K=V",
+                     help="override a fixed parameter (repeatable)")
+    cmd.add_argument("--fresh", action="store_true", help="discard earlier results in --out")
+    cmd.set_defaults(handler=cmd_run)
+
+    cmd = sub.add_parser("plot", help="figures of a result folder into RESULT_DIR/figures/")
+    cmd.add_argument("result_dir", type=Path)
+    cmd.set_defaults(handler=cmd_plot)
+    return parser
+
+
+def cmd_list(args) -> int:
+    for name, path in builtin_specs().items():
+        experiment = tomllib.loads(path.read_text()).get("experiment", {})
+        print(f"{name:<20} {experiment.get('description', '')}")
+    return 0
+
+
+def cmd_params(args) -> int:
+    if args.markdown:
+        print(params_markdown())
+        return 0
+    group = None
+    for p in PARAMS.values():
+        if p.group != group:
+            group = p.group
+            print(f"\n[{group}]")
+        print(f"  {p.name:<30} {p.default!r:<12} {p.unit:<22} {p.allowed()}")
+        print(f"  {'':<30} {p.meaning}. Source: {p.source}")
+    return 0
+
+
+def params_markdown() -> str:
+    lines = ["| parameter | default | unit | allowed | meaning | source |",
+             "|---|---|---|---|---|---|"]
+    for p in PARAMS.values():
+        lines.append(f"| `{p.name}` | {p.default!r} | {p.unit} | {p.allowed()} | {p.meaning} "
+                     f"| {p.source} |")
+    return "\n".join(lines)
+
+
+def cmd_simulate(args) -> int:
+    from experiments.runner import simulate, summarise
+
+    parameters = resolve(parse_assignments(args.set))
+    if args.days < 1:
+        raise SpecError("--days", f"got {args.days}; allowed: an integer >= 1")
+    started = time.perf_counter()
+    daily = simulate(parameters, args.days, np.random.SeedSequence(args.seed))
+    print(f"{args.days} days, {parameters['n_users']:,} users, seed {args.seed}: "
+          f"{time.perf_counter() - started:.1f} s")
+    for key, value in summarise(daily).items():
+        print(f"  {key:<32} {value:,.6g}")
+    if args.out:
+        daily.to_parquet(args.out, index=False)
+        print(f"daily rows written to {args.out}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from experiments.runner import run_experiment
+
+    if args.workers is not None and args.workers < 1:
+        raise SpecError("--workers", f"got {args.workers}; allowed: an integer >= 1")
+    spec = load_spec(args.experiment, parse_assignments(args.set))
+    result = run_experiment(spec, args.out, args.workers, args.fresh)
+    done = result.already_done + len(result.done)
+    print(f"{done} of {result.planned} runs done, {len(result.failed)} failed; "
+          f"results in {result.folder.path}")
+    return result.exit_code
+
+
+def cmd_plot(args) -> int:
+    from experiments.plotting import plot_folder
+
+    if not (args.result_dir / "summary.parquet").exists():
+        raise SpecError("RESULT_DIR", f"{args.result_dir} has no summary.parquet; "
+                                      "run an experiment into it first")
+    for path in plot_folder(args.result_dir):
+        print(f"wrote {path} (and .svg)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

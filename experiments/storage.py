@@ -1,0 +1,131 @@
+"""The result folder: spec, one Parquet file per run (whole or absent), summary, failures.
+
+Layout (DESIGN.md)::
+
+    spec.toml  runs/<run_id>.parquet  summary.parquet  failed/<run_id>.txt  figures/
+
+A run file carries its own record (run id, point, replicate, seed, parameters, summary
+outcomes) in the Parquet metadata, so the summary can always be rebuilt from the run files,
+even after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import tomli_w
+
+from experiments.spec import ExperimentSpec, SpecError
+
+META_KEY = b"wasim.run"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename: a reader (or a rerun
+    after a crash) sees the whole file or none."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class ResultFolder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.runs_dir = self.path / "runs"
+        self.failed_dir = self.path / "failed"
+        self.figures_dir = self.path / "figures"
+        self.spec_path = self.path / "spec.toml"
+        self.summary_path = self.path / "summary.parquet"
+
+    # --- spec ---------------------------------------------------------------------------
+    def prepare(self, spec: ExperimentSpec, fresh: bool) -> None:
+        """Create the folder for ``spec``; refuse one made by a different spec."""
+        if fresh and self.path.exists():
+            for part in (self.runs_dir, self.failed_dir, self.figures_dir):
+                shutil.rmtree(part, ignore_errors=True)
+            for part in (self.spec_path, self.summary_path):
+                part.unlink(missing_ok=True)
+        if self.spec_path.exists():
+            old = self.read_spec_dict()
+            if _identity(old) != spec.identity():
+                raise SpecError("--out", f"{self.path} holds results of a different spec; "
+                                "use --fresh to replace them or --out for a new folder")
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.spec_path, lambda p: p.write_text(tomli_w.dumps(spec.to_toml_dict())))
+
+    def read_spec_dict(self) -> dict[str, Any]:
+        return tomllib.loads(self.spec_path.read_text())
+
+    # --- runs ---------------------------------------------------------------------------
+    def run_path(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}.parquet"
+
+    def write_run(self, daily: pd.DataFrame, record: dict[str, Any]) -> None:
+        table = pa.Table.from_pandas(daily, preserve_index=False)
+        meta = {**(table.schema.metadata or {}), META_KEY: json.dumps(record).encode()}
+        table = table.replace_schema_metadata(meta)
+        atomic_write(self.run_path(record["run_id"]), lambda p: pq.write_table(table, p))
+        (self.failed_dir / f"{record['run_id']}.txt").unlink(missing_ok=True)
+
+    def read_record(self, run_id: str) -> dict[str, Any] | None:
+        """The record of a finished run; None if its file is missing, truncated or foreign."""
+        try:
+            meta = pq.read_metadata(self.run_path(run_id)).metadata or {}
+            return json.loads(meta[META_KEY])
+        except (OSError, KeyError, ValueError, pa.ArrowException):
+            return None
+
+    def write_failure(self, run_id: str, text: str) -> None:
+        self.failed_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.failed_dir / f"{run_id}.txt", lambda p: p.write_text(text))
+
+    def failed_ids(self) -> set[str]:
+        return {p.stem for p in self.failed_dir.glob("*.txt")} if self.failed_dir.exists() else set()
+
+    # --- summary ------------------------------------------------------------------------
+    def write_summary(self, run_ids: Iterable[str]) -> pd.DataFrame:
+        """One row per finished run among ``run_ids``, rebuilt from the run files."""
+        records = [r for r in map(self.read_record, run_ids) if r is not None]
+        rows = [{k: v for k, v in r.items() if k not in ("parameters", "outcomes")}
+                | r["parameters"] | r["outcomes"] for r in records]
+        summary = pd.DataFrame(rows)
+        if not summary.empty:
+            summary = summary.sort_values(["point", "replicate"], ignore_index=True)
+        atomic_write(self.summary_path, lambda p: summary.to_parquet(p, index=False))
+        return summary
+
+    def summary(self) -> pd.DataFrame:
+        return pd.read_parquet(self.summary_path)
+
+    def daily(self) -> pd.DataFrame:
+        """Every finished run's daily rows, with run_id, point, replicate and varied values."""
+        frames = []
+        for record in self.summary().to_dict("records"):
+            frame = pd.read_parquet(self.run_path(record["run_id"]))
+            varied = json.loads(record["point_values"])
+            frames.append(frame.assign(run_id=record["run_id"], point=record["point"],
+                                       replicate=record["replicate"], **varied))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _identity(spec_dict: dict[str, Any]) -> dict[str, Any]:
+    from experiments.spec import parse_spec
+
+    try:
+        return parse_spec(spec_dict).identity()
+    except SpecError:
+        return {}

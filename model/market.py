@@ -1,0 +1,193 @@
+"""``WhatsAppMarket``: the Mesa model. ``step()`` is one day and reads as the day's story."""
+
+from __future__ import annotations
+
+import inspect
+from types import SimpleNamespace
+
+import mesa
+import numpy as np
+from mesa.time import Schedule
+
+from agents.advertiser import Advertiser
+from agents.enterprise import Enterprise
+from agents.partners import Airline, Bank, Shop
+from agents.smb import SmallBusiness
+from agents.users import DayOutcome, UserPopulation
+from model import metrics
+from model.ledger import USERS, Ledger
+from model.network import region_blocks, social_graph
+from model.params import PARAMS, REGIONS, resolve
+from model.platform import Platform
+
+HOLIDAYS = (45, 305, 359)
+"""Days of the year with a limited-edition sticker drop (Valentine's, Diwali, Christmas)."""
+
+HOLIDAY_DAYS = 7
+SMB_SHARE_OF_CLICK_TO_CHAT = 0.5
+"""Share of click-to-chat ad budgets held by SMBs rather than enterprises (assumption)."""
+
+
+class WhatsAppMarket(mesa.Model):
+    """A messaging platform, its users and the organisations that pay it, day by day.
+
+    Every parameter of ``model.params.PARAMS`` is a keyword argument with its default;
+    ``rng`` seeds everything (an int, a SeedSequence or a Generator).
+    """
+
+    def __init__(self, *, rng=None, **params):
+        super().__init__(rng=rng)
+        self.p = SimpleNamespace(**resolve(params))
+        p = self.p
+        graph_rng, user_rng, self.org_rng, setup_rng = self.rng.spawn(4)
+        self.scale = p.real_users / p.n_users
+
+        n_nodes = int(round(p.n_users * (1 + p.pool_headroom)))
+        weights = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
+        region = region_blocks(n_nodes, weights)
+        graph = social_graph(region, p.mean_degree, p.degree_sigma, p.local_tie_share,
+                             p.cross_region_tie_share, graph_rng)
+
+        self.ledger = Ledger()
+        self.platform = Platform(self, self.ledger)
+        self.users = UserPopulation(self, graph, region, p.n_users, user_rng)
+        self._create_organisations(setup_rng)
+        self.businesses = self.agents.select(
+            lambda a: isinstance(a, SmallBusiness | Enterprise)
+        )
+        self.organisations = self.agents.select(lambda a: not isinstance(a, UserPopulation))
+        self.smbs = list(self.agents_by_type[SmallBusiness])
+
+        self.shopping_section_open = False
+        self.sticker_store_open = False
+        self.sticker_boost = 1.0
+        self.purchases = 0
+        self.payments_volume = {"p2p": 0.0, "merchant": 0.0}
+        self.today: dict[str, float] = {}
+        self._schedule_events()
+        self.datacollector = mesa.DataCollector(model_reporters=metrics.reporters())
+
+    # --- the day -----------------------------------------------------------------------
+    def step(self) -> None:
+        """One day, in the order of DESIGN.md (dated events fire before it, between days)."""
+        outcome = DayOutcome()
+        self.platform.open_day()
+        self.purchases = 0
+        self.payments_volume = {"p2p": 0.0, "merchant": 0.0}
+        self.users.start_day()
+        for partner in (Airline, Bank, Shop):
+            self.agents_by_type[partner].shuffle_do("step")
+        self.businesses.shuffle_do("step")
+        self.platform.run_ad_auctions(list(self.agents_by_type[Advertiser]))
+        self.users.react(outcome)
+        self.sell_virtual_goods()
+        self.users.decide(outcome)
+        self.organisations.do("adapt")
+        self.today = metrics.day_metrics(self, outcome, self.ledger.close_day())
+        self.datacollector.collect(self)
+
+    def sell_virtual_goods(self) -> None:
+        """Personalised sticker packs, boosted in limited-edition holiday weeks (F2)."""
+        if self.sticker_store_open:
+            packs = self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost)
+            self.ledger.book(USERS, "stickers", packs * self.p.sticker_price_usd)
+
+    # --- set-up --------------------------------------------------------------------------
+    def _create_organisations(self, rng: np.random.Generator) -> None:
+        p = self.p
+        users = self.users
+        n_nodes = len(users)
+        per_day = p.n_users / 365
+        ctwa_usd = p.ctwa_budget_per_user_year * per_day
+
+        sizes = _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, 1.5, rng)
+        for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
+            customers = _local_block(n_nodes, size, rng)
+            SmallBusiness(self, customers, int(users.region[customers[0]]),
+                          ad_budget_usd=ctwa_usd * SMB_SHARE_OF_CLICK_TO_CHAT * budget_share,
+                          margin=float(rng.uniform(0.2, 0.5)))
+
+        sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes, 1.0, rng)
+        for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
+            customers = _random_customers(n_nodes, size, rng)
+            Enterprise(self, customers, int(users.region[customers[0]]),
+                       ad_budget_usd=ctwa_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT) * budget_share)
+
+        for cls, count, share in ((Airline, p.n_airlines, 0.3), (Bank, p.n_banks, 0.8),
+                                  (Shop, p.n_shops, 1.0)):
+            for size in _firm_sizes(count, share * n_nodes, 0.5, rng):
+                customers = _random_customers(n_nodes, size, rng)
+                cls(self, customers, int(users.region[customers[0]]))
+
+        region_weight = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
+        spend_weight = region_weight * self.platform.ad_price_index
+        regions = rng.choice(len(REGIONS), p.n_advertisers, p=spend_weight / spend_weight.sum())
+        budgets = rng.lognormal(0, 1.0, p.n_advertisers)
+        budgets *= p.ad_budget_per_user_year * per_day / budgets.sum()
+        for region, budget in zip(regions, budgets, strict=True):
+            click_value = (p.click_value_usd * self.platform.ad_price_index[region]
+                           * rng.lognormal(-0.125, 0.5))
+            Advertiser(self, int(region), float(budget), float(click_value),
+                       p.sponsored_budget_share)
+
+    def _schedule_events(self) -> None:
+        """Dated events fire half a day before the day they belong to (Mesa events)."""
+        p = self.p
+        self.schedule_recurring(self.users.reset_weekly_caps, Schedule(interval=7, start=7.5))
+        if p.media_shock_day > 0:
+            self.schedule_event(self.privacy_announcement, at=p.media_shock_day - 0.5)
+        if p.shopping_section:
+            self.schedule_event(self.open_shopping_section, at=p.shopping_launch_day - 0.5)
+        if p.virtual_goods:
+            self.schedule_event(self.open_sticker_store, at=p.virtual_goods_launch_day - 0.5)
+
+    def privacy_announcement(self) -> None:
+        """A policy announcement draws media attention, which then decays (I2, cal §5)."""
+        self.users.media_attention += self.p.media_shock_size
+
+    def open_shopping_section(self) -> None:
+        self.shopping_section_open = True
+
+    def open_sticker_store(self) -> None:
+        self.sticker_store_open = True
+        for day_of_year in HOLIDAYS:
+            first = day_of_year - 0.5
+            while first < self.time:
+                first += 365
+            self.schedule_recurring(self.start_holiday_drop, Schedule(interval=365, start=first))
+
+    def start_holiday_drop(self) -> None:
+        self.sticker_boost = self.p.holiday_sticker_boost
+        self.schedule_event(self.end_holiday_drop, after=HOLIDAY_DAYS)
+
+    def end_holiday_drop(self) -> None:
+        self.sticker_boost = 1.0
+
+
+def _firm_sizes(count: int, total: float, sigma: float, rng) -> np.ndarray:
+    """Customer counts of ``count`` firms: lognormal shares of ``total`` (heavy-tailed)."""
+    weights = rng.lognormal(0.0, sigma, count)
+    return np.maximum(np.round(total * weights / weights.sum()), 1).astype(np.int64)
+
+
+def _local_block(n_nodes: int, size: int, rng) -> np.ndarray:
+    """A local business's customers: a run of neighbouring users on the ring, i.e. one
+    cluster of the social graph (B1: local businesses)."""
+    start = int(rng.integers(n_nodes))
+    return (start + np.arange(min(size, n_nodes))) % n_nodes
+
+
+def _random_customers(n_nodes: int, size: int, rng) -> np.ndarray:
+    return np.unique(rng.integers(0, n_nodes, min(size, n_nodes)))
+
+
+def _signature() -> inspect.Signature:
+    """Show every schema parameter as a keyword argument with its default (Mesa tools and
+    SolaraViz read the signature)."""
+    kw = [inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)]
+    kw += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=p.default)
+           for name, p in PARAMS.items()]
+    return inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY), *kw])
+
+
+WhatsAppMarket.__init__.__signature__ = _signature()

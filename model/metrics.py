@@ -1,0 +1,93 @@
+"""The day's result row: every column of DESIGN.md, measured inside the step.
+
+``day_metrics`` reads the users, the platform and the ledger once at the end of the day;
+the DataCollector's reporters just pick the values (RecSim-style metrics entity).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from agents.users import DayOutcome, UserState
+from model.ledger import STREAMS
+from model.platform import MESSAGE_CATEGORIES
+
+REVENUE_COLUMNS = [f"revenue_{s}" for s in STREAMS]
+
+COLUMNS = [
+    "day",
+    "users_total", "users_active", "users_multihoming", "users_churned_total",
+    "users_returned_total", "users_daily_active", "users_joined",
+    "churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_other",
+    "returned_today", "multihoming_started",
+    *REVENUE_COLUMNS, "revenue_total", "revenue_per_user",
+    *[f"messages_{c}" for c in MESSAGE_CATEGORIES],
+    "impressions_personalised", "impressions_contextual", "ad_clicks", "clicks_to_chat",
+    "share_promo_optin", "share_data_optout", "share_payments_linked",
+    "mean_concern", "mean_annoyance", "opt_outs_today",
+    "smb_premium", "purchases", "payment_volume_p2p", "payment_volume_merchant",
+]
+"""Result columns, in order. Money is in USD of the real population the sample stands for
+(``real_users / n_users`` per simulated user); ``revenue_per_user`` is USD per active user
+per day; counts of users and messages are of the simulated sample."""
+
+
+def read_metric(model, column: str) -> float:
+    return model.today[column]
+
+
+def reporters() -> dict[str, partial]:
+    """DataCollector reporters, one per column (picklable partials of ``read_metric``)."""
+    return {c: partial(read_metric, column=c) for c in COLUMNS}
+
+
+def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[str, float]:
+    users = model.users
+    platform = model.platform
+    scale = model.scale
+    state = users.state
+    on = users.on_platform
+    n_on = max(int(on.sum()), 1)
+    row: dict[str, float] = {
+        "day": model.steps,
+        "users_total": users.ever_joined,
+        "users_active": int(on.sum()),
+        "users_multihoming": int(np.count_nonzero(state == UserState.MULTIHOMING)),
+        "users_churned_total": users.churned_total,
+        "users_returned_total": users.returned_total,
+        "users_daily_active": int(users.active_today.sum()),
+        "users_joined": outcome.joined,
+        "churn_today": outcome.churned,
+        "churn_ads": outcome.churn_ads,
+        "churn_privacy": outcome.churn_privacy,
+        "churn_peers": outcome.churn_peers,
+        "churn_other": outcome.churn_other,
+        "returned_today": outcome.returned,
+        "multihoming_started": outcome.started_multihoming,
+    }
+    for stream, usd in revenue.items():
+        row[f"revenue_{stream}"] = usd * scale
+    total = sum(revenue.values())
+    row["revenue_total"] = total * scale
+    row["revenue_per_user"] = total / n_on
+    for category, count in platform.sent.items():
+        row[f"messages_{category}"] = count
+    row.update(
+        impressions_personalised=platform.impressions["personalised"],
+        impressions_contextual=platform.impressions["contextual"],
+        ad_clicks=platform.clicks,
+        clicks_to_chat=platform.clicks_to_chat,
+        share_promo_optin=float(np.count_nonzero(users.promo_optin & on)) / n_on,
+        share_data_optout=float(np.count_nonzero(users.data_optout & on)) / n_on,
+        share_payments_linked=float(np.count_nonzero(users.payments_linked & on)) / n_on,
+        mean_concern=float(users.concern[on].mean()) if on.any() else 0.0,
+        mean_annoyance=float(users.annoyance[on].mean()) if on.any() else 0.0,
+        opt_outs_today=outcome.opted_out,
+        smb_premium=sum(1 for b in model.smbs if b.premium),
+        purchases=model.purchases,
+        payment_volume_p2p=model.payments_volume["p2p"] * scale,
+        payment_volume_merchant=model.payments_volume["merchant"] * scale,
+    )
+    return row

@@ -1,0 +1,341 @@
+"""The parameter schema: the single source of truth for every model parameter.
+
+The model, spec validation, ``wasim params`` and the ODD tables all read ``PARAMS``.
+Sources in ``source`` point to sections of ``calibration.md`` (``cal §x.y``) or say
+``assumption`` when no public figure exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+REGIONS = ("in", "br", "eu")
+"""Price regions, named after the rate cards they use: India-like (low prices, low CPMs),
+Brazil-like (middle) and Europe-like (high). See calibration.md §2.2 and §7.2."""
+
+DATA_SHARING_MODES = ("off", "opt_out", "mandatory")
+
+
+class ParameterError(ValueError):
+    """A parameter value that the schema does not allow; names the field and what is allowed."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    unit: str
+    meaning: str
+    source: str
+    group: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    def allowed(self) -> str:
+        """Human-readable description of the allowed values."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind is bool:
+            return "true or false"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"a {self.kind.__name__} in [{lo}, {hi}]"
+
+    def coerce(self, value: Any) -> Any:
+        """Check ``value`` against the schema and return it in the parameter's type."""
+        kind = self.kind
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+            if isinstance(value, float) and not value.is_integer():
+                raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+            value = int(value)
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+            value = float(value)
+            if not math.isfinite(value):
+                raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+        elif kind is str and not isinstance(value, str):
+            raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise ParameterError(self.name, f"got {value!r}; allowed: {self.allowed()}")
+        return value
+
+
+def _p(name, default, unit, meaning, source, group, low=None, high=None, choices=None) -> Param:
+    return Param(name, default, unit, meaning, source, group, low, high, choices)
+
+
+_SCHEMA: list[Param] = [
+    # --- population and scaling -------------------------------------------------------------
+    _p("n_users", 100_000, "users", "simulated users on the platform at day 0",
+       "assumption: a sample; real_users scales it", "population", 100, 50_000_000),
+    _p("real_users", 3.0e9, "users", "real users the initial sample stands for (scales money)",
+       "cal §1.1: >3.0 B MAU, Apr 2025", "population", 1.0, 1.0e10),
+    _p("pool_headroom", 0.15, "share of n_users", "potential users in the graph who can join later",
+       "assumption: room for ~2 years of growth at user_growth_per_year", "population", 0.0, 2.0),
+    _p("user_growth_per_year", 0.08, "1/year", "exogenous growth of the reachable user pool",
+       "cal §1.1, §10.1: MAU +7-10%/yr tracking connectivity growth", "population", 0.0, 1.0),
+    _p("region_weight_in", 0.5, "weight", "relative size of the India-like region",
+       "cal §1.1: India ~500 M of ~3 B, plus other low-price markets (assumption)", "population",
+       0.0, 1.0),
+    _p("region_weight_br", 0.3, "weight", "relative size of the Brazil-like region",
+       "assumption: LatAm and other mid-price markets", "population", 0.0, 1.0),
+    _p("region_weight_eu", 0.2, "weight", "relative size of the Europe-like region",
+       "assumption: Europe and other high-price markets", "population", 0.0, 1.0),
+    # --- social graph ------------------------------------------------------------------------
+    _p("mean_degree", 8.6, "contacts", "mean number of contacts per user",
+       "cal §6.2: mean degree 8.56 (Skype, Karsai 2016)", "network", 2.0, 50.0),
+    _p("degree_sigma", 1.0, "log-units", "lognormal spread of contact counts (heavy tail)",
+       "cal §6.2: lognormal degrees, sigma 1.39 (Karsai 2016), damped for a messenger",
+       "network", 0.0, 2.0),
+    _p("local_tie_share", 0.5, "share", "share of ties to nearby users (clustering)",
+       "assumption: clustered ties (Centola 2010, cal §6.2)", "network", 0.0, 1.0),
+    _p("cross_region_tie_share", 0.03, "share", "share of ties that cross regions",
+       "assumption: communities by region", "network", 0.0, 1.0),
+    # --- users: activity and traits ----------------------------------------------------------
+    _p("daily_active_mean", 0.75, "probability", "mean daily-active probability of a user",
+       "cal §9 row 2: DAU/MAU 0.70-0.77", "users", 0.0, 1.0),
+    _p("status_tab_share", 0.65, "probability", "mean chance an active user opens the Updates tab",
+       "cal §1.2: 1.5 B Updates-tab daily users of ~2.3 B DAU", "users", 0.0, 1.0),
+    _p("status_items_per_visit", 20.0, "items", "status/channel items seen per Updates-tab visit",
+       "assumption: no public figure (cal §3.1)", "users", 1.0, 500.0),
+    _p("ad_tolerance_mean", 0.5, "0-1", "mean tolerance of ads (1 = never annoyed)",
+       "assumption: Beta(2.5, 2.5) spread", "users", 0.01, 0.99),
+    _p("privacy_sensitivity_mean", 0.35, "0-1", "mean sensitivity to data sharing",
+       "assumption; cal §6.4: 79% concerned (Pew 2019) yet concern does not predict use",
+       "users", 0.01, 0.99),
+    _p("promo_optin_share", 0.4, "share", "users opted in to promotional messages at day 0",
+       "assumption: opt-in required (DIGEST A1); cal §6.5 read rates 80-95%", "users", 0.0, 1.0),
+    _p("payments_adoption_initial", 0.05, "share", "users with a linked bank account at day 0",
+       "cal §4.1: <5% of Indian users transact monthly", "users", 0.0, 1.0),
+    # --- users: annoyance (I1) ------------------------------------------------------------
+    _p("annoyance_per_ad", 0.01, "stock units", "annoyance from one ad seen by a fully intolerant user",
+       "assumption, tuned to cal §6.5 (-2% use per extra ad/hour)", "users", 0.0, 1.0),
+    _p("annoyance_per_message", 0.05, "stock units",
+       "annoyance from one sponsored or marketing message (intolerant user)",
+       "assumption: chat-list messages are hard to overlook (DIGEST A1)", "users", 0.0, 2.0),
+    _p("annoyance_decay", 0.03, "1/day", "daily decay of the annoyance stock",
+       "cal §6.5: long-run ad-load effect ~3x the one-month effect", "users", 0.001, 1.0),
+    _p("annoyance_engagement_slope", 0.15, "1/stock unit", "loss of daily activity per unit annoyance",
+       "cal §6.5: usage falls linearly in ad load (Pandora)", "users", 0.0, 1.0),
+    _p("promo_optout_rate", 0.02, "1/day per stock unit",
+       "chance an annoyed user withdraws promotional opt-in",
+       "assumption: anti-spam controls (DIGEST A1)", "users", 0.0, 1.0),
+    # --- users: privacy concern (I2) --------------------------------------------------------
+    _p("data_sharing", "opt_out", "mode", "data sharing with the parent company for ads (D1)",
+       "cal §5.2: opt-out since Aug 2016", "policy", choices=DATA_SHARING_MODES),
+    _p("sharing_pressure", 0.6, "concern units", "concern pressure of data sharing on a user who shares",
+       "assumption (I2)", "users", 0.0, 5.0),
+    _p("concern_adjust_rate", 0.05, "1/day", "speed at which concern moves to its target",
+       "assumption: concern builds over weeks", "users", 0.001, 1.0),
+    _p("peer_concern_weight", 0.3, "share", "weight of contacts' mean concern in a user's target",
+       "assumption: concern spreads through ties (I2)", "users", 0.0, 0.95),
+    _p("optout_threshold", 0.3, "concern units", "concern above which a user may opt out (opt_out mode)",
+       "assumption; cal §5.2: opt-out within 30 days", "users", 0.0, 5.0),
+    _p("optout_rate", 0.01, "1/day", "daily chance a concerned user opts out of data sharing",
+       "assumption; cal §5.2", "users", 0.0, 1.0),
+    _p("multihoming_rate", 0.005, "1/day per concern unit", "chance to install a rival app",
+       "cal §6.4, §10.2: concern mainly raises multi-homing", "users", 0.0, 1.0),
+    _p("multihoming_activity_factor", 0.85, "factor", "activity of a multi-homer relative to others",
+       "assumption: a second app takes some use", "users", 0.0, 1.0),
+    _p("media_shock_day", 0, "day", "day of a privacy announcement with media attention (0 = none)",
+       "cal §5.3: dated policy events", "events", 0, 100_000),
+    _p("media_shock_size", 1.0, "concern units", "media attention added on the shock day",
+       "assumption, decays with media_decay", "events", 0.0, 10.0),
+    _p("media_decay", 0.1, "1/day", "daily decay of media attention",
+       "assumption: attention fades within weeks (cal §5.4)", "events", 0.001, 1.0),
+    # --- users: churn and return ------------------------------------------------------------
+    _p("baseline_churn_per_year", 0.03, "1/year", "peer-independent calm-period attrition",
+       "cal §6.1, §9 row 28: constant, peer-independent termination (Karsai 2014)", "users",
+       0.0, 1.0),
+    _p("ad_churn_slope", 0.0001, "1/day per stock unit", "churn hazard per unit annoyance",
+       "assumption (I1), tuned so ads cost a few % of users a year", "users", 0.0, 0.1),
+    _p("privacy_churn_slope", 0.002, "1/day per concern unit",
+       "churn hazard per unit of concern above the switching cost",
+       "cal §6.4: leaving needs concern above a switching cost", "users", 0.0, 0.5),
+    _p("switching_cost_mean", 0.5, "concern units", "mean switching cost (lognormal, sigma 1)",
+       "cal §6.2: lognormal thresholds (Karsai 2016)", "users", 0.0, 10.0),
+    _p("peer_churn_multiplier", 1.8, "factor per contact", "hazard multiplier per contact who left",
+       "cal §6.1: x1.8 per defecting neighbour (Nitzan & Libai 2011); uncertain 1.2-1.8",
+       "users", 1.0, 5.0),
+    _p("peer_memory_days", 30.0, "days", "e-folding time of a contact's departure effect",
+       "cal §6.1: decays over ~1 month", "users", 1.0, 365.0),
+    _p("peer_multiplier_cap", 10.0, "factor", "largest peer multiplier (churn plateaus)",
+       "cal §6.1: churn rises then plateaus (Dasgupta 2008)", "users", 1.0, 1000.0),
+    _p("multihoming_lockin_factor", 0.5, "factor", "switching cost of a multi-homer relative to others",
+       "assumption: the rival app is already installed", "users", 0.0, 1.0),
+    _p("return_per_year", 0.3, "1/year", "yearly chance a churned user with all contacts here returns",
+       "assumption: lock-in pulls users back (cal §10.11)", "users", 0.0, 10.0),
+    # --- advertising (A1, A2) ---------------------------------------------------------------
+    _p("ad_load", 0.05, "share of items", "share of Updates-tab items that are ads (A2 lever)",
+       "assumption: ads appear after a few status updates (cal §3.1)", "policy", 0.0, 0.5),
+    _p("sponsored_cap_per_week", 2, "messages/user/week", "cap on sponsored messages per user (A1)",
+       "cal §7.3: per-user caps protect engagement", "policy", 0, 50),
+    _p("marketing_cap_per_week", 4, "messages/user/week",
+       "cap on marketing templates per user across all senders (A1)",
+       "cal §7.3: dynamic per-user marketing cap", "policy", 0, 100),
+    _p("n_advertisers", 40, "agents", "advertiser agents", "assumption", "ads", 1, 10_000),
+    _p("ad_budget_per_user_year", 1.0, "USD/user/year", "advertisers' total budget for in-app ads",
+       "assumption: Status ads new in 2025-26, no revenue disclosed (cal §3.1)", "ads", 0.0, 100.0),
+    _p("sponsored_budget_share", 0.3, "share", "share of advertiser budget for sponsored messages",
+       "assumption", "ads", 0.0, 1.0),
+    _p("click_value_usd", 0.15, "USD/click", "advertiser value of a click in the India-like region",
+       "cal §7.2: CPC $0.12 (Nigeria) to $2.69 (US)", "ads", 0.0, 100.0),
+    _p("ad_price_index_br", 3.0, "factor", "ad prices in the Brazil-like region relative to India-like",
+       "cal §7.2: US ~10x India; assumption for the middle", "ads", 0.1, 100.0),
+    _p("ad_price_index_eu", 10.0, "factor", "ad prices in the Europe-like region relative to India-like",
+       "cal §7.2: CPM US ~$20-23 vs India ~$2", "ads", 0.1, 100.0),
+    _p("ctr_contextual", 0.004, "clicks/impression", "click-through of an untargeted display ad",
+       "assumption", "ads", 0.0, 1.0),
+    _p("ctr_personalised", 0.008, "clicks/impression", "click-through of a personalised display ad",
+       "assumption: targeting doubles CTR (D1)", "ads", 0.0, 1.0),
+    _p("ctr_sponsored", 0.03, "clicks/message", "click-through of a sponsored message",
+       "cal §6.5: conversion 1-4% of opted-in broadcasts", "ads", 0.0, 1.0),
+    _p("reserve_cpm_usd", 0.5, "USD/1000", "platform reserve price per thousand impressions",
+       "assumption", "ads", 0.0, 100.0),
+    # --- business messaging (B1-B4, P1-P3) --------------------------------------------------
+    _p("price_marketing_in_usd", 0.0118, "USD/message", "marketing template price, India-like",
+       "cal §2.2: India 2025-26 ~$0.0118", "prices", 0.0, 1.0),
+    _p("price_marketing_br_usd", 0.0625, "USD/message", "marketing template price, Brazil-like",
+       "cal §2.2: Brazil $0.0625", "prices", 0.0, 1.0),
+    _p("price_marketing_eu_usd", 0.1365, "USD/message", "marketing template price, Europe-like",
+       "cal §2.2: Germany $0.1365", "prices", 0.0, 1.0),
+    _p("price_utility_in_usd", 0.0014, "USD/message", "utility template price, India-like",
+       "cal §2.2: India post Aug 2024 $0.0014", "prices", 0.0, 1.0),
+    _p("price_utility_br_usd", 0.0075, "USD/message", "utility template price, Brazil-like",
+       "cal §2.2: Brazil $0.0068-0.008", "prices", 0.0, 1.0),
+    _p("price_utility_eu_usd", 0.055, "USD/message", "utility template price, Europe-like",
+       "cal §2.2: Germany $0.055", "prices", 0.0, 1.0),
+    _p("price_authentication_in_usd", 0.0014, "USD/message", "authentication price, India-like",
+       "cal §2.2: India $0.0014", "prices", 0.0, 1.0),
+    _p("price_authentication_br_usd", 0.0068, "USD/message", "authentication price, Brazil-like",
+       "cal §2.2: Brazil ~$0.0068", "prices", 0.0, 1.0),
+    _p("price_authentication_eu_usd", 0.055, "USD/message", "authentication price, Europe-like",
+       "cal §2.2: Germany $0.055", "prices", 0.0, 1.0),
+    _p("price_service_usd", 0.0, "USD/conversation", "service conversation price, all regions",
+       "cal §2.1: service free since 1 Nov 2024", "prices", 0.0, 1.0),
+    _p("marketing_price_elasticity", 0.6, "elasticity", "cut in marketing volume per % price rise",
+       "assumption: no public estimate", "business", 0.0, 5.0),
+    # --- organisations ----------------------------------------------------------------------
+    _p("n_smbs", 300, "agents", "small businesses on the Business App (B1)",
+       "assumption: each stands for a share of ~200 M (cal §1.3)", "business", 1, 100_000),
+    _p("n_enterprises", 40, "agents", "enterprises on the Business Platform (B2)",
+       "assumption: count not disclosed (cal §1.3)", "business", 1, 10_000),
+    _p("n_airlines", 3, "agents", "airline partners (P1)", "assumption", "business", 1, 1_000),
+    _p("n_banks", 4, "agents", "bank partners (P2)", "assumption", "business", 1, 1_000),
+    _p("n_shops", 12, "agents", "shop and e-commerce partners (P3)", "assumption", "business",
+       1, 10_000),
+    _p("smb_relations_per_user", 3.0, "businesses/user", "SMBs a user is a customer of",
+       "cal §1.2: >60% of Indian users message businesses", "business", 0.0, 50.0),
+    _p("enterprise_relations_per_user", 2.0, "businesses/user", "enterprises a user is a customer of",
+       "assumption", "business", 0.0, 50.0),
+    _p("chat_rate", 0.01, "1/customer/day", "chance a customer opens a chat with a business",
+       "cal §1.2: >175 M people message businesses daily (~8% of DAU)", "business", 0.0, 1.0),
+    _p("chat_conversion", 0.1, "share", "share of business chats that end in a sale",
+       "assumption; cal §6.5: conversion 1-4% of broadcasts", "business", 0.0, 1.0),
+    _p("order_value_usd", 15.0, "USD", "mean order value in the India-like region",
+       "assumption", "business", 0.0, 10_000.0),
+    _p("premium_price_usd_month", 10.0, "USD/month", "Business App premium tier price (B1)",
+       "cal §1.3, §8: paid tier exists, price not found; assumption", "prices", 0.0, 1_000.0),
+    _p("premium_chat_uplift", 0.2, "share", "extra chats handled by a premium SMB (linked devices)",
+       "cal §8: premium doubles linked devices (gulfnews); assumption", "business", 0.0, 5.0),
+    _p("ctwa_budget_per_user_year", 0.5, "USD/user/year", "initial click-to-chat ad budgets (A3)",
+       "cal §3.1: CTWA $1.5 B run-rate at ~3 B users", "ads", 0.0, 100.0),
+    _p("ctwa_cpc_usd", 0.03, "USD/click", "click-to-chat ad cost per click, India-like",
+       "cal §7.2: CPC $0.12-2.69; assumption for WhatsApp entry points", "ads", 0.0, 100.0),
+    _p("utility_rate", 0.01, "1/customer/day", "chance an enterprise sends a customer a utility update",
+       "cal §3.2: 0.2-0.5 B paid templates/day", "business", 0.0, 1.0),
+    _p("authentication_rate", 0.005, "1/customer/day", "chance of a one-time code to a customer",
+       "assumption, cal §3.2", "business", 0.0, 1.0),
+    _p("marketing_rate", 0.1, "1/customer/day", "intended marketing sends per customer per day",
+       "assumption, limited by opt-in and caps", "business", 0.0, 5.0),
+    _p("flight_rate", 0.001, "1/customer/day", "chance an airline customer flies today (P1)",
+       "assumption", "business", 0.0, 1.0),
+    _p("disruption_prob", 0.2, "probability", "chance a flight is delayed or changes gate (P1)",
+       "assumption", "business", 0.0, 1.0),
+    _p("bank_transaction_rate", 0.05, "1/customer/day", "chance of a bank alert for a customer (P2)",
+       "assumption", "business", 0.0, 1.0),
+    _p("order_rate", 0.002, "1/customer/day", "chance a shop customer orders in the chat (P3)",
+       "assumption", "business", 0.0, 1.0),
+    # --- payments ($1, $2) and commerce (P3, F1) --------------------------------------------
+    _p("p2p_rate", 0.02, "1/adopter/day", "chance an adopter sends money to a contact ($1)",
+       "cal §4.1: 51 M tx/month, Nov 2024", "payments", 0.0, 1.0),
+    _p("p2p_amount_usd", 20.0, "USD", "mean peer-to-peer transfer", "assumption", "payments",
+       0.0, 10_000.0),
+    _p("p2p_fee_rate", 0.0, "share", "fee on peer-to-peer transfers ($1)",
+       "cal §4: P2P free", "prices", 0.0, 0.2),
+    _p("merchant_fee_rate", 0.0399, "share", "fee on in-chat business payments on card rails ($2)",
+       "cal §4.2: Brazil 3.99% (2020)", "prices", 0.0, 0.2),
+    _p("card_rail_share", 0.1, "share", "share of in-chat payments on fee-bearing card rails",
+       "cal §4: UPI and Pix carry no merchant fee; cards (Brazil) do; assumption", "payments",
+       0.0, 1.0),
+    _p("payment_adoption_rate", 0.0005, "1/day", "chance a user links a bank account, per day",
+       "assumption, slowed by privacy concern", "payments", 0.0, 1.0),
+    _p("shop_commission_rate", 0.01, "share", "platform commission on in-chat shop orders (P3)",
+       "assumption (DIGEST P3), no public figure", "prices", 0.0, 0.5),
+    _p("shopping_section", False, "switch", "a shopping section with curated offers (F1)",
+       "DIGEST F1 (future revenue)", "policy"),
+    _p("shopping_launch_day", 1, "day", "day the shopping section opens", "assumption", "policy",
+       1, 100_000),
+    _p("shopping_commission_rate", 0.05, "share", "commission on shopping-section orders (F1)",
+       "assumption", "prices", 0.0, 0.5),
+    _p("shopping_order_uplift", 0.5, "share", "extra shop orders through the shopping section",
+       "assumption", "business", 0.0, 10.0),
+    # --- virtual goods (F2) -----------------------------------------------------------------
+    _p("virtual_goods", False, "switch", "sticker store with paid packs (F2)",
+       "DIGEST F2 (future revenue)", "policy"),
+    _p("virtual_goods_launch_day", 1, "day", "day the sticker store opens", "assumption",
+       "policy", 1, 100_000),
+    _p("sticker_price_usd", 0.99, "USD/pack", "price of a personalised sticker pack",
+       "cal §8: LINE sticker market", "prices", 0.0, 100.0),
+    _p("sticker_purchase_rate", 0.0002, "1/active user/day", "chance an active user buys a pack",
+       "cal §8: <= $0.05-0.2 per MAU per year", "users", 0.0, 1.0),
+    _p("holiday_sticker_boost", 3.0, "factor", "purchase boost in a limited-edition holiday week",
+       "cal §8: scarcity and urgency", "users", 1.0, 100.0),
+]
+
+PARAMS: dict[str, Param] = {p.name: p for p in _SCHEMA}
+
+
+def defaults() -> dict[str, Any]:
+    """Every parameter at its default."""
+    return {name: p.default for name, p in PARAMS.items()}
+
+
+def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults updated with ``overrides``, each checked against the schema."""
+    values = defaults()
+    for name, value in (overrides or {}).items():
+        if name not in PARAMS:
+            raise ParameterError(name, f"unknown parameter; see `wasim params` ({_close(name)})")
+        values[name] = PARAMS[name].coerce(value)
+    if sum(values[f"region_weight_{r}"] for r in REGIONS) <= 0:
+        raise ParameterError("region_weight_in", "at least one region weight must be positive")
+    return values
+
+
+def _close(name: str) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(name, PARAMS, n=3)
+    return "did you mean " + ", ".join(near) if near else "no similar name"

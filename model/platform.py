@@ -1,0 +1,139 @@
+"""The platform: routes and bills every message and ad impression.
+
+Businesses and advertisers never touch users or money directly: they hand the platform a
+typed send (sender, category, recipients) or a bid, and the platform applies the rules
+(on-platform recipients only, promotional opt-in, per-user weekly caps), delivers, and books
+the fee in the ledger (ABIDES-style kernel, STYLE.md). Anti-spam and billing are therefore
+one mechanism.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.auction import second_price_auction
+from model.ledger import Ledger
+from model.params import PARAMS, REGIONS
+
+TEMPLATE_CATEGORIES = ("marketing", "utility", "authentication", "service")
+PROMOTIONAL = ("marketing", "sponsored")
+MESSAGE_CATEGORIES = (*TEMPLATE_CATEGORIES, "sponsored")
+
+
+class Platform:
+    """Policy levers, rate card, routing and the ad auctions."""
+
+    def __init__(self, model, ledger: Ledger):
+        self.model = model
+        self.ledger = ledger
+        p = model.p
+        self.rate_card = {
+            cat: np.array([getattr(p, f"price_{cat}_{r}_usd") for r in REGIONS])
+            for cat in ("marketing", "utility", "authentication")
+        }
+        self.rate_card["service"] = np.full(len(REGIONS), p.price_service_usd)
+        self.ad_price_index = np.array([1.0, p.ad_price_index_br, p.ad_price_index_eu])
+        default_marketing = np.array(
+            [PARAMS[f"price_marketing_{r}_usd"].default for r in REGIONS]
+        )
+        with np.errstate(divide="ignore"):
+            ratio = self.rate_card["marketing"] / default_marketing
+            self.marketing_volume_factor = np.minimum(
+                ratio ** -p.marketing_price_elasticity, 1 / max(p.marketing_rate, 1e-9)
+            )
+        self.open_day()
+
+    def open_day(self) -> None:
+        """Reset today's traffic counters; prices and levers hold for the whole day."""
+        self.sent = dict.fromkeys(MESSAGE_CATEGORIES, 0)
+        self.impressions = {"personalised": 0.0, "contextual": 0.0}
+        self.clicks = 0.0
+        self.clicks_to_chat = 0
+
+    # --- messages ------------------------------------------------------------------------
+    def send(self, sender, category: str, recipients: np.ndarray,
+             unit_price: float | None = None) -> np.ndarray:
+        """Deliver ``category`` messages to those ``recipients`` the rules allow; bill them.
+
+        Template messages are billed at the rate card of each recipient's region;
+        sponsored messages at the ``unit_price`` their auction set. Returns who got one.
+        """
+        users = self.model.users
+        to = np.unique(recipients)
+        to = to[users.on_platform[to]]
+        if category in PROMOTIONAL:
+            week = users.marketing_week if category == "marketing" else users.sponsored_week
+            cap = (self.model.p.marketing_cap_per_week if category == "marketing"
+                   else self.model.p.sponsored_cap_per_week)
+            to = to[users.promo_optin[to] & (week[to] < cap)]
+            week[to] += 1
+            users.promo_today[to] += 1
+        if unit_price is None:
+            cost = float(self.rate_card[category][users.region[to]].sum())
+        else:
+            cost = unit_price * len(to)
+        self.charge(sender, category, cost)
+        self.sent[category] += len(to)
+        return to
+
+    def charge(self, payer, stream: str, amount_usd: float) -> None:
+        """Book a fee from an organisation and keep its own spend account in step."""
+        self.ledger.book(payer.unique_id, stream, amount_usd)
+        payer.spent += amount_usd
+
+    # --- ad auctions (A1, A2) ------------------------------------------------------------
+    def run_ad_auctions(self, advertisers) -> None:
+        """Sell today's display (Status) impressions and sponsored-message slots by region."""
+        if not len(advertisers):
+            return
+        users = self.model.users
+        p = self.model.p
+        slots_per_visit = p.ad_load * p.status_items_per_visit
+        personal = users.personalisable
+        by_region = {r: [a for a in advertisers if a.region == r] for r in range(len(REGIONS))}
+        for r, bidders in by_region.items():
+            if not bidders:
+                continue
+            in_region = users.region == r
+            for targeted, ctr in ((True, p.ctr_personalised), (False, p.ctr_contextual)):
+                viewers = users.status_visit & in_region & (personal == targeted)
+                supply = slots_per_visit * int(viewers.sum())
+                sold = self._auction(bidders, "display_ads", supply, ctr, p.reserve_cpm_usd / 1000)
+                if supply > 0:
+                    users.display_seen[viewers] = slots_per_visit * sold / supply
+                self.impressions["personalised" if targeted else "contextual"] += sold
+            eligible = np.flatnonzero(
+                users.active_today & in_region & users.promo_optin
+                & (users.sponsored_week < p.sponsored_cap_per_week)
+            )
+            self._sell_sponsored(bidders, eligible, p)
+
+    def _auction(self, bidders, stream: str, supply: float, ctr: float, reserve: float) -> float:
+        bids = np.array([a.bid(ctr) for a in bidders])
+        budgets = np.array([a.budget_left(stream) for a in bidders])
+        units, price = second_price_auction(bids, budgets, supply, reserve)
+        for a, q, unit_price in zip(bidders, units, price, strict=True):
+            if q > 0:
+                self.charge(a, stream, q * unit_price)
+                a.record(stream, q * unit_price, q * ctr)
+                self.clicks += q * ctr
+        return float(units.sum())
+
+    def _sell_sponsored(self, bidders, eligible: np.ndarray, p) -> None:
+        """One slot per eligible user today; winners' messages go through ``send``."""
+        if len(eligible) == 0:
+            return
+        ctr = p.ctr_sponsored
+        bids = np.array([a.bid(ctr) for a in bidders])
+        budgets = np.array([a.budget_left("sponsored") for a in bidders])
+        units, price = second_price_auction(bids, budgets, len(eligible), p.reserve_cpm_usd / 1000)
+        units = np.floor(units).astype(int)
+        order = self.model.users.user_rng.permutation(eligible)
+        start = 0
+        for a, q, unit_price in zip(bidders, units, price, strict=True):
+            if q <= 0:
+                continue
+            got = self.send(a, "sponsored", order[start:start + q], unit_price=unit_price)
+            start += q
+            a.record("sponsored", unit_price * len(got), len(got) * ctr)
+            self.clicks += len(got) * ctr
