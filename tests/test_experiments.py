@@ -1,0 +1,202 @@
+"""The experiment engine: specs, seeds, resume, parallel equality, failures, figures."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import runner
+from experiments.cli import main
+from experiments.runs import plan_runs
+from experiments.spec import SpecError, load_spec, parse_spec
+from experiments.storage import ResultFolder
+
+SPEC = """
+[experiment]
+name = "tiny"
+days = {days}
+replicates = 2
+seed = 5
+[parameters]
+n_users = {users}
+n_smbs = 30
+[design]
+kind = "grid"
+[design.factors]
+ad_load = [0.0, 0.1]
+"""
+
+
+def write_spec(tmp_path: Path, days: int = 15, users: int = 2000, text: str = SPEC) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(text.format(days=days, users=users))
+    return path
+
+
+def comparable(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
+
+
+def test_seeds_and_run_ids_are_stable_when_replicates_are_added(tmp_path):
+    spec = load_spec(str(write_spec(tmp_path)))
+    more = parse_spec(spec.to_toml_dict() | {"experiment": spec.to_toml_dict()["experiment"]
+                                              | {"replicates": 3}})
+    few, many = plan_runs(spec, tmp_path), plan_runs(more, tmp_path)
+    assert len(few) == 4 and len(many) == 6
+    assert {t.run_id for t in few} < {t.run_id for t in many}
+    assert len({t.seed_spawn_key for t in few}) == 4
+
+
+def test_one_and_two_workers_give_identical_results(tmp_path):
+    spec = load_spec(str(write_spec(tmp_path)))
+    one = runner.run_experiment(spec, tmp_path / "one", workers=1, log=lambda _: None)
+    two = runner.run_experiment(spec, tmp_path / "two", workers=2, log=lambda _: None)
+    pd.testing.assert_frame_equal(comparable(one.summary), comparable(two.summary))
+    for run_id in one.summary["run_id"]:
+        pd.testing.assert_frame_equal(pd.read_parquet(one.folder.run_path(run_id)),
+                                      pd.read_parquet(two.folder.run_path(run_id)))
+
+
+def test_second_run_does_nothing_and_says_so(tmp_path):
+    spec = load_spec(str(write_spec(tmp_path)))
+    runner.run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
+    lines = []
+    again = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lines.append)
+    assert again.done == [] and again.already_done == 4
+    assert lines == [f"nothing to do: all 4 runs of 'tiny' are done in {tmp_path / 'out'}"]
+
+
+def test_failed_run_is_recorded_others_kept_and_retried_next_time(tmp_path, monkeypatch):
+    spec = load_spec(str(write_spec(tmp_path)))
+    real = runner.simulate
+
+    def flaky(parameters, days, rng):
+        if parameters["ad_load"] == 0.1:
+            raise RuntimeError("boom")
+        return real(parameters, days, rng)
+
+    monkeypatch.setattr(runner, "simulate", flaky)
+    first = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
+    assert first.exit_code == 1 and len(first.failed) == 2 and len(first.done) == 2
+    failed = sorted((tmp_path / "out" / "failed").glob("*.txt"))
+    assert len(failed) == 2 and "RuntimeError: boom" in failed[0].read_text()
+    assert len(first.summary) == 2
+
+    monkeypatch.setattr(runner, "simulate", real)
+    second = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
+    assert second.exit_code == 0 and len(second.done) == 2 and len(second.summary) == 4
+    assert not list((tmp_path / "out" / "failed").glob("*.txt"))
+
+
+def test_truncated_run_file_is_redone(tmp_path):
+    spec = load_spec(str(write_spec(tmp_path)))
+    out = tmp_path / "out"
+    first = runner.run_experiment(spec, out, workers=1, log=lambda _: None)
+    victim = first.folder.run_path(first.summary["run_id"].iloc[0])
+    victim.write_bytes(victim.read_bytes()[:100])
+    again = runner.run_experiment(spec, out, workers=1, log=lambda _: None)
+    assert again.done == [victim.stem]
+    pd.testing.assert_frame_equal(comparable(first.summary), comparable(again.summary))
+
+
+def test_killed_and_resumed_experiment_gives_the_same_summary(tmp_path):
+    spec_path = write_spec(tmp_path, days=40, users=6000)
+    wasim = [sys.executable, "-m", "experiments.cli", "run", str(spec_path), "--workers", "1"]
+    subprocess.run([*wasim, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*wasim, "--out", str(killed)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while not list((killed / "runs").glob("*.parquet")) and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list((killed / "runs").glob("*.parquet")))
+    assert 1 <= done_before < 4, "the kill should land mid-experiment"
+
+    resumed = subprocess.run([*wasim, "--out", str(killed)], capture_output=True, text=True)
+    assert resumed.returncode == 0
+    assert f"resuming 'tiny': {done_before} of 4 runs done" in resumed.stdout
+    whole = pd.read_parquet(tmp_path / "whole" / "summary.parquet")
+    again = pd.read_parquet(killed / "summary.parquet")
+    pd.testing.assert_frame_equal(comparable(whole), comparable(again))
+    assert not list((killed / "runs").glob(".*.tmp"))
+
+
+BAD_SPECS = {
+    "unknown parameter": ("[parameters]\nad_lod = 0.1", "parameters.ad_lod"),
+    "out of range": ("[parameters]\nad_load = 2.0", r"parameters.ad_load: got 2.0; allowed: a float"),
+    "wrong type": ('[parameters]\nn_users = "many"', "parameters.n_users"),
+    "unknown key": ("[experiment]\nname = 'x'\nreplicate = 3", "experiment.replicate: unknown key"),
+    "negative replicates": ("[experiment]\nname = 'x'\nreplicates = -1", "experiment.replicates"),
+    "empty factor": ("[design.factors]\nad_load = []", "design.factors.ad_load: .*non-empty list"),
+    "unknown design": ('[design]\nkind = "magic"', "design.kind: got 'magic'; allowed: one of grid"),
+    "bad factor value": ('[design.factors]\ndata_sharing = ["off", "maybe"]',
+                         "design.factors.data_sharing: got 'maybe'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SPECS)
+def test_bad_spec_exits_2_names_the_field_and_writes_nothing(tmp_path, capsys, case):
+    text, message = BAD_SPECS[case]
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert pytest.importorskip("re").search(message, err), err
+    assert not out.exists()
+
+
+def test_bad_set_value_exits_2_from_the_console(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "run", "baseline",
+                           "--set", "ad_load=7", "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "parameters.ad_load: got 7" in proc.stderr
+    assert not out.exists()
+
+
+def test_folder_of_another_spec_is_refused(tmp_path, capsys):
+    path = write_spec(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    before = sorted(p.name for p in (out / "runs").iterdir())
+    assert main(["run", str(path), "--out", str(out), "--set", "n_smbs=31"]) == 2
+    assert "different spec; use --fresh" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "runs").iterdir()) == before
+
+
+def test_plot_writes_users_and_revenue_figures_and_warns_on_missing_runs(tmp_path):
+    from experiments.plotting import plot_folder
+
+    spec = load_spec(str(write_spec(tmp_path)))
+    result = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
+    files = plot_folder(tmp_path / "out")
+    assert {f.name for f in files} == {"users.png", "revenue_by_stream.png"}
+    assert all(f.stat().st_size > 10_000 and f.with_suffix(".svg").exists() for f in files)
+
+    result.folder.run_path(result.summary["run_id"].iloc[0]).unlink()
+    ResultFolder(tmp_path / "out").write_summary(result.summary["run_id"])
+    with pytest.warns(UserWarning, match="plotting 3 of 4 runs; 1 are missing"):
+        plot_folder(tmp_path / "out")
+
+
+def test_list_and_params_commands(capsys):
+    assert main(["list"]) == 0
+    assert "baseline" in capsys.readouterr().out
+    assert main(["params"]) == 0
+    out = capsys.readouterr().out
+    assert "ad_load" in out and "cal §2.2" in out
+
+
+def test_spec_error_is_a_value_error_naming_the_field():
+    with pytest.raises(SpecError) as err:
+        parse_spec({"experiment": {"name": "x", "days": 0}})
+    assert err.value.field == "experiment.days"
