@@ -86,20 +86,22 @@ class Business(mesa.Agent):
         """Click-to-chat ads (A3): each paid click opens a chat with an active user of the
         firm's region. Returns who clicked; books the spend."""
         model = self.model
-        cpc = model.p.ctwa_cpc_usd * model.platform.ad_price_index[self.region]
+        cpc = model.platform.click_to_chat_price[self.region]
         clicks = int(self.ad_budget_usd // cpc) if cpc > 0 else 0
         pool = model.users.active_in_region(self.region)
         if clicks == 0 or len(pool) == 0:
             return pool[:0]
-        clickers = pool[self.rng.integers(0, len(pool), clicks)]
+        clickers = np.unique(pool[self.rng.integers(0, len(pool), clicks)])
         model.platform.charge(self, "click_to_chat", clicks * cpc)
         model.platform.clicks_to_chat += clicks
         self._ad_spend_today = clicks * cpc
         return self.open_conversations(1.0, clickers, entry_point=True)
 
     def convert(self, chats: np.ndarray, from_ads: bool = False) -> float:
-        """Chats that end in a sale (``chat_conversion``); ad-driven sales count for ROAS."""
-        sales = self.sell(self.draw(self.model.p.chat_conversion, chats))
+        """Chats that end in a sale; chats from ads reach colder prospects (``ctwa_conversion``)
+        and count toward the return on ad spend."""
+        p = self.model.p
+        sales = self.sell(self.draw(p.ctwa_conversion if from_ads else p.chat_conversion, chats))
         if from_ads:
             self._ad_sales_today += sales
         return sales

@@ -89,6 +89,7 @@ class UserPopulation(mesa.Agent):
         first = rng.permutation(n)
         self.state[first[:n_initial]] = UserState.ACTIVE
         self._pool = first[n_initial:]
+        self._sync_on_platform()
         self._joined = 0
         self.promo_optin = rng.random(n) < p.promo_optin_share
         self.data_optout = np.zeros(n, dtype=bool)
@@ -104,6 +105,7 @@ class UserPopulation(mesa.Agent):
         self.status_visit = np.zeros(n, dtype=bool)
         self.display_seen = np.zeros(n, dtype=np.float32)
         self.promo_today = np.zeros(n, dtype=np.int16)
+        self.week_phase = self.user_rng.integers(0, 7, n, dtype=np.int8)
         self.sponsored_week = np.zeros(n, dtype=np.int16)
         self.marketing_week = np.zeros(n, dtype=np.int16)
         self.ever_joined = n_initial
@@ -124,9 +126,9 @@ class UserPopulation(mesa.Agent):
         user["contacts"] = self.graph.indices[self.graph.indptr[i]:self.graph.indptr[i + 1]]
         return user
 
-    @property
-    def on_platform(self) -> np.ndarray:
-        return (self.state == UserState.ACTIVE) | (self.state == UserState.MULTIHOMING)
+    def _sync_on_platform(self) -> None:
+        """Refresh the cached on-platform mask after states change (read many times a day)."""
+        self.on_platform = (self.state == UserState.ACTIVE) | (self.state == UserState.MULTIHOMING)
 
     @property
     def personalisable(self) -> np.ndarray:
@@ -163,9 +165,12 @@ class UserPopulation(mesa.Agent):
             self._active_by_region[region] = np.flatnonzero(self.active_today & (self.region == region))
         return self._active_by_region[region]
 
-    def reset_weekly_caps(self) -> None:
-        self.sponsored_week[:] = 0
-        self.marketing_week[:] = 0
+    def roll_weekly_caps(self) -> None:
+        """Start a new cap week for the users whose week begins on the coming day. Each user
+        has her own weekday (``week_phase``), so promotional sends do not bunch up."""
+        due = self.week_phase == (self.model.steps + 1) % 7
+        self.sponsored_week[due] = 0
+        self.marketing_week[due] = 0
 
     # --- 8. react ------------------------------------------------------------------------
     def react(self, outcome: DayOutcome) -> None:
@@ -178,13 +183,13 @@ class UserPopulation(mesa.Agent):
             + np.float32(p.annoyance_per_message) * self.promo_today
         )
 
-        self.media_attention *= 1 - p.media_decay
         shares_data = self.personalisable
         pressure = np.where(shares_data, np.float32(p.sharing_pressure), np.float32(0))
         peer_concern = (self.graph @ self.concern) / self.degree
         target = self.privacy_sensitivity * (pressure + np.float32(self.media_attention))
         target += np.float32(p.peer_concern_weight) * peer_concern
         self.concern += np.float32(p.concern_adjust_rate) * (target - self.concern)
+        self.media_attention *= 1 - p.media_decay
 
         on = self.on_platform
         if p.data_sharing == "opt_out":
@@ -246,6 +251,7 @@ class UserPopulation(mesa.Agent):
         self.state[leave] = UserState.CHURNED
         self.state[come_back] = UserState.ACTIVE
         self.annoyance[come_back] = 0
+        self._sync_on_platform()
         outcome.started_multihoming = int(start_mh.sum())
         outcome.returned = int(come_back.sum())
         self.churned_total += outcome.churned
@@ -262,6 +268,7 @@ class UserPopulation(mesa.Agent):
         k = min(int(self.user_rng.poisson(expected)), len(self._pool) - self._joined)
         newcomers = self._pool[self._joined:self._joined + k]
         self.state[newcomers] = UserState.ACTIVE
+        self.on_platform[newcomers] = True
         self._joined += k
         self.ever_joined += k
         return k

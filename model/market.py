@@ -75,6 +75,7 @@ class WhatsAppMarket(mesa.Model):
         self.purchases = 0
         self.payments_volume = {"p2p": 0.0, "merchant": 0.0}
         self.users.start_day()
+        self.platform.price_click_to_chat(self.businesses)
         for partner in (Airline, Bank, Shop):
             self.agents_by_type[partner].shuffle_do("step")
         self.businesses.shuffle_do("step")
@@ -133,7 +134,7 @@ class WhatsAppMarket(mesa.Model):
     def _schedule_events(self) -> None:
         """Dated events fire half a day before the day they belong to (Mesa events)."""
         p = self.p
-        self.schedule_recurring(self.users.reset_weekly_caps, Schedule(interval=7, start=7.5))
+        self.schedule_recurring(self.users.roll_weekly_caps, Schedule(interval=1, start=0.5))
         if p.media_shock_day > 0:
             self.schedule_event(self.privacy_announcement, at=p.media_shock_day - 0.5)
         if p.shopping_section:

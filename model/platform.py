@@ -56,11 +56,11 @@ class Platform:
         """Deliver ``category`` messages to those ``recipients`` the rules allow; bill them.
 
         Template messages are billed at the rate card of each recipient's region;
-        sponsored messages at the ``unit_price`` their auction set. Returns who got one.
+        sponsored messages at the ``unit_price`` their auction set. ``recipients`` must be
+        distinct (one message each). Returns who got one.
         """
         users = self.model.users
-        to = np.unique(recipients)
-        to = to[users.on_platform[to]]
+        to = recipients[users.on_platform[recipients]]
         if category in PROMOTIONAL:
             week = users.marketing_week if category == "marketing" else users.sponsored_week
             cap = (self.model.p.marketing_cap_per_week if category == "marketing"
@@ -80,6 +80,21 @@ class Platform:
         """Book a fee from an organisation and keep its own spend account in step."""
         self.ledger.book(payer.unique_id, stream, amount_usd)
         payer.spent += amount_usd
+
+    # --- click-to-chat ads (A3) -----------------------------------------------------------
+    def price_click_to_chat(self, buyers) -> None:
+        """Today's cost per click in each region: the reserve, or the uniform price at which
+        the firms' budgets just buy the click inventory (``ctwa_clicks_per_user_day`` per
+        active user), whichever is higher. Rising prices cap the firms' returns."""
+        p = self.model.p
+        users = self.model.users
+        budget = np.zeros(len(REGIONS))
+        for firm in buyers:
+            budget[firm.region] += firm.ad_budget_usd
+        reserve = p.ctwa_cpc_usd * self.ad_price_index
+        supply = np.array([len(users.active_in_region(r)) for r in range(len(REGIONS))])
+        clearing = budget / np.maximum(supply * p.ctwa_clicks_per_user_day, 1e-9)
+        self.click_to_chat_price = np.maximum(reserve, clearing)
 
     # --- ad auctions (A1, A2) ------------------------------------------------------------
     def run_ad_auctions(self, advertisers) -> None:
