@@ -9,6 +9,9 @@ import numpy as np
 MEMORY_DAYS = 30.0
 """Days over which a firm averages its sales and ad returns (assumption: a month)."""
 
+LARGE_POOL = 5000
+"""Pool size from which ``draw`` samples counts instead of flipping a coin per user."""
+
 BUDGET_STEP = 0.02
 """Daily relative change of an ad budget after a good or bad return (assumption)."""
 
@@ -34,18 +37,31 @@ class Business(mesa.Agent):
         self.ad_sales_avg = 0.0
         self._ad_spend_today = 0.0
         self._ad_sales_today = 0.0
+        self._active_day = -1
+        self._active = customers[:0]
 
     @property
     def rng(self) -> np.random.Generator:
         return self.model.org_rng
 
     def draw(self, rate: float, pool: np.ndarray | None = None) -> np.ndarray:
-        """Each user in ``pool`` (default: active customers) independently with prob ``rate``."""
+        """Each user in ``pool`` (default: active customers) independently with prob ``rate``.
+
+        Large pools are drawn as a binomial count and a sample without replacement: the
+        same law as one coin per user, at a cost proportional to the draws.
+        """
         pool = self.active_customers() if pool is None else pool
-        return pool[self.rng.random(len(pool)) < rate]
+        if len(pool) < LARGE_POOL:
+            return pool[self.rng.random(len(pool)) < rate]
+        k = self.rng.binomial(len(pool), min(rate, 1.0))
+        return pool[self.rng.choice(len(pool), k, replace=False, shuffle=False)]
 
     def active_customers(self) -> np.ndarray:
-        return self.customers[self.model.users.active_today[self.customers]]
+        """Today's active customers (computed once a day)."""
+        if self._active_day != self.model.steps:
+            self._active = self.customers[self.model.users.active_today[self.customers]]
+            self._active_day = self.model.steps
+        return self._active
 
     def sell(self, buyers: np.ndarray) -> float:
         """Orders from ``buyers``; paid in the chat by those with a linked account ($2).

@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--fresh", action="store_true", help="discard earlier results in --out")
     cmd.set_defaults(handler=cmd_run)
 
+    cmd = sub.add_parser("bench", help="speed and memory of the full model")
+    cmd.add_argument("--users", type=int, default=100_000)
+    cmd.add_argument("--days", type=int, default=30)
+    cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    cmd.set_defaults(handler=cmd_bench)
+
     cmd = sub.add_parser("plot", help="figures of a result folder into RESULT_DIR/figures/")
     cmd.add_argument("result_dir", type=Path)
     cmd.set_defaults(handler=cmd_plot)
@@ -119,6 +125,23 @@ def cmd_run(args) -> int:
     print(f"{done} of {result.planned} runs done, {len(result.failed)} failed; "
           f"results in {result.folder.path}")
     return result.exit_code
+
+
+def cmd_bench(args) -> int:
+    import json
+
+    from experiments.bench import bench
+
+    if args.users < PARAMS["n_users"].low or args.days < 1:
+        raise SpecError("--users/--days", f"got {args.users}/{args.days}; allowed: users >= "
+                                          f"{PARAMS['n_users'].low:g}, days >= 1")
+    figures = bench(args.users, args.days)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:<16} {value:,}")
+    return 0
 
 
 def cmd_plot(args) -> int:

@@ -179,7 +179,8 @@ def _local_block(n_nodes: int, size: int, rng) -> np.ndarray:
 
 
 def _random_customers(n_nodes: int, size: int, rng) -> np.ndarray:
-    return np.unique(rng.integers(0, n_nodes, min(size, n_nodes)))
+    """Customers spread over the whole population: each user w.p. size / n_nodes."""
+    return np.flatnonzero(rng.random(n_nodes) < size / n_nodes).astype(np.int32)
 
 
 def _signature() -> inspect.Signature:

@@ -200,3 +200,13 @@ def test_spec_error_is_a_value_error_naming_the_field():
     with pytest.raises(SpecError) as err:
         parse_spec({"experiment": {"name": "x", "days": 0}})
     assert err.value.field == "experiment.days"
+
+
+def test_bench_reports_speed_and_memory_as_json(capsys):
+    import json
+
+    assert main(["bench", "--users", "2000", "--days", "3", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["users"] == 2000 and figures["days"] == 3
+    assert figures["user_days_per_s"] == pytest.approx(6000 / figures["step_s"], rel=0.02)
+    assert figures["peak_rss_mb"] > 0 and figures["bytes_per_user"] > 0
