@@ -198,12 +198,12 @@ class UserPopulation(mesa.Agent):
             self.data_optout |= opt
             outcome.opted_out = int(opt.sum())
 
+        draw = self.user_rng.random(len(self), dtype=np.float32)
         annoyed = self.promo_optin & (self.promo_today > 0)
-        withdraw = annoyed & (
-            self.user_rng.random(len(self), dtype=np.float32)
-            < np.float32(p.promo_optout_rate) * self.annoyance
-        )
-        self.promo_optin &= ~withdraw
+        withdraw = annoyed & (draw < np.float32(p.promo_optout_rate) * self.annoyance)
+        calm = self.active_today & ~self.promo_optin
+        join = calm & (draw < np.float32(p.promo_optin_rate) * np.maximum(1 - self.annoyance, 0))
+        self.promo_optin = (self.promo_optin & ~withdraw) | join
         outcome.promo_optouts = int(withdraw.sum())
 
         candidates = self.active_today & ~self.payments_linked

@@ -84,7 +84,7 @@ def revenue_figure(daily: pd.DataFrame, out: Path) -> Path:
     n = len(labels)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4 * rows), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols + 2, 4 * rows), squeeze=False,
                              sharey=True, layout="constrained")
     streams = [s for s in STREAMS if daily[f"revenue_{s}"].abs().sum() > 0]
     for ax, (point, label) in zip(axes.flat, labels.items(), strict=False):
@@ -98,7 +98,8 @@ def revenue_figure(daily: pd.DataFrame, out: Path) -> Path:
         ax.yaxis.set_major_formatter(FuncFormatter(money))
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize="small", ncols=2)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", fontsize="small")
     fig.suptitle("Revenue by stream (mean and 95% CI over replicates)")
     return _save(fig, out / "revenue_by_stream")
 

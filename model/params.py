@@ -138,6 +138,8 @@ _SCHEMA: list[Param] = [
        "cal §6.5: long-run effect ~3x the one-month effect: 1/(1-(1-d)^30) = 3", "users", 0.001, 1.0),
     _p("annoyance_engagement_slope", 0.05, "1/stock unit", "loss of daily activity per unit annoyance",
        "cal §6.5: usage falls linearly in ad load (Pandora)", "users", 0.0, 1.0),
+    _p("promo_optin_rate", 0.001, "1/day", "chance a calm active user opts in to promotions",
+       "assumption: opt-ins are collected in business chats (cal §7.3)", "users", 0.0, 1.0),
     _p("promo_optout_rate", 0.02, "1/day per stock unit",
        "chance an annoyed user withdraws promotional opt-in",
        "assumption: anti-spam controls (DIGEST A1)", "users", 0.0, 1.0),
