@@ -9,8 +9,10 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from experiments.spec import SpecError, builtin_specs, load_spec, parse_assignments
+from experiments.storage import ResultFolder
 from model.params import PARAMS, ParameterError, resolve
 
 
@@ -42,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="parameter value (repeatable)")
     cmd.add_argument("--days", type=int, default=365)
     cmd.add_argument("--seed", type=int, default=0)
+    cmd.add_argument("--from", dest="from_run", nargs=2, metavar=("RESULT_DIR", "RUN_ID"),
+                     help="redo one run of an experiment alone, with its parameters and seed")
     cmd.add_argument("--out", type=Path, help="also write the daily rows to this Parquet file")
     cmd.set_defaults(handler=cmd_simulate)
 
@@ -59,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--days", type=int, default=30)
     cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
     cmd.set_defaults(handler=cmd_bench)
+
+    cmd = sub.add_parser("status", help="runs done, failed and missing")
+    cmd.add_argument("result_dir", type=Path)
+    cmd.set_defaults(handler=cmd_status)
 
     cmd = sub.add_parser("plot", help="figures of a result folder into RESULT_DIR/figures/")
     cmd.add_argument("result_dir", type=Path)
@@ -99,15 +107,28 @@ def params_markdown() -> str:
 def cmd_simulate(args) -> int:
     from experiments.runner import simulate, summarise
 
-    parameters = resolve(parse_assignments(args.set))
-    if args.days < 1:
-        raise SpecError("--days", f"got {args.days}; allowed: an integer >= 1")
+    if args.from_run:
+        folder, run_id = ResultFolder(args.from_run[0]), args.from_run[1]
+        record = folder.read_record(run_id)
+        if record is None:
+            raise SpecError("RUN_ID", f"no finished run {run_id!r} in {folder.path}; "
+                                      "see `wasim status`")
+        parameters, days = record["parameters"], record["days"]
+        seed = np.random.SeedSequence(record["seed_entropy"], spawn_key=record["seed_spawn_key"])
+    else:
+        parameters, days = resolve(parse_assignments(args.set)), args.days
+        seed = np.random.SeedSequence(args.seed)
+    if days < 1:
+        raise SpecError("--days", f"got {days}; allowed: an integer >= 1")
     started = time.perf_counter()
-    daily = simulate(parameters, args.days, np.random.SeedSequence(args.seed))
-    print(f"{args.days} days, {parameters['n_users']:,} users, seed {args.seed}: "
-          f"{time.perf_counter() - started:.1f} s")
+    daily = simulate(parameters, days, seed)
+    print(f"{days} days, {parameters['n_users']:,} users, seed {seed.entropy} "
+          f"{tuple(seed.spawn_key)}: {time.perf_counter() - started:.1f} s")
     for key, value in summarise(daily).items():
         print(f"  {key:<32} {value:,.6g}")
+    if args.from_run:
+        same = daily.equals(pd.read_parquet(folder.run_path(run_id)))
+        print(f"identical to the stored run: {'yes' if same else 'NO'}")
     if args.out:
         daily.to_parquet(args.out, index=False)
         print(f"daily rows written to {args.out}")
@@ -141,6 +162,24 @@ def cmd_bench(args) -> int:
     else:
         for key, value in figures.items():
             print(f"{key:<16} {value:,}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from experiments.runs import plan_runs
+    from experiments.spec import parse_spec
+
+    folder = ResultFolder(args.result_dir)
+    if not folder.spec_path.exists():
+        raise SpecError("RESULT_DIR", f"{folder.path} has no spec.toml; not a result folder")
+    tasks = plan_runs(parse_spec(folder.read_spec_dict()), folder.path)
+    done = [t for t in tasks if folder.read_record(t.run_id) is not None]
+    failed = [t for t in tasks if t.run_id in folder.failed_ids() and t not in done]
+    print(f"{folder.path}: {len(tasks)} runs planned, {len(done)} done, {len(failed)} failed, "
+          f"{len(tasks) - len(done) - len(failed)} missing")
+    for task in failed:
+        print(f"  failed: {task.run_id} (point {task.point}, replicate {task.replicate}); "
+              f"traceback in {folder.failed_dir / task.run_id}.txt")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Layout (DESIGN.md)::
 
-    spec.toml  runs/<run_id>.parquet  summary.parquet  failed/<run_id>.txt  figures/
+    spec.toml  provenance.json  runs/<run_id>.parquet  summary.parquet  failed/<run_id>.txt
+    figures/
 
 A run file carries its own record (run id, point, replicate, seed, parameters, summary
 outcomes) in the Parquet metadata, so the summary can always be rebuilt from the run files,
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
+from experiments.provenance import provenance
 from experiments.spec import ExperimentSpec, SpecError
 
 META_KEY = b"wasim.run"
@@ -50,6 +52,7 @@ class ResultFolder:
         self.figures_dir = self.path / "figures"
         self.spec_path = self.path / "spec.toml"
         self.summary_path = self.path / "summary.parquet"
+        self.provenance_path = self.path / "provenance.json"
 
     # --- spec ---------------------------------------------------------------------------
     def prepare(self, spec: ExperimentSpec, fresh: bool) -> None:
@@ -57,15 +60,23 @@ class ResultFolder:
         if fresh and self.path.exists():
             for part in (self.runs_dir, self.failed_dir, self.figures_dir):
                 shutil.rmtree(part, ignore_errors=True)
-            for part in (self.spec_path, self.summary_path):
+            for part in (self.spec_path, self.summary_path, self.provenance_path):
                 part.unlink(missing_ok=True)
         if self.spec_path.exists():
             old = self.read_spec_dict()
             if _identity(old) != spec.identity():
                 raise SpecError("--out", f"{self.path} holds results of a different spec; "
                                 "use --fresh to replace them or --out for a new folder")
+        here = provenance()
+        if self.provenance_path.exists():
+            made_by = json.loads(self.provenance_path.read_text()).get("model_hash")
+            if made_by != here["model_hash"]:
+                raise SpecError("--out", f"{self.path} holds results of another model version "
+                                f"({made_by}, this one is {here['model_hash']}); use --fresh to "
+                                "replace them or --out for a new folder")
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self.spec_path, lambda p: p.write_text(tomli_w.dumps(spec.to_toml_dict())))
+        atomic_write(self.provenance_path, lambda p: p.write_text(json.dumps(here, indent=2)))
 
     def read_spec_dict(self) -> dict[str, Any]:
         return tomllib.loads(self.spec_path.read_text())

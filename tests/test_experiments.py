@@ -210,3 +210,42 @@ def test_bench_reports_speed_and_memory_as_json(capsys):
     assert figures["users"] == 2000 and figures["days"] == 3
     assert figures["user_days_per_s"] == pytest.approx(6000 / figures["step_s"], rel=0.02)
     assert figures["peak_rss_mb"] > 0 and figures["bytes_per_user"] > 0
+
+
+def test_status_counts_done_failed_and_missing_runs(tmp_path, capsys, monkeypatch):
+    spec = load_spec(str(write_spec(tmp_path)))
+    out = tmp_path / "out"
+    real = runner.simulate
+    monkeypatch.setattr(runner, "simulate", lambda parameters, days, rng: (
+        (_ for _ in ()).throw(RuntimeError("boom")) if parameters["ad_load"] == 0.1
+        else real(parameters, days, rng)))
+    result = runner.run_experiment(spec, out, workers=1, log=lambda _: None)
+    result.folder.run_path(result.done[0]).unlink()  # as if the process died before writing it
+    assert main(["status", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{out}: 4 runs planned, 1 done, 2 failed, 1 missing" in printed
+    assert printed.count("failed: ") == 2
+
+
+def test_simulate_from_reproduces_one_run_alone(tmp_path, capsys):
+    spec = load_spec(str(write_spec(tmp_path)))
+    result = runner.run_experiment(spec, tmp_path / "out", workers=2, log=lambda _: None)
+    run_id = result.summary["run_id"].iloc[3]
+    assert main(["simulate", "--from", str(tmp_path / "out"), run_id]) == 0
+    assert "identical to the stored run: yes" in capsys.readouterr().out
+    assert main(["simulate", "--from", str(tmp_path / "out"), "nope"]) == 2
+
+
+def test_provenance_is_recorded_and_another_model_version_is_refused(tmp_path, capsys):
+    import json
+
+    path = write_spec(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    record = json.loads((out / "provenance.json").read_text())
+    assert record["libraries"]["mesa"].startswith("3.") and len(record["model_hash"]) == 16
+    record["model_hash"] = "0" * 16
+    (out / "provenance.json").write_text(json.dumps(record))
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    assert "another model version" in capsys.readouterr().err
+    assert main(["run", str(path), "--out", str(out), "--fresh", "--workers", "1"]) == 0
