@@ -79,8 +79,12 @@ def users_figure(daily: pd.DataFrame, out: Path) -> Path:
     return _save(fig, out / "users")
 
 
+MAX_PANELS = 6
+"""Revenue panels drawn at most; larger designs show their first points (issue: sweep plots)."""
+
+
 def revenue_figure(daily: pd.DataFrame, out: Path) -> Path:
-    labels = point_labels(daily)
+    labels = dict(list(point_labels(daily).items())[:MAX_PANELS])
     n = len(labels)
     cols = min(n, 3)
     rows = -(-n // cols)
@@ -100,7 +104,8 @@ def revenue_figure(daily: pd.DataFrame, out: Path) -> Path:
         ax.set_visible(False)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right center", fontsize="small")
-    fig.suptitle("Revenue by stream (mean and 95% CI over replicates)")
+    shown = "" if daily["point"].nunique() <= n else f", first {n} of {daily['point'].nunique()} points"
+    fig.suptitle(f"Revenue by stream (mean and 95% CI over replicates{shown})")
     return _save(fig, out / "revenue_by_stream")
 
 

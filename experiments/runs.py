@@ -43,7 +43,9 @@ def _stable_hash(data: Any, digits: int) -> str:
 
 
 def plan_runs(spec: ExperimentSpec, out_dir: Path) -> list[RunTask]:
-    tasks = []
+    """Every run of the experiment, once: a point a design repeats (Morris trajectories share
+    points; rounding integer factors can merge points) keeps its first index and is run once."""
+    tasks, planned = [], set()
     for point, values in enumerate(design_points(spec)):
         parameters = resolve({**spec.parameters, **values})
         point_key = int(_stable_hash(values, 8), 16)
@@ -52,6 +54,8 @@ def plan_runs(spec: ExperimentSpec, out_dir: Path) -> list[RunTask]:
             run_id = _stable_hash(
                 {"parameters": parameters, "days": spec.days, "entropy": spec.seed,
                  "spawn_key": spawn_key}, 16)
-            tasks.append(RunTask(run_id, point, replicate, values, parameters, spec.days,
-                                 spec.seed, spawn_key, out_dir))
+            if run_id not in planned:
+                planned.add(run_id)
+                tasks.append(RunTask(run_id, point, replicate, values, parameters, spec.days,
+                                     spec.seed, spawn_key, out_dir))
     return tasks

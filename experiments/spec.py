@@ -7,13 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.params import PARAMS, ParameterError, resolve
+from model.params import PARAMS, Param, ParameterError, resolve
 
 BUILTIN_DIR = Path(__file__).parent
-DESIGN_KINDS = ("grid",)
+DESIGN_KINDS = ("grid", "rows", "lhs", "sobol", "saltelli", "morris")
+SAMPLED_KINDS = ("lhs", "sobol", "saltelli", "morris")
+"""Designs that draw ``samples`` points from factor ranges, seeded by the experiment's seed."""
 
 _EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers"}
-_DESIGN_KEYS = {"kind", "factors", "options"}
+_DESIGN_KEYS = {"grid": {"kind", "factors"}, "rows": {"kind", "points"},
+                **{kind: {"kind", "samples", "factors", "options"} for kind in SAMPLED_KINDS}}
+_OPTION_KEYS = {"saltelli": {"calc_second_order"}, "morris": {"num_levels"}}
+_CATEGORICAL_KINDS = ("grid", "lhs", "sobol")  # SALib's Sobol' and Morris estimators need numbers
+_POWER_OF_TWO_KINDS = ("sobol", "saltelli")  # Sobol' points are balanced only at 2^m of them
 
 
 class SpecError(ValueError):
@@ -34,15 +40,26 @@ class ExperimentSpec:
     common_random_numbers: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
     design_kind: str = "grid"
-    factors: dict[str, list[Any]] = field(default_factory=dict)
+    factors: dict[str, list[Any] | dict[str, Any]] = field(default_factory=dict)
+    """A list of values (grid; categorical factors of lhs and sobol) or a range {low, high}."""
     options: dict[str, Any] = field(default_factory=dict)
+    samples: int | None = None
+    """Sample size of a sampled design (base samples for saltelli, trajectories for morris)."""
+    points: list[dict[str, Any]] = field(default_factory=list)
+    """The explicit points of a rows design."""
 
     def to_toml_dict(self) -> dict[str, Any]:
         """The resolved spec, in the layout of the file it came from."""
         experiment = {"name": self.name, "description": self.description, "days": self.days,
                       "replicates": self.replicates, "seed": self.seed,
                       "common_random_numbers": self.common_random_numbers}
-        design = {"kind": self.design_kind, "factors": self.factors}
+        design: dict[str, Any] = {"kind": self.design_kind}
+        if self.samples is not None:
+            design["samples"] = self.samples
+        if self.design_kind == "rows":
+            design["points"] = self.points
+        else:
+            design["factors"] = self.factors
         if self.options:
             design["options"] = self.options
         return {"experiment": experiment, "parameters": self.parameters, "design": design}
@@ -96,36 +113,143 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
         resolve(parameters)
         fixed = {k: PARAMS[k].coerce(v) for k, v in parameters.items()}
     except ParameterError as err:
-        raise SpecError(f"parameters.{err.field}", str(err).split(": ", 1)[1]) from err
+        raise SpecError(f"parameters.{err.field}", _reason(err)) from err
 
-    design = _table(data, "design")
-    _no_unknown(design, _DESIGN_KEYS, "design.")
+    return ExperimentSpec(name=name.strip(), description=description, days=days,
+                          replicates=replicates, seed=seed, common_random_numbers=crn,
+                          parameters=fixed, **_design(_table(data, "design"), fixed))
+
+
+def _design(design: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
+    """The [design] table as ExperimentSpec fields. Keys a kind does not use are errors rather
+    than ignored, so a spec never silently runs a different design than its author meant."""
     kind = design.get("kind", "grid")
     if kind not in DESIGN_KINDS:
         raise SpecError("design.kind", f"got {kind!r}; allowed: one of {', '.join(DESIGN_KINDS)}")
-    factors = _factors(_table(design, "factors", "design."), fixed)
-    options = _table(design, "options", "design.")
-    return ExperimentSpec(name.strip(), description, days, replicates, seed, crn, fixed, kind,
-                          factors, options)
+    _no_unknown(design, _DESIGN_KEYS[kind], "design.", f" for a {kind} design")
+    fields: dict[str, Any] = {"design_kind": kind}
+    if kind == "rows":
+        fields["points"] = _points(design, fixed)
+    else:
+        fields["factors"] = _factors(_table(design, "factors", "design."), fixed, kind)
+    if kind in SAMPLED_KINDS:
+        fields["samples"] = _samples(design, kind)
+        fields["options"] = _options(_table(design, "options", "design."), kind)
+        if not fields["factors"]:
+            raise SpecError("design.factors", f"empty; a {kind} design needs at least one factor")
+    return fields
 
 
-def _factors(raw: dict[str, Any], fixed: dict[str, Any]) -> dict[str, list[Any]]:
+def _factors(raw: dict[str, Any], fixed: dict[str, Any], kind: str) -> dict[str, Any]:
     factors = {}
-    for name, values in raw.items():
+    for name, value in raw.items():
         where = f"design.factors.{name}"
         if name not in PARAMS:
             raise SpecError(where, "unknown parameter; see `wasim params`")
         if name in fixed:
             raise SpecError(where, "also set in [parameters]; set it in one place")
-        if not isinstance(values, list) or not values:
-            raise SpecError(where, f"got {values!r}; allowed: a non-empty list of values")
-        try:
-            factors[name] = [PARAMS[name].coerce(v) for v in values]
-        except ParameterError as err:
-            raise SpecError(where, str(err).split(": ", 1)[1]) from err
-        if len(set(map(repr, factors[name]))) != len(values):
-            raise SpecError(where, f"repeated values in {values!r}")
+        factors[name] = _factor(value, PARAMS[name], where, kind)
     return factors
+
+
+def _factor(value: Any, param: Param, where: str, kind: str) -> list[Any] | dict[str, Any]:
+    """Grid factors list their values; sampled designs draw numbers from a range and
+    categories (text and true/false parameters) from a list, where the design allows them."""
+    if kind == "grid":
+        return _levels(value, param, where)
+    if param.kind not in (bool, str):
+        return _range(value, param, where)
+    if kind not in _CATEGORICAL_KINDS:
+        raise SpecError(where, f"categorical parameter; a {kind} design needs numeric ranges: fix it "
+                               f"in [parameters] or use one of {', '.join(_CATEGORICAL_KINDS)}")
+    return _levels(value, param, where)
+
+
+def _levels(values: Any, param: Param, where: str) -> list[Any]:
+    if not isinstance(values, list) or not values:
+        raise SpecError(where, f"got {values!r}; allowed: a non-empty list of values")
+    levels = [_coerce(param, v, where) for v in values]
+    if len(set(map(repr, levels))) != len(values):
+        raise SpecError(where, f"repeated values in {values!r}")
+    return levels
+
+
+def _range(value: Any, param: Param, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise SpecError(where, f"got {value!r}; allowed: a range {{low = ..., high = ...}} "
+                               "(lists of values are for grid designs and categorical parameters)")
+    _no_unknown(value, {"low", "high"}, where + ".")
+    for end in ("low", "high"):
+        if end not in value:
+            raise SpecError(f"{where}.{end}", "missing; a range needs low and high")
+    low, high = (_coerce(param, value[end], f"{where}.{end}") for end in ("low", "high"))
+    if low >= high:
+        raise SpecError(f"{where}.low", f"got {low!r}, not below high = {high!r}; allowed: low < high")
+    return {"low": low, "high": high}
+
+
+def _samples(design: dict[str, Any], kind: str) -> int:
+    if "samples" not in design:
+        raise SpecError("design.samples", f"missing; a {kind} design needs a sample size (an integer >= 1)")
+    samples = _integer(design, "samples", 1, 1, "design.")
+    if kind in _POWER_OF_TWO_KINDS and samples & (samples - 1):
+        below = 1 << (samples.bit_length() - 1)
+        raise SpecError("design.samples", f"got {samples}; allowed: a power of two for {kind} designs "
+                                          f"(Sobol' points are balanced only then), "
+                                          f"e.g. {below} or {2 * below}")
+    return samples
+
+
+def _options(raw: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Options passed to SALib, with SALib's defaults filled in so that the spec written to a
+    result folder says exactly how it was sampled."""
+    _no_unknown(raw, _OPTION_KEYS.get(kind, set()), "design.options.", f" for a {kind} design")
+    if kind == "saltelli":
+        return {"calc_second_order": _typed(raw, "calc_second_order", bool, True, "design.options.")}
+    if kind == "morris":
+        levels = _integer(raw, "num_levels", 4, 2, "design.options.")
+        if levels % 2:
+            raise SpecError("design.options.num_levels",
+                            f"got {levels}; allowed: an even integer >= 2 (odd levels bias the sample)")
+        return {"num_levels": levels}
+    return {}
+
+
+def _points(design: dict[str, Any], fixed: dict[str, Any]) -> list[dict[str, Any]]:
+    """A rows design's points. Each is checked like [parameters]; a repeated point would give
+    the same runs twice, so it is refused (replicates are the way to repeat a point)."""
+    raw = design.get("points")
+    if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
+        raise SpecError("design.points", f"got {raw!r}; allowed: a non-empty list of tables, "
+                                         "e.g. points = [{ad_load = 0.0}, {ad_load = 0.1}]")
+    points: list[dict[str, Any]] = []
+    for i, point in enumerate(raw):
+        where = f"design.points[{i}]"
+        for name in point:
+            if name in fixed:
+                raise SpecError(f"{where}.{name}", "also set in [parameters]; set it in one place")
+        try:
+            resolve({**fixed, **point})
+        except ParameterError as err:
+            raise SpecError(f"{where}.{err.field}", _reason(err)) from err
+        resolved = {name: PARAMS[name].coerce(v) for name, v in point.items()}
+        if resolved in points:
+            raise SpecError(where, f"same as design.points[{points.index(resolved)}]; "
+                                   "list each point once (replicates repeat it)")
+        points.append(resolved)
+    return points
+
+
+def _coerce(param: Param, value: Any, where: str) -> Any:
+    try:
+        return param.coerce(value)
+    except ParameterError as err:
+        raise SpecError(where, _reason(err)) from err
+
+
+def _reason(err: ParameterError) -> str:
+    """The message of a ParameterError without its field name (SpecError adds the full path)."""
+    return str(err).split(": ", 1)[1]
 
 
 def _table(data: dict, key: str, prefix: str = "") -> dict[str, Any]:
@@ -135,10 +259,11 @@ def _table(data: dict, key: str, prefix: str = "") -> dict[str, Any]:
     return value
 
 
-def _no_unknown(data: dict, allowed: set[str], prefix: str) -> None:
+def _no_unknown(data: dict, allowed: set[str], prefix: str, context: str = "") -> None:
     for key in data:
         if key not in allowed:
-            raise SpecError(prefix + key, f"unknown key; allowed: {', '.join(sorted(allowed))}")
+            raise SpecError(prefix + key,
+                            f"unknown key{context}; allowed: {', '.join(sorted(allowed)) or 'none'}")
 
 
 def _typed(data: dict, key: str, kind: type, default: Any, prefix: str) -> Any:

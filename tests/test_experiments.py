@@ -249,3 +249,15 @@ def test_provenance_is_recorded_and_another_model_version_is_refused(tmp_path, c
     assert main(["run", str(path), "--out", str(out)]) == 2
     assert "another model version" in capsys.readouterr().err
     assert main(["run", str(path), "--out", str(out), "--fresh", "--workers", "1"]) == 0
+
+
+def test_points_a_design_repeats_are_run_once(tmp_path):
+    spec = parse_spec({"experiment": {"name": "m", "replicates": 2, "seed": 3},
+                       "design": {"kind": "morris", "samples": 8,
+                                  "factors": {"ad_load": {"low": 0.0, "high": 0.2},
+                                              "n_smbs": {"low": 10, "high": 20}}}})
+    tasks = plan_runs(spec, tmp_path)
+    ids = [t.run_id for t in tasks]
+    assert len(ids) == len(set(ids))
+    distinct_points = {tuple(sorted(t.point_values.items())) for t in tasks}
+    assert len(tasks) == 2 * len(distinct_points)

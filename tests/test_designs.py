@@ -1,0 +1,151 @@
+"""Sampling designs: sizes, ranges and types, reproducibility, and the specs they refuse."""
+
+import re
+import tomllib
+
+import pytest
+import tomli_w
+
+from experiments.designs import design_points, salib_problem, sample_matrix
+from experiments.spec import SpecError, parse_spec
+from model.params import DATA_SHARING_MODES
+
+RANGES = {"ad_load": {"low": 0.0, "high": 0.2}, "n_smbs": {"low": 100, "high": 500},
+          "peer_churn_multiplier": {"low": 1.2, "high": 1.8}}
+CATEGORIES = {"data_sharing": list(DATA_SHARING_MODES), "shopping_section": [False, True]}
+
+
+def spec_of(seed: int = 7, **design):
+    return parse_spec({"experiment": {"name": "d", "seed": seed}, "design": design})
+
+
+def sampled(kind: str, samples: int = 16, factors: dict = RANGES, seed: int = 7, **design):
+    return spec_of(seed, kind=kind, samples=samples, factors=factors, **design)
+
+
+def check_ranges_and_types(points: list[dict], factors: dict) -> None:
+    for point in points:
+        assert set(point) == set(factors)
+        for name, factor in factors.items():
+            value = point[name]
+            if isinstance(factor, list):
+                assert value in factor
+            else:
+                assert type(value) is type(factor["low"])
+                assert factor["low"] <= value <= factor["high"]
+
+
+@pytest.mark.parametrize(("kind", "options", "size"), [
+    ("lhs", {}, 16),
+    ("sobol", {}, 16),
+    ("saltelli", {"calc_second_order": False}, 16 * (3 + 2)),
+    ("saltelli", {}, 16 * (2 * 3 + 2)),
+    ("morris", {"num_levels": 6}, 16 * (3 + 1)),
+])
+def test_sampled_designs_have_their_size_and_stay_in_range(kind, options, size):
+    spec = sampled(kind, options=options)
+    points = design_points(spec)
+    assert len(points) == size == len(sample_matrix(spec))
+    check_ranges_and_types(points, RANGES)
+    assert all(isinstance(p["n_smbs"], int) for p in points)
+    assert len({p["ad_load"] for p in points}) > 1
+
+
+def test_saltelli_and_morris_fill_in_salib_defaults():
+    assert sampled("saltelli").options == {"calc_second_order": True}
+    assert sampled("morris").options == {"num_levels": 4}
+
+
+@pytest.mark.parametrize("kind", ["lhs", "sobol"])
+def test_categorical_factors_take_every_allowed_value_and_only_those(kind):
+    factors = RANGES | CATEGORIES
+    points = design_points(sampled(kind, samples=64, factors=factors))
+    check_ranges_and_types(points, factors)
+    for name, levels in CATEGORIES.items():
+        assert {p[name] for p in points} == set(levels)
+
+
+@pytest.mark.parametrize("kind", ["lhs", "sobol", "saltelli", "morris"])
+def test_same_spec_gives_the_same_points_and_another_seed_other_points(kind):
+    assert design_points(sampled(kind)) == design_points(sampled(kind))
+    assert design_points(sampled(kind)) != design_points(sampled(kind, seed=8))
+
+
+def test_factor_order_in_the_file_does_not_change_the_points():
+    factors = RANGES | CATEGORIES
+    reordered = dict(reversed(factors.items()))
+    assert design_points(sampled("lhs", factors=factors)) == design_points(sampled("lhs", factors=reordered))
+
+
+def test_salib_problem_lists_factors_in_name_order_with_their_bounds():
+    problem = salib_problem(sampled("lhs", factors=RANGES | {"data_sharing": ["off", "mandatory"]}))
+    assert problem == {"num_vars": 4, "names": ["ad_load", "data_sharing", "n_smbs", "peer_churn_multiplier"],
+                       "bounds": [[0.0, 0.2], [0.0, 2.0], [100.0, 500.0], [1.2, 1.8]]}
+
+
+def test_rows_design_passes_its_points_through():
+    points = [{"ad_load": 0.0, "data_sharing": "off"}, {"ad_load": 0.1, "data_sharing": "mandatory"},
+              {"n_smbs": 200.0}]
+    spec = spec_of(kind="rows", points=points)
+    assert design_points(spec) == [*points[:2], {"n_smbs": 200}]
+    assert isinstance(design_points(spec)[2]["n_smbs"], int)
+
+
+def test_grid_keeps_its_full_factorial():
+    spec = spec_of(kind="grid", factors={"ad_load": [0.0, 0.1], "data_sharing": ["off", "opt_out"]})
+    assert design_points(spec) == [
+        {"ad_load": 0.0, "data_sharing": "off"}, {"ad_load": 0.0, "data_sharing": "opt_out"},
+        {"ad_load": 0.1, "data_sharing": "off"}, {"ad_load": 0.1, "data_sharing": "opt_out"}]
+
+
+@pytest.mark.parametrize("spec", [
+    sampled("lhs", factors=RANGES | CATEGORIES),
+    sampled("saltelli", options={"calc_second_order": False}),
+    spec_of(kind="rows", points=[{"ad_load": 0.1}, {"shopping_section": True}]),
+], ids=["lhs", "saltelli", "rows"])
+def test_spec_round_trips_through_toml_with_its_design_in_the_identity(spec):
+    again = parse_spec(tomllib.loads(tomli_w.dumps(spec.to_toml_dict())))
+    assert again == spec and design_points(again) == design_points(spec)
+    assert spec.identity()["design"] == spec.to_toml_dict()["design"]
+
+
+BAD_DESIGNS = {
+    "low above high": ({"kind": "lhs", "samples": 8, "factors": {"ad_load": {"low": 0.3, "high": 0.2}}},
+                       "design.factors.ad_load.low", "allowed: low < high"),
+    "outside the schema": ({"kind": "lhs", "samples": 8, "factors": {"ad_load": {"low": 0.0, "high": 0.9}}},
+                           "design.factors.ad_load.high", "got 0.9; allowed: a float in"),
+    "range key typo": ({"kind": "lhs", "samples": 8, "factors": {"ad_load": {"low": 0.0, "hi": 0.1}}},
+                       "design.factors.ad_load.hi", "unknown key"),
+    "unknown kind": ({"kind": "latin"}, "design.kind", "allowed: one of grid, rows, lhs, sobol"),
+    "empty factor list": ({"kind": "sobol", "samples": 8, "factors": {"data_sharing": []}},
+                          "design.factors.data_sharing", "non-empty list"),
+    "no factors": ({"kind": "lhs", "samples": 8, "factors": {}}, "design.factors", "at least one factor"),
+    "missing samples": ({"kind": "lhs", "factors": RANGES}, "design.samples", "missing"),
+    "zero samples": ({"kind": "lhs", "samples": 0, "factors": RANGES}, "design.samples", "integer >= 1"),
+    "text samples": ({"kind": "lhs", "samples": "64", "factors": RANGES}, "design.samples", "integer"),
+    "sobol size": ({"kind": "sobol", "samples": 100, "factors": RANGES}, "design.samples", "64 or 128"),
+    "samples in grid": ({"kind": "grid", "samples": 8}, "design.samples", "unknown key for a grid"),
+    "categorical in saltelli": ({"kind": "saltelli", "samples": 8, "factors": CATEGORIES},
+                                "design.factors.data_sharing", "categorical parameter"),
+    "list for a number": ({"kind": "lhs", "samples": 8, "factors": {"ad_load": [0.0, 0.1]}},
+                          "design.factors.ad_load", "a range"),
+    "unknown option": ({"kind": "morris", "samples": 4, "factors": RANGES, "options": {"levels": 4}},
+                       "design.options.levels", "allowed: num_levels"),
+    "odd levels": ({"kind": "morris", "samples": 4, "factors": RANGES, "options": {"num_levels": 5}},
+                   "design.options.num_levels", "even"),
+    "unknown key in a point": ({"kind": "rows", "points": [{"ad_load": 0.1}, {"ad_lod": 0.1}]},
+                               "design.points[1].ad_lod", "unknown parameter"),
+    "bad value in a point": ({"kind": "rows", "points": [{"data_sharing": "maybe"}]},
+                             "design.points[0].data_sharing", "got 'maybe'"),
+    "repeated point": ({"kind": "rows", "points": [{"ad_load": 0.1}, {"ad_load": 0.1}]},
+                       "design.points[1]", "same as design.points[0]"),
+    "no points": ({"kind": "rows", "points": []}, "design.points", "non-empty list"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_DESIGNS)
+def test_bad_design_raises_a_spec_error_naming_the_field(case):
+    design, field, message = BAD_DESIGNS[case]
+    with pytest.raises(SpecError, match=re.escape(message)) as err:
+        parse_spec({"experiment": {"name": "d"}, "design": design})
+    assert err.value.field == field
