@@ -35,8 +35,6 @@ class DayOutcome:
     joined: int = 0
     started_multihoming: int = 0
     opted_out: int = 0
-    promo_optouts: int = 0
-    payment_adopters: int = 0
 
 
 def beta_with_mean(mean: float, concentration: float, size: int, rng) -> np.ndarray:
@@ -204,7 +202,6 @@ class UserPopulation(mesa.Agent):
         calm = self.active_today & ~self.promo_optin
         join = calm & (draw < np.float32(p.promo_optin_rate) * np.maximum(1 - self.annoyance, 0))
         self.promo_optin = (self.promo_optin & ~withdraw) | join
-        outcome.promo_optouts = int(withdraw.sum())
 
         candidates = self.active_today & ~self.payments_linked
         adopt = candidates & (
@@ -212,7 +209,6 @@ class UserPopulation(mesa.Agent):
             < np.float32(p.payment_adoption_rate) * (1 - np.minimum(self.concern, 1))
         )
         self.payments_linked |= adopt
-        outcome.payment_adopters = int(adopt.sum())
 
     # --- 9. stay, multi-home, leave, return, join ----------------------------------------
     def decide(self, outcome: DayOutcome) -> None:

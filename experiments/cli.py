@@ -166,15 +166,13 @@ def cmd_bench(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from experiments.runs import plan_runs
-    from experiments.spec import parse_spec
-
     folder = ResultFolder(args.result_dir)
     if not folder.spec_path.exists():
         raise SpecError("RESULT_DIR", f"{folder.path} has no spec.toml; not a result folder")
-    tasks = plan_runs(parse_spec(folder.read_spec_dict()), folder.path)
-    done = [t for t in tasks if folder.read_record(t.run_id) is not None]
-    failed = [t for t in tasks if t.run_id in folder.failed_ids() and t not in done]
+    tasks = folder.planned_runs()
+    done = {t.run_id for t in tasks if folder.read_record(t.run_id) is not None}
+    failed_ids = folder.failed_ids() - done
+    failed = [t for t in tasks if t.run_id in failed_ids]
     print(f"{folder.path}: {len(tasks)} runs planned, {len(done)} done, {len(failed)} failed, "
           f"{len(tasks) - len(done) - len(failed)} missing")
     for task in failed:

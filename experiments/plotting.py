@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -117,8 +118,6 @@ def _save(fig, stem: Path) -> Path:
 
 
 def _varied(summary: pd.DataFrame) -> list[str]:
-    import json
-
     keys = set()
     for values in summary["point_values"]:
         keys |= set(json.loads(values))
@@ -126,10 +125,7 @@ def _varied(summary: pd.DataFrame) -> list[str]:
 
 
 def _planned_runs(folder: ResultFolder) -> int | None:
-    from experiments.runs import plan_runs
-    from experiments.spec import parse_spec
-
     try:
-        return len(plan_runs(parse_spec(folder.read_spec_dict()), folder.path))
+        return len(folder.planned_runs())
     except (OSError, ValueError):
         return None

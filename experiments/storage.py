@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 import tomli_w
 
 from experiments.provenance import provenance
-from experiments.spec import ExperimentSpec, SpecError
+from experiments.runs import RunTask, plan_runs
+from experiments.spec import ExperimentSpec, SpecError, parse_spec
 
 META_KEY = b"wasim.run"
 
@@ -81,6 +82,10 @@ class ResultFolder:
     def read_spec_dict(self) -> dict[str, Any]:
         return tomllib.loads(self.spec_path.read_text())
 
+    def planned_runs(self) -> list[RunTask]:
+        """The runs the folder's own spec.toml asks for."""
+        return plan_runs(parse_spec(self.read_spec_dict()), self.path)
+
     # --- runs ---------------------------------------------------------------------------
     def run_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.parquet"
@@ -134,8 +139,6 @@ class ResultFolder:
 
 
 def _identity(spec_dict: dict[str, Any]) -> dict[str, Any]:
-    from experiments.spec import parse_spec
-
     try:
         return parse_spec(spec_dict).identity()
     except SpecError:

@@ -71,8 +71,9 @@ def test_second_run_does_nothing_and_says_so(tmp_path):
     assert lines == [f"nothing to do: all 4 runs of 'tiny' are done in {tmp_path / 'out'}"]
 
 
-def test_failed_run_is_recorded_others_kept_and_retried_next_time(tmp_path, monkeypatch):
-    spec = load_spec(str(write_spec(tmp_path)))
+@pytest.fixture
+def failing_high_ad_load(monkeypatch):
+    """Make the runs with ad_load = 0.1 raise; returns the real simulate to restore."""
     real = runner.simulate
 
     def flaky(parameters, days, rng):
@@ -81,13 +82,19 @@ def test_failed_run_is_recorded_others_kept_and_retried_next_time(tmp_path, monk
         return real(parameters, days, rng)
 
     monkeypatch.setattr(runner, "simulate", flaky)
+    return real
+
+
+def test_failed_run_is_recorded_others_kept_and_retried_next_time(tmp_path, monkeypatch,
+                                                                   failing_high_ad_load):
+    spec = load_spec(str(write_spec(tmp_path)))
     first = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
     assert first.exit_code == 1 and len(first.failed) == 2 and len(first.done) == 2
     failed = sorted((tmp_path / "out" / "failed").glob("*.txt"))
     assert len(failed) == 2 and "RuntimeError: boom" in failed[0].read_text()
     assert len(first.summary) == 2
 
-    monkeypatch.setattr(runner, "simulate", real)
+    monkeypatch.setattr(runner, "simulate", failing_high_ad_load)
     second = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
     assert second.exit_code == 0 and len(second.done) == 2 and len(second.summary) == 4
     assert not list((tmp_path / "out" / "failed").glob("*.txt"))
@@ -212,13 +219,9 @@ def test_bench_reports_speed_and_memory_as_json(capsys):
     assert figures["peak_rss_mb"] > 0 and figures["bytes_per_user"] > 0
 
 
-def test_status_counts_done_failed_and_missing_runs(tmp_path, capsys, monkeypatch):
+def test_status_counts_done_failed_and_missing_runs(tmp_path, capsys, failing_high_ad_load):
     spec = load_spec(str(write_spec(tmp_path)))
     out = tmp_path / "out"
-    real = runner.simulate
-    monkeypatch.setattr(runner, "simulate", lambda parameters, days, rng: (
-        (_ for _ in ()).throw(RuntimeError("boom")) if parameters["ad_load"] == 0.1
-        else real(parameters, days, rng)))
     result = runner.run_experiment(spec, out, workers=1, log=lambda _: None)
     result.folder.run_path(result.done[0]).unlink()  # as if the process died before writing it
     assert main(["status", str(out)]) == 0
