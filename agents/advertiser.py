@@ -14,9 +14,10 @@ class Advertiser(mesa.Agent):
     locally envy-free equilibrium, cal §7.1); moves its budget toward ads that pay."""
 
     def __init__(self, model, region: int, daily_budget_usd: float, click_value_usd: float,
-                 sponsored_share: float):
+                 sponsored_share: float, target_interest: int):
         super().__init__(model)
         self.region = region
+        self.target_interest = target_interest
         self.daily_budget_usd = daily_budget_usd
         self.click_value_usd = click_value_usd
         self.sponsored_share = sponsored_share

@@ -37,31 +37,27 @@ class Business(mesa.Agent):
         self.ad_sales_avg = 0.0
         self._ad_spend_today = 0.0
         self._ad_sales_today = 0.0
-        self._active_day = -1
-        self._active = customers[:0]
 
     @property
     def rng(self) -> np.random.Generator:
         return self.model.org_rng
 
     def draw(self, rate: float, pool: np.ndarray | None = None) -> np.ndarray:
-        """Each user in ``pool`` (default: active customers) independently with prob ``rate``.
+        """Each of today's active users in ``pool`` (default: the firm's customers),
+        independently with probability ``rate``.
 
-        Large pools are drawn as a binomial count and a sample without replacement: the
-        same law as one coin per user, at a cost proportional to the draws.
+        Coins are flipped for the whole pool and the picks thinned to today's active users:
+        the same law as one coin per active user (independent thinning). Large pools are
+        drawn as a binomial count and a sample without replacement, at a cost proportional
+        to the draws rather than to the pool.
         """
-        pool = self.active_customers() if pool is None else pool
+        pool = self.customers if pool is None else pool
         if len(pool) < LARGE_POOL:
-            return pool[self.rng.random(len(pool)) < rate]
-        k = self.rng.binomial(len(pool), min(rate, 1.0))
-        return pool[self.rng.choice(len(pool), k, replace=False, shuffle=False)]
-
-    def active_customers(self) -> np.ndarray:
-        """Today's active customers (computed once a day)."""
-        if self._active_day != self.model.steps:
-            self._active = self.customers[self.model.users.active_today[self.customers]]
-            self._active_day = self.model.steps
-        return self._active
+            picked = pool[self.rng.random(len(pool)) < rate]
+        else:
+            k = self.rng.binomial(len(pool), min(rate, 1.0))
+            picked = pool[self.rng.choice(len(pool), k, replace=False, shuffle=False)]
+        return picked[self.model.users.active_today[picked]]
 
     def sell(self, buyers: np.ndarray) -> float:
         """Orders from ``buyers``; paid in the chat by those with a linked account ($2).

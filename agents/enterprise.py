@@ -21,8 +21,13 @@ class Enterprise(Business):
 
     def marketing_audience(self) -> np.ndarray:
         """Marketing volume falls with price: each active customer is targeted with
-        probability ``marketing_rate`` x (price / default price) ^ -elasticity (assumption)."""
+        probability ``marketing_rate`` x (price / default price) ^ -elasticity (assumption).
+        Drawn at the highest regional rate, then thinned to each customer's own rate."""
         p = self.model.p
-        active = self.active_customers()
-        factor = self.model.platform.marketing_volume_factor[self.model.users.region[active]]
-        return active[self.rng.random(len(active)) < p.marketing_rate * factor]
+        rate = np.minimum(p.marketing_rate * self.model.platform.marketing_volume_factor, 1.0)
+        top = rate.max()
+        if top <= 0:
+            return self.customers[:0]
+        picked = self.draw(top)
+        keep = self.rng.random(len(picked)) * top < rate[self.model.users.region[picked]]
+        return picked[keep]

@@ -40,10 +40,9 @@ class Bank(Business):
         model = self.model
         p = model.p
         users = model.users
-        active = self.active_customers()
-        adopters = active[users.payments_linked[active]]
         rate = p.p2p_rate * max(0.0, 1 - p.p2p_fee_rate / 0.1)
-        senders = self.draw(rate, adopters)
+        senders = self.draw(rate)
+        senders = senders[users.payments_linked[senders]]
         volume = float(p.p2p_amount_usd * self.rng.exponential(1.0, len(senders)).sum())
         model.ledger.book(USERS, "payments", volume * p.p2p_fee_rate)
         model.payments_volume["p2p"] += volume

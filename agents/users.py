@@ -2,17 +2,20 @@
 
 One ``UserPopulation`` agent holds the traits and states of all users (RecSim-style
 population entity). Each rule is a vectorised function of those arrays; ``docs/ODD.md``
-gives each rule with its source. ``population[i]`` shows one user.
+gives each rule with its source, and ``agents.reference_users`` states the same rules one
+user at a time (the docking oracle). ``population[i]`` shows one user.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import mesa
 import numpy as np
 import scipy.sparse as sp
+
+from model.network import NeighbourCounts
 
 
 class UserState(IntEnum):
@@ -20,6 +23,36 @@ class UserState(IntEnum):
     ACTIVE = 1  # on the platform only
     MULTIHOMING = 2  # on the platform and on a rival app
     CHURNED = 3  # left for a rival
+
+
+class Rival(IntEnum):
+    NONE = 0
+    PRIVACY = 1  # Signal-like: pulls the privacy-concerned
+    FEATURE = 2  # Telegram-like: pulls those who want its extra features
+
+
+RIVALS = (Rival.PRIVACY, Rival.FEATURE)
+
+
+class Presence(IntEnum):
+    """Where a user can be reached, the groups of ``UserPopulation.contacts``."""
+
+    HERE_ONLY = 0
+    MULTIHOMING_PRIVACY = 1
+    MULTIHOMING_FEATURE = 2
+    LEFT_PRIVACY = 3
+    LEFT_FEATURE = 4
+
+
+def presence(state: np.ndarray, rival: np.ndarray) -> np.ndarray:
+    """Presence group of users in ``state`` on ``rival`` (-1: not yet joined)."""
+    group = np.full(len(state), -1, dtype=np.int64)
+    group[state == UserState.ACTIVE] = Presence.HERE_ONLY
+    mh = state == UserState.MULTIHOMING
+    group[mh] = rival[mh]
+    left = state == UserState.CHURNED
+    group[left] = 2 + rival[left].astype(np.int64)
+    return group
 
 
 @dataclass
@@ -34,12 +67,18 @@ class DayOutcome:
     returned: int = 0
     joined: int = 0
     started_multihoming: int = 0
+    stopped_multihoming: int = 0
+    rival_signups: dict[str, int] = field(default_factory=lambda: {r.name.lower(): 0 for r in RIVALS})
     opted_out: int = 0
 
 
 def beta_with_mean(mean: float, concentration: float, size: int, rng) -> np.ndarray:
     """Beta draws with the given mean; ``concentration`` = a + b sets the spread."""
     return rng.beta(mean * concentration, (1 - mean) * concentration, size).astype(np.float32)
+
+
+def lognormal_with_mean(mean: float, sigma: float, size: int, rng) -> np.ndarray:
+    return (mean * rng.lognormal(-sigma**2 / 2, sigma, size)).astype(np.float32)
 
 
 def churn_hazard(annoyance, concern, switching_cost, peer_exposure, p):
@@ -77,18 +116,23 @@ class UserPopulation(mesa.Agent):
         self.status_propensity = beta_with_mean(p.status_tab_share, 4.0, n, rng)
         self.ad_tolerance = beta_with_mean(p.ad_tolerance_mean, 5.0, n, rng)
         self.privacy_sensitivity = beta_with_mean(p.privacy_sensitivity_mean, 3.0, n, rng)
-        self.switching_cost = (
-            p.switching_cost_mean * rng.lognormal(-0.5, 1.0, n)  # lognormal with mean 1
-        ).astype(np.float32)
+        self.feature_appetite = beta_with_mean(p.feature_appetite_mean, 4.0, n, rng)
+        self.switching_cost = lognormal_with_mean(p.switching_cost_mean, 1.0, n, rng)
+        self.price_sensitivity = lognormal_with_mean(1.0, p.price_sensitivity_sigma, n, rng)
+        self.payment_propensity = rng.exponential(1.0, n).astype(np.float32)
         self.sticker_propensity = rng.exponential(1.0, n).astype(np.float32)
+        self.interest = interest_draws(p.n_interests, n, rng)
 
         # state
         self.state = np.zeros(n, dtype=np.int8)
+        self.rival = np.zeros(n, dtype=np.int8)
         first = rng.permutation(n)
         self.state[first[:n_initial]] = UserState.ACTIVE
         self._pool = first[n_initial:]
         self._sync_on_platform()
         self._joined = 0
+        self.contacts = NeighbourCounts(graph, len(Presence))
+        self.contacts.move(np.sort(first[:n_initial]), -1, Presence.HERE_ONLY)
         self.promo_optin = rng.random(n) < p.promo_optin_share
         self.data_optout = np.zeros(n, dtype=bool)
         self.payments_linked = rng.random(n) < p.payments_adoption_initial
@@ -103,7 +147,8 @@ class UserPopulation(mesa.Agent):
         self.status_visit = np.zeros(n, dtype=bool)
         self.display_seen = np.zeros(n, dtype=np.float32)
         self.promo_today = np.zeros(n, dtype=np.int16)
-        self.week_phase = self.user_rng.integers(0, 7, n, dtype=np.int8)
+        week_phase = rng.integers(0, 7, n, dtype=np.int8)
+        self._cap_week_members = [np.flatnonzero(week_phase == d) for d in range(7)]
         self.sponsored_week = np.zeros(n, dtype=np.int16)
         self.marketing_week = np.zeros(n, dtype=np.int16)
         self.ever_joined = n_initial
@@ -116,13 +161,19 @@ class UserPopulation(mesa.Agent):
 
     def __getitem__(self, i: int) -> dict:
         """One user's traits and state, for inspection."""
-        fields = ("region", "state", "daily_active", "status_propensity", "ad_tolerance",
-                  "privacy_sensitivity", "switching_cost", "promo_optin", "data_optout",
-                  "payments_linked", "annoyance", "concern", "peer_exposure")
+        fields = ("region", "state", "rival", "daily_active", "status_propensity", "ad_tolerance",
+                  "privacy_sensitivity", "feature_appetite", "switching_cost", "price_sensitivity",
+                  "payment_propensity", "sticker_propensity", "interest", "promo_optin",
+                  "data_optout", "payments_linked", "annoyance", "concern", "peer_exposure")
         user = {f: getattr(self, f)[i].item() for f in fields}
         user["state"] = UserState(user["state"]).name.lower()
+        user["rival"] = Rival(user["rival"]).name.lower()
         user["contacts"] = self.graph.indices[self.graph.indptr[i]:self.graph.indptr[i + 1]]
         return user
+
+    def week_phase(self, day: int) -> np.ndarray:
+        """Users whose cap week starts on weekday ``day % 7``."""
+        return self._cap_week_members[day % 7]
 
     def _sync_on_platform(self) -> None:
         """Refresh the cached on-platform mask after states change (read many times a day)."""
@@ -138,9 +189,19 @@ class UserPopulation(mesa.Agent):
             return np.ones(len(self), dtype=bool)
         return ~self.data_optout
 
-    def contact_share(self, flag: np.ndarray) -> np.ndarray:
-        """Share of each user's contacts for whom ``flag`` holds."""
-        return (self.graph @ flag.astype(np.float32)) / self.degree
+    def contact_shares(self) -> dict[str, np.ndarray]:
+        """Shares of each user's contacts: on the platform (``here``), reachable only here
+        (``only_here``), who left (``left``) and on each rival (``privacy``, ``feature``)."""
+        c = self.contacts
+        deg = self.degree
+        return {
+            "here": (c[Presence.HERE_ONLY] + c[Presence.MULTIHOMING_PRIVACY]
+                     + c[Presence.MULTIHOMING_FEATURE]) / deg,
+            "only_here": c[Presence.HERE_ONLY] / deg,
+            "left": (c[Presence.LEFT_PRIVACY] + c[Presence.LEFT_FEATURE]) / deg,
+            "privacy": (c[Presence.MULTIHOMING_PRIVACY] + c[Presence.LEFT_PRIVACY]) / deg,
+            "feature": (c[Presence.MULTIHOMING_FEATURE] + c[Presence.LEFT_FEATURE]) / deg,
+        }
 
     # --- 3. who is active today ----------------------------------------------------------
     def start_day(self) -> None:
@@ -150,9 +211,10 @@ class UserPopulation(mesa.Agent):
         engagement[self.state == UserState.MULTIHOMING] *= np.float32(p.multihoming_activity_factor)
         draw = self.user_rng.random(len(self), dtype=np.float32)
         self.active_today = self.on_platform & (draw < self.daily_active * engagement)
-        self.status_visit = self.active_today & (
-            self.user_rng.random(len(self), dtype=np.float32) < self.status_propensity
-        )
+        active = np.flatnonzero(self.active_today)
+        visits = self.user_rng.random(len(active), dtype=np.float32) < self.status_propensity[active]
+        self.status_visit = np.zeros(len(self), dtype=bool)
+        self.status_visit[active[visits]] = True
         self.display_seen[:] = 0
         self.promo_today[:] = 0
         self._active_by_region = {}
@@ -165,15 +227,16 @@ class UserPopulation(mesa.Agent):
 
     def roll_weekly_caps(self) -> None:
         """Start a new cap week for the users whose week begins on the coming day. Each user
-        has her own weekday (``week_phase``), so promotional sends do not bunch up."""
-        due = self.week_phase == (self.model.steps + 1) % 7
+        has her own weekday, so promotional sends do not bunch up."""
+        due = self.week_phase(self.model.steps + 1)
         self.sponsored_week[due] = 0
         self.marketing_week[due] = 0
 
     # --- 8. react ------------------------------------------------------------------------
     def react(self, outcome: DayOutcome) -> None:
-        """Annoyance and concern update; opt-outs and opt-in withdrawals; payment adoption."""
+        """Annoyance and concern update; opt-outs and opt-in changes; payment adoption."""
         p = self.model.p
+        rng = self.user_rng
         intolerance = 1 - self.ad_tolerance
         self.annoyance *= np.float32(1 - p.annoyance_decay)
         self.annoyance += intolerance * (
@@ -184,94 +247,139 @@ class UserPopulation(mesa.Agent):
         shares_data = self.personalisable
         pressure = np.where(shares_data, np.float32(p.sharing_pressure), np.float32(0))
         peer_concern = (self.graph @ self.concern) / self.degree
+        left = self.contacts[Presence.LEFT_PRIVACY] + self.contacts[Presence.LEFT_FEATURE]
         target = self.privacy_sensitivity * (pressure + np.float32(self.media_attention))
         target += np.float32(p.peer_concern_weight) * peer_concern
+        target += np.float32(p.switch_concern_weight) * left / self.degree
         self.concern += np.float32(p.concern_adjust_rate) * (target - self.concern)
         self.media_attention *= 1 - p.media_decay
 
-        on = self.on_platform
         if p.data_sharing == "opt_out":
-            may = on & ~self.data_optout & (self.concern > p.optout_threshold)
-            opt = may & (self.user_rng.random(len(self), dtype=np.float32) < p.optout_rate)
-            self.data_optout |= opt
-            outcome.opted_out = int(opt.sum())
+            may = np.flatnonzero(self.on_platform & ~self.data_optout & (self.concern > p.optout_threshold))
+            opt = may[rng.random(len(may), dtype=np.float32) < p.optout_rate]
+            self.data_optout[opt] = True
+            outcome.opted_out = len(opt)
 
-        draw = self.user_rng.random(len(self), dtype=np.float32)
+        unworried = 1 - np.minimum(self.concern, 1)  # concern holds back business and payment use
+        draw = rng.random(len(self), dtype=np.float32)
         annoyed = self.promo_optin & (self.promo_today > 0)
         withdraw = annoyed & (draw < np.float32(p.promo_optout_rate) * self.annoyance)
-        calm = self.active_today & ~self.promo_optin
-        join = calm & (draw < np.float32(p.promo_optin_rate) * np.maximum(1 - self.annoyance, 0))
+        willing = np.float32(p.promo_optin_rate) * np.maximum(1 - self.annoyance, 0) * unworried
+        join = self.active_today & ~self.promo_optin & (draw < willing)
         self.promo_optin = (self.promo_optin & ~withdraw) | join
 
-        candidates = self.active_today & ~self.payments_linked
-        adopt = candidates & (
-            self.user_rng.random(len(self), dtype=np.float32)
-            < np.float32(p.payment_adoption_rate) * (1 - np.minimum(self.concern, 1))
-        )
-        self.payments_linked |= adopt
+        candidates = np.flatnonzero(self.active_today & ~self.payments_linked)
+        rate = np.float32(p.payment_adoption_rate) * (self.payment_propensity * unworried)[candidates]
+        self.payments_linked[candidates[rng.random(len(candidates), dtype=np.float32) < rate]] = True
 
     # --- 9. stay, multi-home, leave, return, join ----------------------------------------
     def decide(self, outcome: DayOutcome) -> None:
+        """One uniform draw per user settles her day: leave, or else start or stop
+        multi-homing; churned users may return. Rivals pull by the share of contacts on
+        them (lock-in both ways, cal §6.4)."""
         p = self.model.p
+        rng = self.user_rng
         n = len(self)
-        on = self.on_platform
-        here = self.contact_share(on)  # lock-in: share of contacts still on the platform
-        multihoming = self.state == UserState.MULTIHOMING
-        lockin = self.switching_cost * here
-        lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
+        share = self.contact_shares()
+        state = self.state
+        active = state == UserState.ACTIVE
+        multihoming = state == UserState.MULTIHOMING
+        churned = state == UserState.CHURNED
 
+        lockin = self.switching_cost * share["only_here"]  # contacts reachable only here
+        lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
         h_base = np.float32(p.baseline_churn_per_year / 365)
-        h_ads, h_privacy, h_peers = churn_hazard(
-            self.annoyance, self.concern, lockin, self.peer_exposure, p
-        )
+        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance, self.concern, lockin, self.peer_exposure, p)
         hazard = h_base + h_ads + h_privacy + h_peers
-        leave = on & (self.user_rng.random(n, dtype=np.float32) < -np.expm1(-hazard))
+        p_leave = np.where(self.on_platform, -np.expm1(-hazard), np.float32(0))
+
+        pull_privacy = self.concern * (np.float32(p.rival_privacy_reach) + share["privacy"])
+        pull_feature = self.feature_appetite * (np.float32(p.rival_feature_reach) + share["feature"])
+        p_install = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)
+        own_rival_share = np.where(self.rival == Rival.PRIVACY, share["privacy"], share["feature"])
+        p_uninstall = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
+        p_switch = np.where(active, p_install, np.where(multihoming, p_uninstall, np.float32(0)))
+        p_return = np.float32(p.return_per_year / 365) * share["only_here"]
+
+        u = rng.random(n, dtype=np.float32)
+        leave = u < p_leave
+        switch = ~leave & (u < p_leave + p_switch)
+        install = switch & active
+        uninstall = switch & multihoming
+        come_back = churned & (u < p_return)
+
+        self._count_churn(outcome, leave, hazard, h_ads, h_privacy, h_peers)
+        # newcomers to a rival: installs, and leavers who were not multi-homing yet
+        to_rival = np.flatnonzero(install | (leave & active))
+        weight_privacy = pull_privacy[to_rival]
+        total = weight_privacy + pull_feature[to_rival]
+        pick_privacy = rng.random(len(to_rival), dtype=np.float32) * total < weight_privacy
+        # with no pull at all (calm attrition of an unconcerned user), the rivals split evenly
+        no_pull = total <= 0
+        pick_privacy[no_pull] = rng.random(int(no_pull.sum())) < 0.5
+
+        movers = np.flatnonzero(leave | switch | come_back)
+        old_group = presence(state[movers], self.rival[movers])
+        self.rival[to_rival] = np.where(pick_privacy, Rival.PRIVACY, Rival.FEATURE)
+        state[install] = UserState.MULTIHOMING
+        state[leave] = UserState.CHURNED
+        state[uninstall | come_back] = UserState.ACTIVE
+        self.rival[uninstall | come_back] = Rival.NONE
+        self.annoyance[come_back] = 0
+        self.contacts.move(movers, old_group, presence(state[movers], self.rival[movers]))
+        self._sync_on_platform()
+
+        outcome.started_multihoming = int(install.sum())
+        outcome.stopped_multihoming = int(uninstall.sum())
+        outcome.returned = int(come_back.sum())
+        for rival in RIVALS:
+            outcome.rival_signups[rival.name.lower()] = int(np.count_nonzero(self.rival[to_rival] == rival))
+        self.churned_total += outcome.churned
+        self.returned_total += outcome.returned
+
+        self.peer_exposure *= np.float32(np.exp(-1 / p.peer_memory_days))
+        leavers = np.flatnonzero(leave)
+        np.add.at(self.peer_exposure, self.contacts.neighbours(leavers)[0], 1)
+        outcome.joined = self._join(p)
+
+    @staticmethod
+    def _count_churn(outcome: DayOutcome, leave, hazard, h_ads, h_privacy, h_peers) -> None:
+        """Each leaver's churn is split over causes by their shares of her hazard."""
         h = hazard[leave]
         outcome.churned = int(leave.sum())
         outcome.churn_ads = float(np.sum(h_ads[leave] / h))
         outcome.churn_privacy = float(np.sum(h_privacy[leave] / h))
         outcome.churn_peers = float(np.sum(h_peers[leave] / h))
-        outcome.churn_other = outcome.churned - (
-            outcome.churn_ads + outcome.churn_privacy + outcome.churn_peers
-        )
-
-        start_mh = (self.state == UserState.ACTIVE) & ~leave & (
-            self.user_rng.random(n, dtype=np.float32) < np.float32(p.multihoming_rate) * self.concern
-        )
-        churned = self.state == UserState.CHURNED
-        come_back = churned & (
-            self.user_rng.random(n, dtype=np.float32) < np.float32(p.return_per_year / 365) * here
-        )
-
-        self.state[start_mh] = UserState.MULTIHOMING
-        self.state[leave] = UserState.CHURNED
-        self.state[come_back] = UserState.ACTIVE
-        self.annoyance[come_back] = 0
-        self._sync_on_platform()
-        outcome.started_multihoming = int(start_mh.sum())
-        outcome.returned = int(come_back.sum())
-        self.churned_total += outcome.churned
-        self.returned_total += outcome.returned
-
-        self.peer_exposure *= np.float32(np.exp(-1 / p.peer_memory_days))
-        self.peer_exposure += self.graph @ leave.astype(np.float32)
-
-        outcome.joined = self._join(p)
+        explained = outcome.churn_ads + outcome.churn_privacy + outcome.churn_peers
+        outcome.churn_other = outcome.churned - explained
 
     def _join(self, p) -> int:
-        """Newcomers from the reachable pool, which grows exogenously (cal §1.1)."""
+        """Newcomers from the reachable pool, which grows exogenously (cal §1.1); they join
+        the graph where their contacts already are."""
         expected = p.n_users * p.user_growth_per_year / 365
         k = min(int(self.user_rng.poisson(expected)), len(self._pool) - self._joined)
         newcomers = self._pool[self._joined:self._joined + k]
         self.state[newcomers] = UserState.ACTIVE
         self.on_platform[newcomers] = True
+        self.contacts.move(newcomers, -1, Presence.HERE_ONLY)
         self._joined += k
         self.ever_joined += k
         return k
 
-    def buy_stickers(self, rate: float) -> int:
-        """Sticker packs bought today by active users (F2)."""
-        buyers = self.active_today & (
-            self.user_rng.random(len(self), dtype=np.float32) < np.float32(rate) * self.sticker_propensity
-        )
-        return int(buyers.sum())
+    def buy_stickers(self, rate: float, price_ratio: float) -> int:
+        """Sticker packs bought today by active users (F2); dearer packs deter the price
+        sensitive (``price_ratio`` = price / default price)."""
+        p = self.model.p
+        active = np.flatnonzero(self.active_today)
+        chance = np.float32(rate) * self.sticker_propensity[active]
+        if price_ratio != 1:
+            chance *= np.float32(price_ratio) ** (
+                -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[active]
+            )
+        return int(np.count_nonzero(self.user_rng.random(len(active), dtype=np.float32) < chance))
+
+
+def interest_draws(n_interests: int, size: int, rng) -> np.ndarray:
+    """Each user's main ad interest, Zipf-distributed (a few broad interests dominate)."""
+    weights = 1 / np.arange(1, n_interests + 1)
+    return rng.choice(n_interests, size, p=weights / weights.sum()).astype(np.int16)

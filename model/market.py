@@ -13,7 +13,7 @@ from agents.advertiser import Advertiser
 from agents.enterprise import Enterprise
 from agents.partners import Airline, Bank, Shop
 from agents.smb import SmallBusiness
-from agents.users import DayOutcome, UserPopulation
+from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
 from model.ledger import USERS, Ledger
 from model.network import region_blocks, social_graph
@@ -90,7 +90,8 @@ class WhatsAppMarket(mesa.Model):
     def sell_virtual_goods(self) -> None:
         """Personalised sticker packs, boosted in limited-edition holiday weeks (F2)."""
         if self.sticker_store_open:
-            packs = self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost)
+            price_ratio = self.p.sticker_price_usd / PARAMS["sticker_price_usd"].default
+            packs = self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost, price_ratio)
             self.ledger.book(USERS, "stickers", packs * self.p.sticker_price_usd)
 
     # --- set-up --------------------------------------------------------------------------
@@ -125,11 +126,12 @@ class WhatsAppMarket(mesa.Model):
         regions = rng.choice(len(REGIONS), p.n_advertisers, p=spend_weight / spend_weight.sum())
         budgets = rng.lognormal(0, 1.0, p.n_advertisers)
         budgets *= p.ad_budget_per_user_year * per_day / budgets.sum()
-        for region, budget in zip(regions, budgets, strict=True):
+        targets = interest_draws(p.n_interests, p.n_advertisers, rng)
+        for region, budget, target in zip(regions, budgets, targets, strict=True):
             click_value = (p.click_value_usd * self.platform.ad_price_index[region]
                            * rng.lognormal(-0.125, 0.5))
             Advertiser(self, int(region), float(budget), float(click_value),
-                       p.sponsored_budget_share)
+                       p.sponsored_budget_share, int(target))
 
     def _schedule_events(self) -> None:
         """Dated events fire half a day before the day they belong to (Mesa events)."""
@@ -175,7 +177,7 @@ def _local_block(n_nodes: int, size: int, rng) -> np.ndarray:
     """A local business's customers: a run of neighbouring users on the ring, i.e. one
     cluster of the social graph (B1: local businesses)."""
     start = int(rng.integers(n_nodes))
-    return (start + np.arange(min(size, n_nodes))) % n_nodes
+    return ((start + np.arange(min(size, n_nodes))) % n_nodes).astype(np.int32)
 
 
 def _random_customers(n_nodes: int, size: int, rng) -> np.ndarray:

@@ -10,7 +10,7 @@ from functools import partial
 
 import numpy as np
 
-from agents.users import DayOutcome, UserState
+from agents.users import RIVALS, DayOutcome, UserState
 from model.ledger import STREAMS
 from model.platform import MESSAGE_CATEGORIES
 
@@ -21,7 +21,8 @@ COLUMNS = [
     "users_total", "users_active", "users_multihoming", "users_churned_total",
     "users_returned_total", "users_daily_active", "users_joined",
     "churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_other",
-    "returned_today", "multihoming_started",
+    "returned_today", "multihoming_started", "multihoming_stopped",
+    "rival_signups_privacy", "rival_signups_feature", "users_on_rival_privacy", "users_on_rival_feature",
     *REVENUE_COLUMNS, "revenue_total", "revenue_per_user",
     *[f"messages_{c}" for c in MESSAGE_CATEGORIES],
     "impressions_personalised", "impressions_contextual", "ad_clicks", "clicks_to_chat",
@@ -66,7 +67,12 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         "churn_other": outcome.churn_other,
         "returned_today": outcome.returned,
         "multihoming_started": outcome.started_multihoming,
+        "multihoming_stopped": outcome.stopped_multihoming,
     }
+    for rival in RIVALS:
+        name = rival.name.lower()
+        row[f"rival_signups_{name}"] = outcome.rival_signups[name]
+        row[f"users_on_rival_{name}"] = int(np.count_nonzero(users.rival == rival))
     for stream, usd in revenue.items():
         row[f"revenue_{stream}"] = usd * scale
     total = sum(revenue.values())

@@ -98,40 +98,59 @@ class Platform:
 
     # --- ad auctions (A1, A2) ------------------------------------------------------------
     def run_ad_auctions(self, advertisers) -> None:
-        """Sell today's display (Status) impressions and sponsored-message slots by region."""
+        """Sell today's display (Status) impressions and sponsored-message slots by region.
+
+        Personalised impressions are sold interest by interest: an advertiser whose target
+        interest matches the viewer's gets the personalised click-through, the others the
+        contextual one (D1: matching needs account data). Contextual impressions are one
+        auction per region.
+        """
         if not len(advertisers):
             return
         users = self.model.users
         p = self.model.p
         slots_per_visit = p.ad_load * p.status_items_per_visit
+        reserve = p.reserve_cpm_usd / 1000
         personal = users.personalisable
-        by_region = {r: [a for a in advertisers if a.region == r] for r in range(len(REGIONS))}
-        for r, bidders in by_region.items():
+        for r in range(len(REGIONS)):
+            bidders = [a for a in advertisers if a.region == r]
             if not bidders:
                 continue
-            in_region = users.region == r
-            for targeted, ctr in ((True, p.ctr_personalised), (False, p.ctr_contextual)):
-                viewers = users.status_visit & in_region & (personal == targeted)
-                supply = slots_per_visit * int(viewers.sum())
-                sold = self._auction(bidders, "display_ads", supply, ctr, p.reserve_cpm_usd / 1000)
-                if supply > 0:
-                    users.display_seen[viewers] = slots_per_visit * sold / supply
-                self.impressions["personalised" if targeted else "contextual"] += sold
+            targets = np.array([a.target_interest for a in bidders])
+            visits = users.status_visit & (users.region == r)
+            viewers = np.flatnonzero(visits & personal)
+            interest = users.interest[viewers]
+            fill = np.zeros(p.n_interests)
+            for k in np.unique(interest):
+                supply = slots_per_visit * int(np.count_nonzero(interest == k))
+                ctr = np.where(targets == k, p.ctr_personalised, p.ctr_contextual)
+                sold = self._auction(bidders, "display_ads", supply, ctr, reserve)
+                fill[k] = sold / supply if supply > 0 else 0.0
+                self.impressions["personalised"] += sold
+            users.display_seen[viewers] = slots_per_visit * fill[interest]
+            viewers = np.flatnonzero(visits & ~personal)
+            supply = slots_per_visit * len(viewers)
+            ctr = np.full(len(bidders), p.ctr_contextual)
+            sold = self._auction(bidders, "display_ads", supply, ctr, reserve)
+            if supply > 0:
+                users.display_seen[viewers] = slots_per_visit * sold / supply
+            self.impressions["contextual"] += sold
             eligible = np.flatnonzero(
-                users.active_today & in_region & users.promo_optin
+                users.active_today & (users.region == r) & users.promo_optin
                 & (users.sponsored_week < p.sponsored_cap_per_week)
             )
             self._sell_sponsored(bidders, eligible, p)
 
-    def _auction(self, bidders, stream: str, supply: float, ctr: float, reserve: float) -> float:
-        bids = np.array([a.bid(ctr) for a in bidders])
+    def _auction(self, bidders, stream: str, supply: float, ctr: np.ndarray, reserve: float) -> float:
+        """Generalised second-price auction; each bidder's click-through is its own."""
+        bids = np.array([a.bid(c) for a, c in zip(bidders, ctr, strict=True)])
         budgets = np.array([a.budget_left(stream) for a in bidders])
         units, price = second_price_auction(bids, budgets, supply, reserve)
-        for a, q, unit_price in zip(bidders, units, price, strict=True):
+        for a, q, unit_price, c in zip(bidders, units, price, ctr, strict=True):
             if q > 0:
                 self.charge(a, stream, q * unit_price)
-                a.record(stream, q * unit_price, q * ctr)
-                self.clicks += q * ctr
+                a.record(stream, q * unit_price, q * c)
+                self.clicks += q * c
         return float(units.sum())
 
     def _sell_sponsored(self, bidders, eligible: np.ndarray, p) -> None:

@@ -71,7 +71,7 @@ def test_promotional_messages_reach_only_opted_in_users_within_caps():
     weekly = {"sponsored": np.zeros(n, int), "marketing": np.zeros(n, int)}
     for day in range(1, 29):
         for counts in weekly.values():  # each user's cap week starts on her own weekday
-            counts[model.users.week_phase == day % 7] = 0
+            counts[model.users.week_phase(day)] = 0
         deliveries.clear()
         model.step()
         for category, got, opted_in in deliveries:
