@@ -9,9 +9,6 @@ import numpy as np
 MEMORY_DAYS = 30.0
 """Days over which a firm averages its sales and ad returns (assumption: a month)."""
 
-LARGE_POOL = 5000
-"""Pool size from which ``draw`` samples counts instead of flipping a coin per user."""
-
 BUDGET_STEP = 0.02
 """Daily relative change of an ad budget after a good or bad return (assumption)."""
 
@@ -47,16 +44,10 @@ class Business(mesa.Agent):
         independently with probability ``rate``.
 
         Coins are flipped for the whole pool and the picks thinned to today's active users:
-        the same law as one coin per active user (independent thinning). Large pools are
-        drawn as a binomial count and a sample without replacement, at a cost proportional
-        to the draws rather than to the pool.
+        the same law as one coin per active user (independent thinning).
         """
         pool = self.customers if pool is None else pool
-        if len(pool) < LARGE_POOL:
-            picked = pool[self.rng.random(len(pool)) < rate]
-        else:
-            k = self.rng.binomial(len(pool), min(rate, 1.0))
-            picked = pool[self.rng.choice(len(pool), k, replace=False, shuffle=False)]
+        picked = pool[coin_flips(len(pool), rate, self.rng)]
         return picked[self.model.users.active_today[picked]]
 
     def sell(self, buyers: np.ndarray) -> float:
@@ -128,3 +119,21 @@ class Business(mesa.Agent):
             self.ad_budget_usd *= 1 + BUDGET_STEP * np.sign(roas - 1)
         self._ad_spend_today = 0.0
         self._ad_sales_today = 0.0
+
+
+def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions of the heads among ``n`` independent coins with P(head) = ``rate``.
+
+    The gaps between heads are geometric, so the cost is proportional to the heads, not
+    to ``n`` (firms flip millions of coins a day for a few thousand messages).
+    """
+    if n == 0 or rate <= 0:
+        return np.empty(0, dtype=np.int64)
+    if rate >= 1:
+        return np.arange(n)
+    expected = n * rate
+    batch = int(expected + 6 * np.sqrt(expected) + 16)
+    heads = np.cumsum(rng.geometric(rate, batch)) - 1
+    while heads[-1] < n:  # more heads than the batch holds: rare
+        heads = np.concatenate([heads, heads[-1] + np.cumsum(rng.geometric(rate, batch))])
+    return heads[:np.searchsorted(heads, n)]

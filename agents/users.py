@@ -15,7 +15,8 @@ import mesa
 import numpy as np
 import scipy.sparse as sp
 
-from model.network import NeighbourCounts
+from model.network import NeighbourCounts, RowBlocks
+from model.params import REGIONS
 
 
 class UserState(IntEnum):
@@ -109,7 +110,14 @@ class UserPopulation(mesa.Agent):
         self.graph = graph
         self.region = region
         n = len(region)
+        # each region's users are one run of ids (network.region_blocks): regional work
+        # reads slices instead of masks
+        assert np.all(np.diff(region) >= 0), "regions must be contiguous blocks of ids"
+        edges = np.searchsorted(region, np.arange(len(REGIONS) + 1))
+        self.region_span = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
         self.degree = np.maximum(np.diff(graph.indptr), 1).astype(np.float32)
+        self._inverse_degree = 1 / self.degree
+        self._neighbour_sum = RowBlocks(graph)
 
         # traits
         self.daily_active = beta_with_mean(p.daily_active_mean, 8.0, n, rng)
@@ -189,19 +197,12 @@ class UserPopulation(mesa.Agent):
             return np.ones(len(self), dtype=bool)
         return ~self.data_optout
 
-    def contact_shares(self) -> dict[str, np.ndarray]:
-        """Shares of each user's contacts: on the platform (``here``), reachable only here
-        (``only_here``), who left (``left``) and on each rival (``privacy``, ``feature``)."""
-        c = self.contacts
-        deg = self.degree
-        return {
-            "here": (c[Presence.HERE_ONLY] + c[Presence.MULTIHOMING_PRIVACY]
-                     + c[Presence.MULTIHOMING_FEATURE]) / deg,
-            "only_here": c[Presence.HERE_ONLY] / deg,
-            "left": (c[Presence.LEFT_PRIVACY] + c[Presence.LEFT_FEATURE]) / deg,
-            "privacy": (c[Presence.MULTIHOMING_PRIVACY] + c[Presence.LEFT_PRIVACY]) / deg,
-            "feature": (c[Presence.MULTIHOMING_FEATURE] + c[Presence.LEFT_FEATURE]) / deg,
-        }
+    def contact_share(self, *groups: Presence) -> np.ndarray:
+        """Share of each user's contacts who are in any of the presence ``groups``."""
+        count = self.contacts[groups[0]]
+        for group in groups[1:]:
+            count = count + self.contacts[group]
+        return count * self._inverse_degree
 
     # --- 3. who is active today ----------------------------------------------------------
     def start_day(self) -> None:
@@ -209,12 +210,12 @@ class UserPopulation(mesa.Agent):
         p = self.model.p
         engagement = np.clip(1 - np.float32(p.annoyance_engagement_slope) * self.annoyance, 0, 1)
         engagement[self.state == UserState.MULTIHOMING] *= np.float32(p.multihoming_activity_factor)
+        # one uniform settles both: active if u < a, and opens the Updates tab if also
+        # u < a * s, which happens for a share s of the active (s <= 1)
         draw = self.user_rng.random(len(self), dtype=np.float32)
-        self.active_today = self.on_platform & (draw < self.daily_active * engagement)
-        active = np.flatnonzero(self.active_today)
-        visits = self.user_rng.random(len(active), dtype=np.float32) < self.status_propensity[active]
-        self.status_visit = np.zeros(len(self), dtype=bool)
-        self.status_visit[active[visits]] = True
+        active_chance = self.daily_active * engagement
+        self.active_today = self.on_platform & (draw < active_chance)
+        self.status_visit = self.on_platform & (draw < active_chance * self.status_propensity)
         self.display_seen[:] = 0
         self.promo_today[:] = 0
         self._active_by_region = {}
@@ -222,7 +223,8 @@ class UserPopulation(mesa.Agent):
     def active_in_region(self, region: int) -> np.ndarray:
         """Ids of today's active users in ``region`` (computed once a day)."""
         if region not in self._active_by_region:
-            self._active_by_region[region] = np.flatnonzero(self.active_today & (self.region == region))
+            span = self.region_span[region]
+            self._active_by_region[region] = span.start + np.flatnonzero(self.active_today[span])
         return self._active_by_region[region]
 
     def roll_weekly_caps(self) -> None:
@@ -246,11 +248,11 @@ class UserPopulation(mesa.Agent):
 
         shares_data = self.personalisable
         pressure = np.where(shares_data, np.float32(p.sharing_pressure), np.float32(0))
-        peer_concern = (self.graph @ self.concern) / self.degree
-        left = self.contacts[Presence.LEFT_PRIVACY] + self.contacts[Presence.LEFT_FEATURE]
+        peer_concern = (self._neighbour_sum @ self.concern) * self._inverse_degree
+        on_privacy_rival = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
         target = self.privacy_sensitivity * (pressure + np.float32(self.media_attention))
         target += np.float32(p.peer_concern_weight) * peer_concern
-        target += np.float32(p.switch_concern_weight) * left / self.degree
+        target += np.float32(p.switch_concern_weight) * on_privacy_rival
         self.concern += np.float32(p.concern_adjust_rate) * (target - self.concern)
         self.media_attention *= 1 - p.media_decay
 
@@ -274,82 +276,82 @@ class UserPopulation(mesa.Agent):
 
     # --- 9. stay, multi-home, leave, return, join ----------------------------------------
     def decide(self, outcome: DayOutcome) -> None:
-        """One uniform draw per user settles her day: leave, or else start or stop
-        multi-homing; churned users may return. Rivals pull by the share of contacts on
-        them (lock-in both ways, cal §6.4)."""
+        """One uniform draw u per user settles her day against her daily chances: she
+        leaves if u < p_leave, else starts (or stops) multi-homing if u < p_leave + p_switch;
+        churned users return if u < p_return. Rivals pull by the share of contacts on them
+        (lock-in both ways, cal §6.4). The chances are small, so they are used as daily
+        probabilities directly."""
         p = self.model.p
         rng = self.user_rng
-        n = len(self)
-        share = self.contact_shares()
         state = self.state
         active = state == UserState.ACTIVE
-        multihoming = state == UserState.MULTIHOMING
+        multihoming = np.flatnonzero(state == UserState.MULTIHOMING)
         churned = state == UserState.CHURNED
+        only_here = self.contact_share(Presence.HERE_ONLY)  # contacts reachable only here
+        on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
+        on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE)
 
-        lockin = self.switching_cost * share["only_here"]  # contacts reachable only here
+        lockin = self.switching_cost * only_here
         lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
-        h_base = np.float32(p.baseline_churn_per_year / 365)
         h_ads, h_privacy, h_peers = churn_hazard(self.annoyance, self.concern, lockin, self.peer_exposure, p)
-        hazard = h_base + h_ads + h_privacy + h_peers
-        p_leave = np.where(self.on_platform, -np.expm1(-hazard), np.float32(0))
+        hazard = np.float32(p.baseline_churn_per_year / 365) + h_ads + h_privacy + h_peers
 
-        pull_privacy = self.concern * (np.float32(p.rival_privacy_reach) + share["privacy"])
-        pull_feature = self.feature_appetite * (np.float32(p.rival_feature_reach) + share["feature"])
-        p_install = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)
-        own_rival_share = np.where(self.rival == Rival.PRIVACY, share["privacy"], share["feature"])
-        p_uninstall = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
-        p_switch = np.where(active, p_install, np.where(multihoming, p_uninstall, np.float32(0)))
-        p_return = np.float32(p.return_per_year / 365) * share["only_here"]
+        pull_privacy = self.concern * (np.float32(p.rival_privacy_reach) + on_privacy)
+        pull_feature = self.feature_appetite * (np.float32(p.rival_feature_reach) + on_feature)
+        h_switch = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)  # install
+        own_rival_share = np.where(self.rival[multihoming] == Rival.PRIVACY,
+                                   on_privacy[multihoming], on_feature[multihoming])
+        h_switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
 
-        u = rng.random(n, dtype=np.float32)
-        leave = u < p_leave
-        switch = ~leave & (u < p_leave + p_switch)
+        u = rng.random(len(self), dtype=np.float32)
+        leave = self.on_platform & (u < hazard)
+        switch = ~leave & (u < hazard + h_switch)
         install = switch & active
-        uninstall = switch & multihoming
-        come_back = churned & (u < p_return)
+        uninstall = np.zeros(len(self), dtype=bool)
+        uninstall[multihoming] = switch[multihoming]
+        come_back = churned & (u < np.float32(p.return_per_year / 365) * only_here)
 
-        self._count_churn(outcome, leave, hazard, h_ads, h_privacy, h_peers)
+        leavers = np.flatnonzero(leave)
+        self._count_churn(outcome, leavers, hazard, h_ads, h_privacy, h_peers)
         # newcomers to a rival: installs, and leavers who were not multi-homing yet
         to_rival = np.flatnonzero(install | (leave & active))
         weight_privacy = pull_privacy[to_rival]
         total = weight_privacy + pull_feature[to_rival]
+        # by pull; an unconcerned user never picks the privacy rival
         pick_privacy = rng.random(len(to_rival), dtype=np.float32) * total < weight_privacy
-        # with no pull at all (calm attrition of an unconcerned user), the rivals split evenly
-        no_pull = total <= 0
-        pick_privacy[no_pull] = rng.random(int(no_pull.sum())) < 0.5
 
-        movers = np.flatnonzero(leave | switch | come_back)
+        movers = np.flatnonzero(leave | install | uninstall | come_back)
         old_group = presence(state[movers], self.rival[movers])
         self.rival[to_rival] = np.where(pick_privacy, Rival.PRIVACY, Rival.FEATURE)
         state[install] = UserState.MULTIHOMING
-        state[leave] = UserState.CHURNED
-        state[uninstall | come_back] = UserState.ACTIVE
-        self.rival[uninstall | come_back] = Rival.NONE
+        state[leavers] = UserState.CHURNED
+        back_here = uninstall | come_back
+        state[back_here] = UserState.ACTIVE
+        self.rival[back_here] = Rival.NONE
         self.annoyance[come_back] = 0
         self.contacts.move(movers, old_group, presence(state[movers], self.rival[movers]))
         self._sync_on_platform()
 
-        outcome.started_multihoming = int(install.sum())
-        outcome.stopped_multihoming = int(uninstall.sum())
-        outcome.returned = int(come_back.sum())
+        outcome.started_multihoming = int(np.count_nonzero(install))
+        outcome.stopped_multihoming = int(np.count_nonzero(uninstall))
+        outcome.returned = int(np.count_nonzero(come_back))
         for rival in RIVALS:
             outcome.rival_signups[rival.name.lower()] = int(np.count_nonzero(self.rival[to_rival] == rival))
         self.churned_total += outcome.churned
         self.returned_total += outcome.returned
 
         self.peer_exposure *= np.float32(np.exp(-1 / p.peer_memory_days))
-        leavers = np.flatnonzero(leave)
         np.add.at(self.peer_exposure, self.contacts.neighbours(leavers)[0], 1)
         outcome.joined = self._join(p)
 
     @staticmethod
-    def _count_churn(outcome: DayOutcome, leave, hazard, h_ads, h_privacy, h_peers) -> None:
+    def _count_churn(outcome: DayOutcome, leavers, hazard, h_ads, h_privacy, h_peers) -> None:
         """Each leaver's churn is split over causes by their shares of her hazard."""
-        h = hazard[leave]
-        outcome.churned = int(leave.sum())
-        outcome.churn_ads = float(np.sum(h_ads[leave] / h))
-        outcome.churn_privacy = float(np.sum(h_privacy[leave] / h))
-        outcome.churn_peers = float(np.sum(h_peers[leave] / h))
+        h = hazard[leavers]
+        outcome.churned = len(leavers)
+        outcome.churn_ads = float(np.sum(h_ads[leavers] / h))
+        outcome.churn_privacy = float(np.sum(h_privacy[leavers] / h))
+        outcome.churn_peers = float(np.sum(h_peers[leavers] / h))
         explained = outcome.churn_ads + outcome.churn_privacy + outcome.churn_peers
         outcome.churn_other = outcome.churned - explained
 

@@ -117,8 +117,9 @@ class Platform:
             if not bidders:
                 continue
             targets = np.array([a.target_interest for a in bidders])
-            visits = users.status_visit & (users.region == r)
-            viewers = np.flatnonzero(visits & personal)
+            span = users.region_span[r]
+            visits = users.status_visit[span]
+            viewers = span.start + np.flatnonzero(visits & personal[span])
             interest = users.interest[viewers]
             fill = np.zeros(p.n_interests)
             for k in np.unique(interest):
@@ -128,16 +129,16 @@ class Platform:
                 fill[k] = sold / supply if supply > 0 else 0.0
                 self.impressions["personalised"] += sold
             users.display_seen[viewers] = slots_per_visit * fill[interest]
-            viewers = np.flatnonzero(visits & ~personal)
+            viewers = span.start + np.flatnonzero(visits & ~personal[span])
             supply = slots_per_visit * len(viewers)
             ctr = np.full(len(bidders), p.ctr_contextual)
             sold = self._auction(bidders, "display_ads", supply, ctr, reserve)
             if supply > 0:
                 users.display_seen[viewers] = slots_per_visit * sold / supply
             self.impressions["contextual"] += sold
-            eligible = np.flatnonzero(
-                users.active_today & (users.region == r) & users.promo_optin
-                & (users.sponsored_week < p.sponsored_cap_per_week)
+            eligible = span.start + np.flatnonzero(
+                users.active_today[span] & users.promo_optin[span]
+                & (users.sponsored_week[span] < p.sponsored_cap_per_week)
             )
             self._sell_sponsored(bidders, eligible, p)
 
