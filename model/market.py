@@ -16,7 +16,7 @@ from agents.smb import SmallBusiness
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
 from model.ledger import USERS, Ledger
-from model.network import region_blocks, social_graph
+from model.network import population_graph
 from model.params import PARAMS, REGIONS, resolve
 from model.platform import Platform
 
@@ -42,12 +42,7 @@ class WhatsAppMarket(mesa.Model):
         graph_rng, user_rng, self.org_rng, setup_rng = self.rng.spawn(4)
         self.scale = p.real_users / p.n_users
 
-        n_nodes = int(round(p.n_users * (1 + p.pool_headroom)))
-        weights = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
-        region = region_blocks(n_nodes, weights)
-        graph = social_graph(region, p.mean_degree, p.degree_sigma, p.local_tie_share,
-                             p.cross_region_tie_share, graph_rng)
-
+        graph, region = population_graph(p, graph_rng)
         self.ledger = Ledger()
         self.platform = Platform(self, self.ledger)
         self.users = UserPopulation(self, graph, region, p.n_users, user_rng)

@@ -16,6 +16,19 @@ from functools import cache
 import numpy as np
 import scipy.sparse as sp
 
+from model.params import REGIONS
+
+
+def population_graph(p, rng: np.random.Generator) -> tuple[sp.csr_array, np.ndarray]:
+    """The contact graph of everyone who is or may become a user (``n_users`` plus the
+    growth pool), and each node's region, from the parameters ``p``."""
+    n_nodes = int(round(p.n_users * (1 + p.pool_headroom)))
+    weights = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
+    region = region_blocks(n_nodes, weights)
+    graph = social_graph(region, p.mean_degree, p.degree_sigma, p.local_tie_share,
+                         p.cross_region_tie_share, rng)
+    return graph, region
+
 
 def region_blocks(n: int, weights: np.ndarray) -> np.ndarray:
     """Region code of each node, in contiguous blocks sized by ``weights``."""
