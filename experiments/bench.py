@@ -1,6 +1,7 @@
 """``wasim bench``: speed and memory of the full model (every agent type and mechanism on,
 baseline parameters), in this process. ``peak_rss_mb`` is the process's peak resident
-memory; ``bytes_per_user`` counts the users' arrays and the graph."""
+memory; ``bytes_per_user`` counts the users' arrays and the graph. With ``--reference``,
+the users' rules alone are also timed vectorised and per agent (``model.docking``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 import numpy as np
 
 from model import WhatsAppMarket
+from model.docking import UserWorld
 
 
 def _rss_mb() -> float:
@@ -42,6 +44,24 @@ def bench(users: int, days: int, seed: int = 0) -> dict[str, float]:
         "peak_rss_mb": round(peak, 1),
         "rss_growth_mb": round(_rss_mb() - before, 1),
         "bytes_per_user": round(population_bytes(model) / len(model.users)),
+    }
+
+
+def reference_bench(users: int, days: int, seed: int = 0) -> dict[str, float]:
+    """User-days per second of the same user rules, per agent (``days`` days) and
+    vectorised (at least 30 days, for a stable figure), and the speed-up."""
+    rates = {}
+    for implementation, span in (("reference", days), ("vectorised", max(days, 30))):
+        world = UserWorld(implementation=implementation, rng=np.random.SeedSequence(seed), n_users=users)
+        started = time.perf_counter()
+        for _ in range(span):
+            world.step()
+        rates[implementation] = users * span / (time.perf_counter() - started)
+    return {
+        "reference_days": days,
+        "reference_user_days_per_s": round(rates["reference"]),
+        "users_only_user_days_per_s": round(rates["vectorised"]),
+        "speedup_vs_reference": round(rates["vectorised"] / rates["reference"], 1),
     }
 
 

@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--users", type=int, default=100_000)
     cmd.add_argument("--days", type=int, default=30)
     cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    cmd.add_argument("--reference", action="store_true",
+                     help="also time the users' rules per agent (the docking reference) and vectorised")
+    cmd.add_argument("--reference-days", type=int, default=3, metavar="D",
+                     help="days the per-agent reference runs (default 3: it is slow)")
     cmd.set_defaults(handler=cmd_bench)
 
     cmd = sub.add_parser("status", help="runs done, failed and missing")
@@ -151,12 +155,17 @@ def cmd_run(args) -> int:
 def cmd_bench(args) -> int:
     import json
 
-    from experiments.bench import bench
+    from experiments.bench import bench, reference_bench
 
-    if args.users < PARAMS["n_users"].low or args.days < 1:
-        raise SpecError("--users/--days", f"got {args.users}/{args.days}; allowed: users >= "
-                                          f"{PARAMS['n_users'].low:g}, days >= 1")
+    if args.users < PARAMS["n_users"].low or args.days < 1 or args.reference_days < 1:
+        raise SpecError("--users/--days/--reference-days",
+                        f"got {args.users}/{args.days}/{args.reference_days}; allowed: users >= "
+                        f"{PARAMS['n_users'].low:g}, days >= 1")
     figures = bench(args.users, args.days)
+    if args.reference:
+        figures |= reference_bench(args.users, args.reference_days)
+        figures["full_model_speedup_vs_reference"] = round(
+            figures["user_days_per_s"] / figures["reference_user_days_per_s"], 1)
     if args.json:
         print(json.dumps(figures))
     else:

@@ -176,8 +176,10 @@ def _local_block(n_nodes: int, size: int, rng) -> np.ndarray:
 
 
 def _random_customers(n_nodes: int, size: int, rng) -> np.ndarray:
-    """Customers spread over the whole population: each user w.p. size / n_nodes."""
-    return np.flatnonzero(rng.random(n_nodes) < size / n_nodes).astype(np.int32)
+    """Customers spread over the whole population: each user w.p. size / n_nodes, and at
+    least one (small populations)."""
+    customers = np.flatnonzero(rng.random(n_nodes) < size / n_nodes).astype(np.int32)
+    return customers if len(customers) else rng.integers(n_nodes, size=1, dtype=np.int32)
 
 
 def _signature() -> inspect.Signature:

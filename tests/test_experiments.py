@@ -217,6 +217,24 @@ def test_bench_reports_speed_and_memory_as_json(capsys):
     assert figures["users"] == 2000 and figures["days"] == 3
     assert figures["user_days_per_s"] == pytest.approx(6000 / figures["step_s"], rel=0.02)
     assert figures["peak_rss_mb"] > 0 and figures["bytes_per_user"] > 0
+    assert "speedup_vs_reference" not in figures
+
+
+def test_bench_reference_times_the_same_rules_per_agent(capsys):
+    import json
+
+    assert main(["bench", "--users", "500", "--days", "2", "--reference", "--reference-days", "2",
+                 "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["reference_days"] == 2
+    ratio = figures["users_only_user_days_per_s"] / figures["reference_user_days_per_s"]
+    assert figures["speedup_vs_reference"] == pytest.approx(ratio, rel=0.01)
+    assert figures["speedup_vs_reference"] > 1  # numpy over a Python loop, even at 500 users
+
+
+def test_bench_refuses_bad_sizes(capsys):
+    assert main(["bench", "--users", "10", "--days", "3"]) == 2
+    assert "--users/--days/--reference-days: got 10/3/3" in capsys.readouterr().err
 
 
 def test_status_counts_done_failed_and_missing_runs(tmp_path, capsys, failing_high_ad_load):
