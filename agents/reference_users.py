@@ -32,6 +32,7 @@ class ReferenceUser(FixedAgent):
         self.region = region
         self.daily_active = rnd.betavariate(*_beta(p.daily_active_mean, 8.0))
         self.status_propensity = rnd.betavariate(*_beta(p.status_tab_share, 4.0))
+        self.status_time = rnd.lognormvariate(-p.status_time_sigma**2 / 2, p.status_time_sigma)
         self.ad_tolerance = rnd.betavariate(*_beta(p.ad_tolerance_mean, 5.0))
         self.privacy_sensitivity = rnd.betavariate(*_beta(p.privacy_sensitivity_mean, 3.0))
         self.feature_appetite = rnd.betavariate(*_beta(p.feature_appetite_mean, 4.0))
@@ -81,9 +82,10 @@ class ReferenceUser(FixedAgent):
         self.status_visit = self.active and self.random.random() < self.status_propensity
 
     def receive_exposure(self, ads_per_visit: float, promo_chance: float, cap: int) -> None:
-        """The docking world's stylised exposure (``model.docking.UserWorld``)."""
+        """The docking world's stylised exposure (``model.docking.UserWorld``); a longer
+        visit to the Updates tab shows more ads."""
         if self.status_visit:
-            self.display_seen = ads_per_visit
+            self.display_seen = ads_per_visit * self.status_time
         eligible = self.active and self.promo_optin and self.marketing_week < cap
         if eligible and self.random.random() < promo_chance:
             self.marketing_week += 1

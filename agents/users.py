@@ -122,6 +122,7 @@ class UserPopulation(mesa.Agent):
         # traits
         self.daily_active = beta_with_mean(p.daily_active_mean, 8.0, n, rng)
         self.status_propensity = beta_with_mean(p.status_tab_share, 4.0, n, rng)
+        self.status_time = lognormal_with_mean(1.0, p.status_time_sigma, n, rng)
         self.ad_tolerance = beta_with_mean(p.ad_tolerance_mean, 5.0, n, rng)
         self.privacy_sensitivity = beta_with_mean(p.privacy_sensitivity_mean, 3.0, n, rng)
         self.feature_appetite = beta_with_mean(p.feature_appetite_mean, 4.0, n, rng)
@@ -169,10 +170,10 @@ class UserPopulation(mesa.Agent):
 
     def __getitem__(self, i: int) -> dict:
         """One user's traits and state, for inspection."""
-        fields = ("region", "state", "rival", "daily_active", "status_propensity", "ad_tolerance",
-                  "privacy_sensitivity", "feature_appetite", "switching_cost", "price_sensitivity",
-                  "payment_propensity", "sticker_propensity", "interest", "promo_optin",
-                  "data_optout", "payments_linked", "annoyance", "concern", "peer_exposure")
+        fields = ("region", "state", "rival", "daily_active", "status_propensity", "status_time",
+                  "ad_tolerance", "privacy_sensitivity", "feature_appetite", "switching_cost",
+                  "price_sensitivity", "payment_propensity", "sticker_propensity", "interest",
+                  "promo_optin", "data_optout", "payments_linked", "annoyance", "concern", "peer_exposure")
         user = {f: getattr(self, f)[i].item() for f in fields}
         user["state"] = UserState(user["state"]).name.lower()
         user["rival"] = Rival(user["rival"]).name.lower()

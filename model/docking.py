@@ -3,9 +3,9 @@
 The same rules run either vectorised (``agents.users.UserPopulation``, the engine) or one
 agent per user (``agents.reference_users``, the readable specification). Organisations are
 replaced by a fixed exposure so that only the users' rules differ: every Updates-tab visit
-shows ``ad_load x status_items_per_visit`` ads, and every active, opted-in user under her
-weekly marketing cap gets a marketing message with probability ``promo_chance``. The
-``privacy_announcement`` is the model's dated media shock (``media_shock_day``).
+shows ``ad_load x status_items_per_visit`` ads times the user's relative time in the tab,
+and every active, opted-in user under her weekly marketing cap gets a marketing message with
+probability ``promo_chance``. The media shock is the model's (``media_shock_day``).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ class VectorisedPopulation:
         p = users.model.p
         users.marketing_week[users.week_phase(users.model.steps)] = 0
         users.start_day()
-        users.display_seen[users.status_visit] = ads_per_visit
+        visits = users.status_visit
+        users.display_seen[visits] = ads_per_visit * users.status_time[visits]
         eligible = users.active_today & users.promo_optin & (users.marketing_week < p.marketing_cap_per_week)
         got = eligible & (users.user_rng.random(len(users)) < promo_chance)
         users.marketing_week[got] += 1

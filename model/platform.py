@@ -99,48 +99,57 @@ class Platform:
     # --- ad auctions (A1, A2) ------------------------------------------------------------
     def run_ad_auctions(self, advertisers) -> None:
         """Sell today's display (Status) impressions and sponsored-message slots by region.
-
-        Personalised impressions are sold interest by interest: an advertiser whose target
-        interest matches the viewer's gets the personalised click-through, the others the
-        contextual one (D1: matching needs account data). Contextual impressions are one
-        auction per region.
-        """
+        A visit holds ``ad_load x status_items_per_visit`` slots times the viewer's relative
+        time in the tab."""
         if not len(advertisers):
             return
         users = self.model.users
         p = self.model.p
-        slots_per_visit = p.ad_load * p.status_items_per_visit
-        reserve = p.reserve_cpm_usd / 1000
         personal = users.personalisable
         for r in range(len(REGIONS)):
             bidders = [a for a in advertisers if a.region == r]
             if not bidders:
                 continue
-            targets = np.array([a.target_interest for a in bidders])
             span = users.region_span[r]
             visits = users.status_visit[span]
-            viewers = span.start + np.flatnonzero(visits & personal[span])
-            interest = users.interest[viewers]
-            fill = np.zeros(p.n_interests)
-            for k in np.unique(interest):
-                supply = slots_per_visit * int(np.count_nonzero(interest == k))
-                ctr = np.where(targets == k, p.ctr_personalised, p.ctr_contextual)
-                sold = self._auction(bidders, "display_ads", supply, ctr, reserve)
-                fill[k] = sold / supply if supply > 0 else 0.0
-                self.impressions["personalised"] += sold
-            users.display_seen[viewers] = slots_per_visit * fill[interest]
-            viewers = span.start + np.flatnonzero(visits & ~personal[span])
-            supply = slots_per_visit * len(viewers)
-            ctr = np.full(len(bidders), p.ctr_contextual)
-            sold = self._auction(bidders, "display_ads", supply, ctr, reserve)
-            if supply > 0:
-                users.display_seen[viewers] = slots_per_visit * sold / supply
-            self.impressions["contextual"] += sold
+            self._sell_personalised(bidders, span.start + np.flatnonzero(visits & personal[span]))
+            self._sell_contextual(bidders, span.start + np.flatnonzero(visits & ~personal[span]))
             eligible = span.start + np.flatnonzero(
                 users.active_today[span] & users.promo_optin[span]
                 & (users.sponsored_week[span] < p.sponsored_cap_per_week)
             )
             self._sell_sponsored(bidders, eligible, p)
+
+    def _sell_personalised(self, bidders, viewers: np.ndarray) -> None:
+        """Interest by interest: an advertiser whose target interest matches the viewer's
+        gets the personalised click-through, the others the contextual one (D1: matching
+        needs account data)."""
+        users = self.model.users
+        p = self.model.p
+        slots = p.ad_load * p.status_items_per_visit
+        targets = np.array([a.target_interest for a in bidders])
+        interest = users.interest[viewers]
+        time = users.status_time[viewers]
+        supply = slots * np.bincount(interest, weights=time, minlength=p.n_interests)
+        fill = np.zeros(p.n_interests)
+        for k in np.flatnonzero(supply > 0):
+            ctr = np.where(targets == k, p.ctr_personalised, p.ctr_contextual)
+            sold = self._auction(bidders, "display_ads", supply[k], ctr, p.reserve_cpm_usd / 1000)
+            fill[k] = sold / supply[k]
+            self.impressions["personalised"] += sold
+        users.display_seen[viewers] = slots * fill[interest] * time
+
+    def _sell_contextual(self, bidders, viewers: np.ndarray) -> None:
+        """One auction for the region's untargeted impressions."""
+        users = self.model.users
+        p = self.model.p
+        time = users.status_time[viewers]
+        supply = p.ad_load * p.status_items_per_visit * float(time.sum())
+        ctr = np.full(len(bidders), p.ctr_contextual)
+        sold = self._auction(bidders, "display_ads", supply, ctr, p.reserve_cpm_usd / 1000)
+        if supply > 0:
+            users.display_seen[viewers] = p.ad_load * p.status_items_per_visit * sold / supply * time
+        self.impressions["contextual"] += sold
 
     def _auction(self, bidders, stream: str, supply: float, ctr: np.ndarray, reserve: float) -> float:
         """Generalised second-price auction; each bidder's click-through is its own."""

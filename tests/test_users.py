@@ -17,7 +17,7 @@ SEEDS = range(8)
 
 def same_traits(users) -> None:
     """Every user gets the population's mean traits."""
-    for trait in ("daily_active", "status_propensity", "ad_tolerance", "privacy_sensitivity",
+    for trait in ("daily_active", "status_propensity", "status_time", "ad_tolerance", "privacy_sensitivity",
                   "feature_appetite", "switching_cost"):
         values = getattr(users, trait)
         values[:] = values.mean()
