@@ -3,11 +3,16 @@ account, chats that turn into sales, and click-to-chat ads steered by their retu
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 
 MEMORY_DAYS = 30.0
 """Days over which a firm averages its sales and ad returns (assumption: a month)."""
+
+FEW_COINS = 1000
+"""Below this many coins, flipping each is cheaper than drawing the gaps between heads."""
 
 BUDGET_STEP = 0.02
 """Daily relative change of an ad budget after a good or bad return (assumption)."""
@@ -124,16 +129,19 @@ class Business(mesa.Agent):
 def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
     """Positions of the heads among ``n`` independent coins with P(head) = ``rate``.
 
-    The gaps between heads are geometric, so the cost is proportional to the heads, not
-    to ``n`` (firms flip millions of coins a day for a few thousand messages).
+    Few coins are flipped one by one. For many, the gaps between heads are drawn instead
+    (geometric), so the cost is proportional to the heads, not to ``n`` (firms flip millions
+    of coins a day for a few thousand messages).
     """
-    if n == 0 or rate <= 0:
+    if n < FEW_COINS:
+        return np.flatnonzero(rng.random(n) < rate)
+    if rate <= 0:
         return np.empty(0, dtype=np.int64)
     if rate >= 1:
         return np.arange(n)
     expected = n * rate
-    batch = int(expected + 6 * np.sqrt(expected) + 16)
-    heads = np.cumsum(rng.geometric(rate, batch)) - 1
+    batch = int(expected + 6 * math.sqrt(expected) + 16)
+    heads = rng.geometric(rate, batch).cumsum() - 1
     while heads[-1] < n:  # more heads than the batch holds: rare
-        heads = np.concatenate([heads, heads[-1] + np.cumsum(rng.geometric(rate, batch))])
-    return heads[:np.searchsorted(heads, n)]
+        heads = np.concatenate([heads, heads[-1] + rng.geometric(rate, batch).cumsum()])
+    return heads[:heads.searchsorted(n)]
