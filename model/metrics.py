@@ -50,15 +50,16 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
     scale = model.scale
     state = users.state
     on = users.on_platform
-    n_on = max(int(on.sum()), 1)
+    n_on = max(int(np.count_nonzero(on)), 1)
+    on_weight = on.astype(np.float32)  # means over users on the platform, as dot products
     row: dict[str, float] = {
         "day": model.steps,
         "users_total": users.ever_joined,
-        "users_active": int(on.sum()),
+        "users_active": int(np.count_nonzero(on)),
         "users_multihoming": int(np.count_nonzero(state == UserState.MULTIHOMING)),
         "users_churned_total": users.churned_total,
         "users_returned_total": users.returned_total,
-        "users_daily_active": int(users.active_today.sum()),
+        "users_daily_active": int(np.count_nonzero(users.active_today)),
         "users_joined": outcome.joined,
         "churn_today": outcome.churned,
         "churn_ads": outcome.churn_ads,
@@ -88,8 +89,8 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         share_promo_optin=float(np.count_nonzero(users.promo_optin & on)) / n_on,
         share_data_optout=float(np.count_nonzero(users.data_optout & on)) / n_on,
         share_payments_linked=float(np.count_nonzero(users.payments_linked & on)) / n_on,
-        mean_concern=float(users.concern[on].mean()) if on.any() else 0.0,
-        mean_annoyance=float(users.annoyance[on].mean()) if on.any() else 0.0,
+        mean_concern=float(users.concern @ on_weight) / n_on,
+        mean_annoyance=float(users.annoyance @ on_weight) / n_on,
         opt_outs_today=outcome.opted_out,
         smb_premium=sum(1 for b in model.smbs if b.premium),
         purchases=model.purchases,
