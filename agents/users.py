@@ -34,6 +34,10 @@ class Rival(IntEnum):
 
 RIVALS = (Rival.PRIVACY, Rival.FEATURE)
 
+CHAT_PROPENSITY_CAP = 4.0
+"""Heavy messagers open at most this many times the chats with businesses of a user who
+messages at the mean rate (assumption: business chats saturate)."""
+
 
 class Presence(IntEnum):
     """Where a user can be reached, the groups of ``UserPopulation.contacts``."""
@@ -123,6 +127,10 @@ class UserPopulation(mesa.Agent):
         self.daily_active = beta_with_mean(p.daily_active_mean, 8.0, n, rng)
         self.status_propensity = beta_with_mean(p.status_tab_share, 4.0, n, rng)
         self.status_time = lognormal_with_mean(1.0, p.status_time_sigma, n, rng)
+        self.messages_per_day = lognormal_with_mean(p.messages_per_day_mean, p.messages_per_day_sigma, n, rng)
+        capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean), CHAT_PROPENSITY_CAP)
+        self.chat_propensity = capped / capped.mean()  # chats with businesses, mean 1
+        self.max_chat_propensity = float(self.chat_propensity.max())
         self.ad_tolerance = beta_with_mean(p.ad_tolerance_mean, 5.0, n, rng)
         self.privacy_sensitivity = beta_with_mean(p.privacy_sensitivity_mean, 3.0, n, rng)
         self.feature_appetite = beta_with_mean(p.feature_appetite_mean, 4.0, n, rng)
@@ -170,8 +178,8 @@ class UserPopulation(mesa.Agent):
 
     def __getitem__(self, i: int) -> dict:
         """One user's traits and state, for inspection."""
-        fields = ("region", "state", "rival", "daily_active", "status_propensity", "status_time",
-                  "ad_tolerance", "privacy_sensitivity", "feature_appetite", "switching_cost",
+        fields = ("region", "state", "rival", "daily_active", "messages_per_day", "status_propensity",
+                  "status_time", "ad_tolerance", "privacy_sensitivity", "feature_appetite", "switching_cost",
                   "price_sensitivity", "payment_propensity", "sticker_propensity", "interest",
                   "promo_optin", "data_optout", "payments_linked", "annoyance", "concern", "peer_exposure")
         user = {f: getattr(self, f)[i].item() for f in fields}

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import SMALL, run_model
 from scipy import stats
 
@@ -151,3 +152,30 @@ def test_mesa_batch_run_runs_the_model_unchanged():
     assert {"revenue_total", "users_active", "ad_load"} <= set(df.columns)
     assert df.loc[df["ad_load"] == 0.0, "revenue_display_ads"].sum() == 0
     assert df.loc[df["ad_load"] == 0.1, "revenue_display_ads"].sum() > 0
+
+
+def test_heavier_messagers_open_more_business_chats():
+    """Organic chats are drawn in proportion to each user's chat propensity (capped
+    messages a day), so openers are size-biased: their mean propensity is E[X^2]/E[X]."""
+    model = WhatsAppMarket(rng=5, **SMALL)
+    users = model.users
+    openers = []
+    for smb in model.agents_by_type[SmallBusiness]:
+        original = smb.open_conversations
+
+        def recording(rate, pool=None, entry_point=False, original=original):
+            got = original(rate, pool, entry_point)
+            if pool is None:
+                openers.append(got)
+            return got
+
+        smb.open_conversations = recording
+    for _ in range(20):
+        model.step()
+    opened = np.concatenate(openers)
+    assert len(opened) > 1000
+    x = users.chat_propensity[users.on_platform]
+    expected = float((x**2).mean() / x.mean())
+    assert expected > 1.3
+    assert users.chat_propensity[opened].mean() == pytest.approx(expected, rel=0.1)
+    assert users.chat_propensity.mean() == pytest.approx(1.0, rel=1e-5)
