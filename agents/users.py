@@ -34,7 +34,7 @@ class Rival(IntEnum):
 
 RIVALS = (Rival.PRIVACY, Rival.FEATURE)
 
-CHAT_PROPENSITY_CAP = 4.0
+CHAT_PROPENSITY_CAP = 2.0
 """Heavy messagers open at most this many times the chats with businesses of a user who
 messages at the mean rate (assumption: business chats saturate)."""
 
