@@ -81,18 +81,9 @@ class Business(mesa.Agent):
                            entry_point: bool = False) -> np.ndarray:
         """Users who start a service conversation today (user-initiated, cal §2.1).
 
-        A customer's own chats come at ``rate`` times her chat propensity (heavier messagers
-        open more); drawn at the highest propensity, then thinned to each user's own chance.
         Chats opened from a click-to-chat ad are a free entry point (cal §2.1, 72-h window).
         """
-        if pool is None:
-            users = self.model.users
-            top = min(rate * users.max_chat_propensity, 1.0)
-            picked = self.draw(top)
-            chance = np.minimum(rate * users.chat_propensity[picked], 1.0)
-            openers = picked[self.rng.random(len(picked)) * top < chance]
-        else:
-            openers = self.draw(rate, pool)
+        openers = self.draw(rate, pool)
         if self.on_business_platform:
             free = 0.0 if entry_point else None
             openers = self.model.platform.send(self, "service", openers, unit_price=free)

@@ -15,7 +15,8 @@ import mesa
 import numpy as np
 import scipy.sparse as sp
 
-from model.network import NeighbourCounts, RowBlocks
+from model.blocks import BlockUniforms, RowBlocks
+from model.network import NeighbourCounts
 from model.params import REGIONS
 
 
@@ -34,9 +35,9 @@ class Rival(IntEnum):
 
 RIVALS = (Rival.PRIVACY, Rival.FEATURE)
 
-CHAT_PROPENSITY_CAP = 2.0
-"""Heavy messagers open at most this many times the chats with businesses of a user who
-messages at the mean rate (assumption: business chats saturate)."""
+AFFINITY_CAP = 2.0
+"""Heavy messagers deal with at most this many times the businesses of a user who messages
+at the mean rate (assumption: business relations saturate)."""
 
 
 class Presence(IntEnum):
@@ -111,6 +112,7 @@ class UserPopulation(mesa.Agent):
         super().__init__(model)
         p = model.p
         self.user_rng = rng
+        self._uniforms = BlockUniforms(rng, len(region))  # one per user, in parallel
         self.graph = graph
         self.region = region
         n = len(region)
@@ -128,9 +130,8 @@ class UserPopulation(mesa.Agent):
         self.status_propensity = beta_with_mean(p.status_tab_share, 4.0, n, rng)
         self.status_time = lognormal_with_mean(1.0, p.status_time_sigma, n, rng)
         self.messages_per_day = lognormal_with_mean(p.messages_per_day_mean, p.messages_per_day_sigma, n, rng)
-        capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean), CHAT_PROPENSITY_CAP)
-        self.chat_propensity = capped / capped.mean()  # chats with businesses, mean 1
-        self.max_chat_propensity = float(self.chat_propensity.max())
+        capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean), AFFINITY_CAP)
+        self.business_affinity = capped / capped.mean()  # relative number of firms she deals with
         self.ad_tolerance = beta_with_mean(p.ad_tolerance_mean, 5.0, n, rng)
         self.privacy_sensitivity = beta_with_mean(p.privacy_sensitivity_mean, 3.0, n, rng)
         self.feature_appetite = beta_with_mean(p.feature_appetite_mean, 4.0, n, rng)
@@ -181,6 +182,7 @@ class UserPopulation(mesa.Agent):
         fields = ("region", "state", "rival", "daily_active", "messages_per_day", "status_propensity",
                   "status_time", "ad_tolerance", "privacy_sensitivity", "feature_appetite", "switching_cost",
                   "price_sensitivity", "payment_propensity", "sticker_propensity", "interest",
+                  "business_affinity",
                   "promo_optin", "data_optout", "payments_linked", "annoyance", "concern", "peer_exposure")
         user = {f: getattr(self, f)[i].item() for f in fields}
         user["state"] = UserState(user["state"]).name.lower()
@@ -218,10 +220,11 @@ class UserPopulation(mesa.Agent):
         """Daily activity falls linearly with annoyance (Pandora, cal §6.5)."""
         p = self.model.p
         engagement = np.clip(1 - np.float32(p.annoyance_engagement_slope) * self.annoyance, 0, 1)
-        engagement[self.state == UserState.MULTIHOMING] *= np.float32(p.multihoming_activity_factor)
+        multihoming = self.state == UserState.MULTIHOMING
+        engagement *= 1 - np.float32(1 - p.multihoming_activity_factor) * multihoming
         # one uniform settles both: active if u < a, and opens the Updates tab if also
         # u < a * s, which happens for a share s of the active (s <= 1)
-        draw = self.user_rng.random(len(self), dtype=np.float32)
+        draw = self._uniforms()
         active_chance = self.daily_active * engagement
         self.active_today = self.on_platform & (draw < active_chance)
         self.status_visit = self.on_platform & (draw < active_chance * self.status_propensity)
@@ -256,7 +259,7 @@ class UserPopulation(mesa.Agent):
         )
 
         shares_data = self.personalisable
-        pressure = np.where(shares_data, np.float32(p.sharing_pressure), np.float32(0))
+        pressure = shares_data * np.float32(p.sharing_pressure)
         peer_concern = (self._neighbour_sum @ self.concern) * self._inverse_degree
         on_privacy_rival = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
         target = self.privacy_sensitivity * (pressure + np.float32(self.media_attention))
@@ -272,16 +275,15 @@ class UserPopulation(mesa.Agent):
             outcome.opted_out = len(opt)
 
         unworried = 1 - np.minimum(self.concern, 1)  # concern holds back business and payment use
-        draw = rng.random(len(self), dtype=np.float32)
+        draw = self._uniforms()
         annoyed = self.promo_optin & (self.promo_today > 0)
         withdraw = annoyed & (draw < np.float32(p.promo_optout_rate) * self.annoyance)
         willing = np.float32(p.promo_optin_rate) * np.maximum(1 - self.annoyance, 0) * unworried
         join = self.active_today & ~self.promo_optin & (draw < willing)
         self.promo_optin = (self.promo_optin & ~withdraw) | join
 
-        candidates = np.flatnonzero(self.active_today & ~self.payments_linked)
-        rate = np.float32(p.payment_adoption_rate) * (self.payment_propensity * unworried)[candidates]
-        self.payments_linked[candidates[rng.random(len(candidates), dtype=np.float32) < rate]] = True
+        adoption = np.float32(p.payment_adoption_rate) * self.payment_propensity * unworried
+        self.payments_linked |= self.active_today & (self._uniforms() < adoption)
 
     # --- 9. stay, multi-home, leave, return, join ----------------------------------------
     def decide(self, outcome: DayOutcome) -> None:
@@ -312,7 +314,7 @@ class UserPopulation(mesa.Agent):
                                    on_privacy[multihoming], on_feature[multihoming])
         h_switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
 
-        u = rng.random(len(self), dtype=np.float32)
+        u = self._uniforms()
         leave = self.on_platform & (u < hazard)
         switch = ~leave & (u < hazard + h_switch)
         install = switch & active

@@ -94,26 +94,27 @@ class WhatsAppMarket(mesa.Model):
         p = self.p
         users = self.users
         n_nodes = len(users)
+        affinity = users.business_affinity  # heavier messagers deal with more firms
         per_day = p.n_users / 365
         ctwa_usd = p.ctwa_budget_per_user_year * per_day
 
         sizes = _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, 1.5, rng)
         for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
-            customers = _local_block(n_nodes, size, rng)
+            customers = _local_block(size, affinity, rng)
             SmallBusiness(self, customers, int(users.region[customers[0]]),
                           ad_budget_usd=ctwa_usd * SMB_SHARE_OF_CLICK_TO_CHAT * budget_share,
                           margin=float(rng.uniform(0.2, 0.5)))
 
         sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes, 1.0, rng)
         for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
-            customers = _random_customers(n_nodes, size, rng)
+            customers = _random_customers(size, affinity, rng)
             Enterprise(self, customers, int(users.region[customers[0]]),
                        ad_budget_usd=ctwa_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT) * budget_share)
 
         for cls, count, share in ((Airline, p.n_airlines, 0.3), (Bank, p.n_banks, 0.8),
                                   (Shop, p.n_shops, 1.0)):
             for size in _firm_sizes(count, share * n_nodes, 0.5, rng):
-                customers = _random_customers(n_nodes, size, rng)
+                customers = _random_customers(size, affinity, rng)
                 cls(self, customers, int(users.region[customers[0]]))
 
         region_weight = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
@@ -168,17 +169,22 @@ def _firm_sizes(count: int, total: float, sigma: float, rng) -> np.ndarray:
     return np.maximum(np.round(total * weights / weights.sum()), 1).astype(np.int64)
 
 
-def _local_block(n_nodes: int, size: int, rng) -> np.ndarray:
-    """A local business's customers: a run of neighbouring users on the ring, i.e. one
-    cluster of the social graph (B1: local businesses)."""
-    start = int(rng.integers(n_nodes))
-    return ((start + np.arange(min(size, n_nodes))) % n_nodes).astype(np.int32)
+def _local_block(size: int, affinity: np.ndarray, rng) -> np.ndarray:
+    """A local business's customers: users of one run of neighbouring nodes on the ring, i.e.
+    one cluster of the social graph (B1: local businesses), each kept in proportion to her
+    business affinity (at least one)."""
+    n_nodes = len(affinity)
+    top = float(affinity.max())
+    span = (int(rng.integers(n_nodes)) + np.arange(min(int(np.ceil(size * top)), n_nodes))) % n_nodes
+    customers = span[rng.random(len(span)) * top < affinity[span]].astype(np.int32)
+    return customers if len(customers) else span[:1].astype(np.int32)
 
 
-def _random_customers(n_nodes: int, size: int, rng) -> np.ndarray:
-    """Customers spread over the whole population: each user w.p. size / n_nodes, and at
-    least one (small populations)."""
-    customers = np.flatnonzero(rng.random(n_nodes) < size / n_nodes).astype(np.int32)
+def _random_customers(size: int, affinity: np.ndarray, rng) -> np.ndarray:
+    """Customers spread over the whole population: user i w.p. size / n x affinity_i
+    (capped at 1), and at least one (small populations)."""
+    n_nodes = len(affinity)
+    customers = np.flatnonzero(rng.random(n_nodes) < size / n_nodes * affinity).astype(np.int32)
     return customers if len(customers) else rng.integers(n_nodes, size=1, dtype=np.int32)
 
 

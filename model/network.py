@@ -9,10 +9,6 @@ degree, cal §6.2), mostly within the user's region (communities) and a few acro
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -88,36 +84,6 @@ def social_graph(
     graph.indices = graph.indices.astype(np.int32, copy=False)
     graph.indptr = graph.indptr.astype(np.int64 if graph.nnz >= 2**31 else np.int32, copy=False)
     return graph
-
-
-class RowBlocks:
-    """``graph @ x`` computed by row blocks in threads (scipy releases the GIL), so the
-    daily neighbourhood sums use both cores. Each row sums in the same order as in the
-    whole product, so the result is the same bit for bit, whatever the thread count. The
-    blocks are views of the graph's arrays: no copy."""
-
-    def __init__(self, graph: sp.csr_array, blocks: int = 2):
-        bounds = np.linspace(0, graph.shape[0], blocks + 1).astype(np.int64)
-        self.blocks = [self._view(graph, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-
-    @staticmethod
-    def _view(graph: sp.csr_array, lo: int, hi: int) -> sp.csr_array:
-        """Rows ``lo:hi`` sharing the graph's arrays (scipy's constructor would copy small
-        views, so the arrays are set after construction)."""
-        ptr = graph.indptr
-        block = sp.csr_array((hi - lo, graph.shape[1]), dtype=graph.dtype)
-        block.indptr = ptr[lo:hi + 1] - ptr[lo]
-        block.indices = graph.indices[ptr[lo]:ptr[hi]]
-        block.data = graph.data[ptr[lo]:ptr[hi]]
-        return block
-
-    def __matmul__(self, x: np.ndarray) -> np.ndarray:
-        return np.concatenate(list(_threads().map(lambda block: block @ x, self.blocks)))
-
-
-@cache
-def _threads() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(min(2, os.cpu_count() or 1), thread_name_prefix="wasim-matvec")
 
 
 def _weighted_draw(weight: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -117,8 +117,8 @@ _SCHEMA: list[Param] = [
        "cal §9 row 2: DAU/MAU 0.70-0.77", "users", 0.0, 1.0),
     _p("messages_per_day_mean", 50.0, "messages/day", "mean messages a user sends a day",
        "cal §1.2: ~100 B messages a day (Oct 2020) over ~2 B daily users", "users", 0.1, 10_000.0),
-    _p("messages_per_day_sigma", 1.0, "log-units", "lognormal spread of messages a day; chats "
-       "with businesses scale with it (capped at 2x the mean)",
+    _p("messages_per_day_sigma", 1.0, "log-units", "lognormal spread of messages a day; the number "
+       "of firms a user deals with scales with it (capped at 2x the mean)",
        "assumption: heavy-tailed activity (cal §6.2 lognormal degrees)", "users", 0.0, 3.0),
     _p("status_tab_share", 0.65, "probability", "mean chance an active user opens the Updates tab",
        "cal §1.2, §1.1: 1.5 B Updates-tab daily users of >2 B DAU", "users", 0.0, 1.0),

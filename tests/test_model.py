@@ -154,28 +154,19 @@ def test_mesa_batch_run_runs_the_model_unchanged():
     assert df.loc[df["ad_load"] == 0.1, "revenue_display_ads"].sum() > 0
 
 
-def test_heavier_messagers_open_more_business_chats():
-    """Organic chats are drawn in proportion to each user's chat propensity (capped
-    messages a day), so openers are size-biased: their mean propensity is E[X^2]/E[X]."""
-    model = WhatsAppMarket(rng=5, **SMALL)
+def test_heavier_messagers_deal_with_more_businesses():
+    """Firms draw customers in proportion to business affinity (capped messages a day), so
+    a user's number of business relations is proportional to her affinity."""
+    model = WhatsAppMarket(rng=5, n_users=20_000)
     users = model.users
-    openers = []
-    for smb in model.agents_by_type[SmallBusiness]:
-        original = smb.open_conversations
-
-        def recording(rate, pool=None, entry_point=False, original=original):
-            got = original(rate, pool, entry_point)
-            if pool is None:
-                openers.append(got)
-            return got
-
-        smb.open_conversations = recording
-    for _ in range(20):
-        model.step()
-    opened = np.concatenate(openers)
-    assert len(opened) > 1000
-    x = users.chat_propensity[users.on_platform]
-    expected = float((x**2).mean() / x.mean())
-    assert expected > 1.2
-    assert users.chat_propensity[opened].mean() == pytest.approx(expected, rel=0.1)
-    assert users.chat_propensity.mean() == pytest.approx(1.0, rel=1e-5)
+    relations = np.zeros(len(users))
+    for firm in model.agents_by_type[SmallBusiness] | model.agents_by_type[Enterprise]:
+        np.add.at(relations, firm.customers, 1)
+    affinity = users.business_affinity
+    assert affinity.mean() == pytest.approx(1.0, rel=1e-5)
+    low, high = affinity < np.quantile(affinity, 0.2), affinity > np.quantile(affinity, 0.8)
+    assert affinity[high].mean() > 3 * affinity[low].mean()
+    observed = relations[high].mean() / relations[low].mean()
+    assert observed == pytest.approx(affinity[high].mean() / affinity[low].mean(), rel=0.15)
+    per_user = model.p.smb_relations_per_user + model.p.enterprise_relations_per_user
+    assert relations.mean() == pytest.approx(per_user, rel=0.1)
