@@ -59,8 +59,9 @@ class Business(mesa.Agent):
         """Orders from ``buyers``; paid in the chat by those with a linked account ($2).
 
         Order values are exponential around ``order_value_usd`` scaled by the square root of
-        the regional price index (assumption: purchasing power). The merchant fee on in-chat
-        payments is booked to the platform; returns the sales in USD.
+        the regional price index (assumption: purchasing power). Buyers with a linked account
+        pay in the chat, less so the dearer the merchant fee (``Platform.in_chat_share``);
+        the fee is booked to the platform. Returns the sales in USD.
         """
         model = self.model
         p = model.p
@@ -68,7 +69,7 @@ class Business(mesa.Agent):
             return 0.0
         price_index = model.platform.ad_price_index[model.users.region[buyers]]
         values = p.order_value_usd * np.sqrt(price_index) * self.rng.exponential(1.0, len(buyers))
-        in_chat_usd = float(values[model.users.payments_linked[buyers]].sum())
+        in_chat_usd = float(values[model.users.payments_linked[buyers]].sum()) * model.platform.in_chat_share
         fee = in_chat_usd * p.card_rail_share * p.merchant_fee_rate
         model.platform.charge(self, "payments", fee)
         model.payments_volume["merchant"] += in_chat_usd

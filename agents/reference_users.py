@@ -103,6 +103,7 @@ class ReferenceUser(FixedAgent):
         pressure = p.sharing_pressure if shares_data else 0.0
         peer_concern = sum(c.concern for c in self.contacts) / max(len(self.contacts), 1)
         on_privacy_rival = self.share_of_contacts(lambda c: c.reachable_on(Rival.PRIVACY))
+        self._linked_share = self.share_of_contacts(lambda c: c.payments_linked)  # for settings
         target = (self.privacy_sensitivity * (pressure + self.model.population.media_attention)
                   + p.peer_concern_weight * peer_concern + p.switch_concern_weight * on_privacy_rival)
         self._next_concern = self.concern + p.concern_adjust_rate * (target - self.concern)
@@ -112,7 +113,8 @@ class ReferenceUser(FixedAgent):
 
     def choose_settings(self) -> None:
         """Opt out of data sharing (``opt_out`` mode only), withdraw or give promotional
-        opt-in, link a bank account; concern holds back the last two."""
+        opt-in, link a bank account (more likely the more contacts pay, as of the morning);
+        concern holds back the last two."""
         p = self.model.p
         rnd = self.random
         if (p.data_sharing == "opt_out" and self.on_platform and not self.data_optout
@@ -125,7 +127,8 @@ class ReferenceUser(FixedAgent):
                 self.promo_optin = False
         elif self.active and rnd.random() < p.promo_optin_rate * max(1 - self.annoyance, 0.0) * unworried:
             self.promo_optin = True
-        adopt = rnd.random() < p.payment_adoption_rate * self.payment_propensity * unworried
+        adoption = p.payment_adoption_rate * self.payment_propensity * unworried
+        adopt = rnd.random() < adoption * (1 + p.payment_peer_weight * self._linked_share)
         if self.active and not self.payments_linked and adopt:
             self.payments_linked = True
 

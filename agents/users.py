@@ -154,6 +154,8 @@ class UserPopulation(mesa.Agent):
         self.promo_optin = rng.random(n) < p.promo_optin_share
         self.data_optout = np.zeros(n, dtype=bool)
         self.payments_linked = rng.random(n) < p.payments_adoption_initial
+        self.linked_contacts = NeighbourCounts(graph, 1)  # contacts with a linked account
+        self.linked_contacts.move(np.flatnonzero(self.payments_linked), -1, 0)
         self.annoyance = np.zeros(n, dtype=np.float32)
         self.concern = np.zeros(n, dtype=np.float32)
         self.peer_exposure = np.zeros(n, dtype=np.float32)
@@ -282,8 +284,13 @@ class UserPopulation(mesa.Agent):
         join = self.active_today & ~self.promo_optin & (draw < willing)
         self.promo_optin = (self.promo_optin & ~withdraw) | join
 
+        # payments spread: adoption rises linearly with the share of contacts who pay
+        linked_share = self.linked_contacts[0] * self._inverse_degree
         adoption = np.float32(p.payment_adoption_rate) * self.payment_propensity * unworried
-        self.payments_linked |= self.active_today & (self._uniforms() < adoption)
+        adoption *= 1 + np.float32(p.payment_peer_weight) * linked_share
+        adopters = np.flatnonzero(self.active_today & ~self.payments_linked & (self._uniforms() < adoption))
+        self.payments_linked[adopters] = True
+        self.linked_contacts.move(adopters, -1, 0)
 
     # --- 9. stay, multi-home, leave, return, join ----------------------------------------
     def decide(self, outcome: DayOutcome) -> None:

@@ -329,6 +329,12 @@ _SCHEMA: list[Param] = [
        0.0, 1.0),
     _p("payment_adoption_rate", 0.0005, "1/day", "chance a user links a bank account, per day",
        "assumption, slowed by privacy concern", "payments", 0.0, 1.0),
+    _p("payment_peer_weight", 2.0, "factor", "rise in payment adoption per unit share of contacts who pay",
+       "cal §6.1: adoption via influence is linear in the fraction of adopting neighbours "
+       "(Karsai 2014); weight assumed", "payments", 0.0, 50.0),
+    _p("merchant_fee_elasticity", 1.5, "elasticity",
+       "fall in in-chat business payments per % merchant fee rise",
+       "assumption: merchants steer buyers to fee-free rails (UPI, Pix; cal §4)", "payments", 0.0, 10.0),
     _p("shop_commission_rate", 0.01, "share", "platform commission on in-chat shop orders (P3)",
        "assumption (DIGEST P3), no public figure", "prices", 0.0, 0.5),
     _p("shopping_section", False, "switch", "a shopping section with curated offers (F1)",

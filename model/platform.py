@@ -41,13 +41,17 @@ class Platform:
             self.marketing_volume_factor = np.minimum(
                 ratio ** -p.marketing_price_elasticity, 1 / max(p.marketing_rate, 1e-9)
             )
+        # share of linked buyers' order value paid in the chat: 1 up to the default merchant
+        # fee, falling with a dearer fee as merchants steer buyers to fee-free rails
+        fee_ratio = p.merchant_fee_rate / PARAMS["merchant_fee_rate"].default
+        self.in_chat_share = min(1.0, fee_ratio ** -p.merchant_fee_elasticity) if fee_ratio > 0 else 1.0
         self.open_day()
 
     def open_day(self) -> None:
         """Reset today's traffic counters; prices and levers hold for the whole day."""
         self.sent = dict.fromkeys(MESSAGE_CATEGORIES, 0)
         self.impressions = {"personalised": 0.0, "contextual": 0.0}
-        self.clicks = 0.0
+        self.clicks = {"display": 0.0, "sponsored": 0.0}
         self.clicks_to_chat = 0
 
     # --- messages ------------------------------------------------------------------------
@@ -160,7 +164,7 @@ class Platform:
             if q > 0:
                 self.charge(a, stream, q * unit_price)
                 a.record(stream, q * unit_price, q * c)
-                self.clicks += q * c
+                self.clicks["display"] += q * c
         return float(units.sum())
 
     def _sell_sponsored(self, bidders, eligible: np.ndarray, p) -> None:
@@ -180,4 +184,4 @@ class Platform:
             got = self.send(a, "sponsored", order[start:start + q], unit_price=unit_price)
             start += q
             a.record("sponsored", unit_price * len(got), len(got) * ctr)
-            self.clicks += len(got) * ctr
+            self.clicks["sponsored"] += len(got) * ctr

@@ -1,0 +1,97 @@
+"""The business side (issue 4): prices and fees move volumes, targeting needs data, budgets
+hold, payments spread; with fixed seeds."""
+
+import numpy as np
+import pytest
+from conftest import SMALL, run_model
+
+from agents import Advertiser, Enterprise, SmallBusiness
+from model import WhatsAppMarket
+
+SEEDS = range(4)
+
+
+def totals(days: int, seed: int, **params):
+    return run_model(days=days, seed=seed, **params).datacollector.get_model_vars_dataframe().sum()
+
+
+def test_a_dearer_merchant_fee_lowers_merchant_payment_volume():
+    """Same seed, same orders: only the share paid in the chat changes, by the elasticity."""
+    base = totals(30, 1)
+    dear = totals(30, 1, merchant_fee_rate=0.08)
+    expected = (0.08 / 0.0399) ** -1.5
+    assert dear["payment_volume_merchant"] == pytest.approx(expected * base["payment_volume_merchant"],
+                                                           rel=1e-9)
+    assert dear["revenue_payments"] < base["revenue_payments"]
+    cheap = totals(30, 1, merchant_fee_rate=0.01)
+    assert cheap["payment_volume_merchant"] == pytest.approx(base["payment_volume_merchant"], rel=1e-9)
+
+
+def test_a_dearer_marketing_price_lowers_marketing_volume():
+    prices = {f"price_marketing_{r}_usd": 2 * p for r, p in
+              (("in", 0.0118), ("br", 0.0625), ("eu", 0.1365))}
+    ratios = []
+    for seed in SEEDS:
+        base = totals(30, seed)["messages_marketing"]
+        dear = totals(30, seed, **prices)["messages_marketing"]
+        ratios.append(dear / base)
+    # intended sends fall by 2^-0.6 = 0.66; opt-in and caps dilute the fall of deliveries
+    assert max(ratios) < 0.95
+    assert min(ratios) > 0.5
+
+
+def test_without_data_sharing_no_impression_is_personalised_and_click_through_falls():
+    for seed in SEEDS:
+        off = totals(30, seed, data_sharing="off")
+        on = totals(30, seed, data_sharing="mandatory")
+        assert off["impressions_personalised"] == 0 and on["impressions_personalised"] > 0
+        ctr_off = off["display_clicks"] / off["impressions_contextual"]
+        ctr_on = on["display_clicks"] / (on["impressions_personalised"] + on["impressions_contextual"])
+        assert ctr_off == pytest.approx(0.004)  # ctr_contextual
+        assert ctr_on > 1.1 * ctr_off
+
+
+def test_no_organisation_spends_beyond_its_budget():
+    """Day by day: an advertiser's auction spend stays within its daily budget, a firm's
+    click-to-chat spend within its ad budget (both set before the day)."""
+    model = WhatsAppMarket(rng=2, **SMALL)
+    charges = []
+    charge = model.platform.charge
+
+    def recording_charge(payer, stream, amount_usd):
+        charges.append((payer, stream, amount_usd))
+        charge(payer, stream, amount_usd)
+
+    model.platform.charge = recording_charge
+    organisations = list(model.agents_by_type[Advertiser]) + list(model.agents_by_type[SmallBusiness]) \
+        + list(model.agents_by_type[Enterprise])
+    for _ in range(30):
+        budgets = {a: getattr(a, "daily_budget_usd", None) or a.ad_budget_usd for a in organisations}
+        charges.clear()
+        model.step()
+        spend = dict.fromkeys(organisations, 0.0)
+        for payer, stream, amount in charges:
+            if stream in ("display_ads", "sponsored", "click_to_chat"):
+                spend[payer] += amount
+        for organisation, spent in spend.items():
+            assert spent <= budgets[organisation] * (1 + 1e-9), organisation
+    assert sum(a.spent for a in model.agents_by_type[Advertiser]) > 0
+
+
+def test_payments_spread_among_contacts():
+    """Users whose contacts pay link an account sooner: with the peer weight on, adoption
+    among users with linked contacts rises against users without, compared with it off."""
+    def adoption_gap(weight, seed):
+        model = WhatsAppMarket(rng=seed, **SMALL, payment_peer_weight=weight, payment_adoption_rate=0.01)
+        users = model.users
+        share = users.linked_contacts[0] / users.degree
+        exposed = ~users.payments_linked & (share >= 0.2)
+        unexposed = ~users.payments_linked & (share == 0)
+        for _ in range(20):
+            model.step()
+        return users.payments_linked[exposed].mean() - users.payments_linked[unexposed].mean()
+
+    with_peers = [adoption_gap(10.0, s) for s in SEEDS]
+    without = [adoption_gap(0.0, s) for s in SEEDS]
+    assert min(with_peers) > max(without)
+    assert abs(np.mean(without)) < 0.03
