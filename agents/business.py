@@ -8,6 +8,8 @@ import math
 import mesa
 import numpy as np
 
+from agents.quality import SenderQuality
+
 MEMORY_DAYS = 30.0
 """Days over which a firm averages its sales and ad returns (assumption: a month)."""
 
@@ -39,6 +41,9 @@ class Business(mesa.Agent):
         self.ad_sales_avg = 0.0
         self._ad_spend_today = 0.0
         self._ad_sales_today = 0.0
+        p = model.p
+        self.quality = SenderQuality(p.block_rate_low, p.tier_base_share)
+        self.blocked = customers[:0]  # customers who blocked this sender (sorted)
 
     @property
     def rng(self) -> np.random.Generator:
@@ -116,7 +121,9 @@ class Business(mesa.Agent):
         return sales
 
     def adapt(self) -> None:
-        """The ad budget follows the return on ad spend over the last month."""
+        """The ad budget follows the return on ad spend over the last month; the quality
+        rating and messaging tier follow the week's blocks."""
+        self.quality.end_day()
         w = 1 / MEMORY_DAYS
         self.ad_spend_avg += w * (self._ad_spend_today - self.ad_spend_avg)
         self.ad_sales_avg += w * (self._ad_sales_today - self.ad_sales_avg)

@@ -29,7 +29,8 @@ COLUMNS = [
     "clicks_to_chat",
     "share_promo_optin", "share_data_optout", "share_payments_linked",
     "mean_concern", "mean_annoyance", "opt_outs_today",
-    "smb_premium", "purchases", "payment_volume_p2p", "payment_volume_merchant",
+    "smb_premium", "blocks_today", "marketing_over_limit", "senders_low_quality", "purchases",
+    "payment_volume_p2p", "payment_volume_merchant",
 ]
 """Result columns, in order. Money is in USD of the real population the sample stands for
 (``real_users / n_users`` per simulated user); ``revenue_per_user`` is USD per active user
@@ -95,6 +96,9 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         mean_annoyance=float(users.annoyance @ on_weight) / n_on,
         opt_outs_today=outcome.opted_out,
         smb_premium=sum(1 for b in model.smbs if b.premium),
+        blocks_today=platform.blocks,
+        marketing_over_limit=platform.over_limit,
+        senders_low_quality=sum(1 for b in model.businesses if b.quality.rating == "low"),
         purchases=model.purchases,
         payment_volume_p2p=model.payments_volume["p2p"] * scale,
         payment_volume_merchant=model.payments_volume["merchant"] * scale,

@@ -53,6 +53,8 @@ class Platform:
         self.impressions = {"personalised": 0.0, "contextual": 0.0}
         self.clicks = {"display": 0.0, "sponsored": 0.0}
         self.clicks_to_chat = 0
+        self.blocks = 0
+        self.over_limit = 0
 
     # --- messages ------------------------------------------------------------------------
     def send(self, sender, category: str, recipients: np.ndarray,
@@ -65,6 +67,8 @@ class Platform:
         """
         users = self.model.users
         to = recipients[users.on_platform[recipients]]
+        if category == "marketing":
+            to = self._within_quality_limit(sender, to)
         if category in PROMOTIONAL:
             week = users.marketing_week if category == "marketing" else users.sponsored_week
             cap = (self.model.p.marketing_cap_per_week if category == "marketing"
@@ -72,6 +76,8 @@ class Platform:
             to = to[users.promo_optin[to] & (week[to] < cap)]
             week[to] += 1
             users.promo_today[to] += 1
+        if category == "marketing":
+            self._blocks(sender, to)
         if unit_price is None:
             cost = float(self.rate_card[category][users.region[to]].sum())
         else:
@@ -79,6 +85,27 @@ class Platform:
         self.charge(sender, category, cost)
         self.sent[category] += len(to)
         return to
+
+    def _within_quality_limit(self, sender, to: np.ndarray) -> np.ndarray:
+        """Marketing skips users who blocked the sender and stops at its tier's daily limit
+        (A1; cal §1.3, §7.3)."""
+        to = to[~np.isin(to, sender.blocked)]
+        limit = sender.quality.daily_limit(len(sender.customers))
+        if len(to) > limit:
+            self.over_limit += len(to) - int(limit)
+            to = np.sort(self.model.users.user_rng.choice(to, int(limit), replace=False))
+        return to
+
+    def _blocks(self, sender, to: np.ndarray) -> None:
+        """Annoyed recipients block or report the sender w.p. ``block_per_annoyance`` x
+        annoyance; the sender's quality rating counts them."""
+        users = self.model.users
+        chance = np.float32(self.model.p.block_per_annoyance) * users.annoyance[to]
+        blockers = to[users.user_rng.random(len(to), dtype=np.float32) < chance]
+        sender.quality.record(len(to), len(blockers))
+        if len(blockers):
+            sender.blocked = np.union1d(sender.blocked, blockers)
+        self.blocks += len(blockers)
 
     def charge(self, payer, stream: str, amount_usd: float) -> None:
         """Book a fee from an organisation and keep its own spend account in step."""

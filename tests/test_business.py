@@ -1,11 +1,14 @@
 """The business side (issue 4): prices and fees move volumes, targeting needs data, budgets
 hold, payments spread; with fixed seeds."""
 
+import math
+
 import numpy as np
 import pytest
 from conftest import SMALL, run_model
 
 from agents import Advertiser, Enterprise, SmallBusiness
+from agents.quality import SenderQuality
 from model import WhatsAppMarket
 
 SEEDS = range(4)
@@ -95,3 +98,46 @@ def test_payments_spread_among_contacts():
     without = [adoption_gap(0.0, s) for s in SEEDS]
     assert min(with_peers) > max(without)
     assert abs(np.mean(without)) < 0.03
+
+
+def test_sender_quality_tiers_fall_with_blocks_and_recover():
+    quality = SenderQuality(block_rate_low=0.02, tier_base_share=0.001)
+    limits = [quality.daily_limit(10_000)]
+    for _ in range(5):
+        quality.record(delivered=1000, blocks=100)  # 10% blocked: low quality
+        quality.end_day()
+        limits.append(quality.daily_limit(10_000))
+    assert quality.rating == "low"
+    assert limits == [math.inf, 1000, 100, 10, 10, 10]
+    for _ in range(30):
+        quality.record(delivered=1000, blocks=0)
+        quality.end_day()
+    assert quality.rating == "good" and quality.daily_limit(10_000) == math.inf
+
+
+def test_a_sender_whose_quality_falls_gets_a_lower_limit_and_blockers_hear_no_more():
+    model = WhatsAppMarket(rng=3, **SMALL, block_per_annoyance=0.05)
+    users = model.users
+    spammer = max(model.agents_by_type[Enterprise], key=lambda e: len(e.customers))
+    sent = []
+    send = model.platform.send
+
+    def recording_send(sender, category, recipients, unit_price=None):
+        if sender is not spammer or category != "marketing":
+            return send(sender, category, recipients, unit_price)
+        blocked_before = sender.blocked.copy()
+        got = send(sender, category, recipients, unit_price)
+        sent.append((got.copy(), blocked_before, sender.quality.daily_limit(len(sender.customers))))
+        return got
+
+    model.platform.send = recording_send
+    for _ in range(40):
+        users.annoyance[spammer.customers] = 5.0  # its audience is furious
+        model.step()
+    limits = [limit for _, _, limit in sent]
+    assert limits[0] == math.inf and limits[-1] < 0.01 * len(spammer.customers)
+    assert all(len(got) <= limit for got, _, limit in sent)
+    assert all(not np.isin(got, blocked).any() for got, blocked, _ in sent)
+    assert spammer.quality.rating == "low"
+    df = model.datacollector.get_model_vars_dataframe()
+    assert df["marketing_over_limit"].sum() > 0 and df["blocks_today"].sum() > 0
