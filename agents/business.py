@@ -96,6 +96,14 @@ class Business(mesa.Agent):
         self.conversations += len(openers)
         return openers
 
+    def send_utility(self, recipients: np.ndarray, window: np.ndarray) -> None:
+        """Utility templates, free to users inside an open 24-h service window, i.e. who
+        opened a chat with this firm today (cal §2.1: rules of 1 Jul 2025)."""
+        platform = self.model.platform
+        in_window = np.isin(recipients, window)
+        platform.free_utility += len(platform.send(self, "utility", recipients[in_window], unit_price=0.0))
+        platform.send(self, "utility", recipients[~in_window])
+
     def buy_click_to_chat(self) -> np.ndarray:
         """Click-to-chat ads (A3): each paid click opens a chat with an active user of the
         firm's region. Returns who clicked; books the spend."""

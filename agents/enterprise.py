@@ -12,10 +12,11 @@ class Enterprise(Business):
     def step(self) -> None:
         p = self.model.p
         platform = self.model.platform
-        platform.send(self, "utility", self.draw(p.utility_rate))
+        chats = self.open_conversations(p.chat_rate)
+        self.send_utility(self.draw(p.utility_rate), window=chats)
         platform.send(self, "authentication", self.draw(p.authentication_rate))
         reached = platform.send(self, "marketing", self.marketing_audience())
-        self.convert(self.open_conversations(p.chat_rate))
+        self.convert(chats)
         self.convert(self.draw(p.ctr_sponsored, reached))
         self.convert(self.buy_click_to_chat(), from_ads=True)
 

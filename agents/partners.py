@@ -29,9 +29,9 @@ class Bank(Business):
     def step(self) -> None:
         p = self.model.p
         platform = self.model.platform
-        platform.send(self, "utility", self.draw(p.bank_transaction_rate))
+        chats = self.open_conversations(p.chat_rate)
+        self.send_utility(self.draw(p.bank_transaction_rate), window=chats)
         platform.send(self, "authentication", self.draw(p.authentication_rate))
-        self.open_conversations(p.chat_rate)
         self.transfer_p2p()
 
     def transfer_p2p(self) -> None:

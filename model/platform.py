@@ -55,6 +55,7 @@ class Platform:
         self.clicks_to_chat = 0
         self.blocks = 0
         self.over_limit = 0
+        self.free_utility = 0
 
     # --- messages ------------------------------------------------------------------------
     def send(self, sender, category: str, recipients: np.ndarray,

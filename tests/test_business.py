@@ -141,3 +141,16 @@ def test_a_sender_whose_quality_falls_gets_a_lower_limit_and_blockers_hear_no_mo
     assert spammer.quality.rating == "low"
     df = model.datacollector.get_model_vars_dataframe()
     assert df["marketing_over_limit"].sum() > 0 and df["blocks_today"].sum() > 0
+
+
+def test_utility_messages_inside_an_open_service_window_are_free():
+    """With many chats, many utility updates fall inside a window: free, so utility revenue
+    per message falls by the free share; with no chats, nothing is free."""
+    busy = totals(20, 1, chat_rate=0.3)
+    quiet = totals(20, 1, chat_rate=0.0)
+    assert quiet["messages_utility_free"] == 0
+    free_share = busy["messages_utility_free"] / busy["messages_utility"]
+    assert 0.1 < free_share < 0.5
+    price_busy = busy["revenue_utility"] / busy["messages_utility"]
+    price_quiet = quiet["revenue_utility"] / quiet["messages_utility"]
+    assert price_busy == pytest.approx(price_quiet * (1 - free_share), rel=0.1)
