@@ -13,6 +13,7 @@ from agents.advertiser import Advertiser
 from agents.enterprise import Enterprise
 from agents.partners import Airline, Bank, Shop
 from agents.smb import SmallBusiness
+from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
 from model.ledger import USERS, Ledger
@@ -105,11 +106,18 @@ class WhatsAppMarket(mesa.Model):
                           ad_budget_usd=ctwa_usd * SMB_SHARE_OF_CLICK_TO_CHAT * budget_share,
                           margin=float(rng.uniform(0.2, 0.5)))
 
+        self.solution_providers = [
+            SolutionProvider(self, float(rng.uniform(0, p.bsp_markup_max)),
+                             float(rng.uniform(0, p.bsp_monthly_fee_max_usd)), p.bsp_onboarding_capacity)
+            for _ in range(p.n_solution_providers)
+        ]
         sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes, 1.0, rng)
         for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
             customers = _random_customers(size, affinity, rng)
-            Enterprise(self, customers, int(users.region[customers[0]]),
-                       ad_budget_usd=ctwa_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT) * budget_share)
+            firm = Enterprise(self, customers, int(users.region[customers[0]]),
+                              ad_budget_usd=ctwa_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT) * budget_share)
+            if rng.random() < p.enterprise_onboarded_share:  # already on the platform at day 0
+                self.solution_providers[rng.integers(len(self.solution_providers))].onboard(firm)
 
         for cls, count, share in ((Airline, p.n_airlines, 0.3), (Bank, p.n_banks, 0.8),
                                   (Shop, p.n_shops, 1.0)):

@@ -29,7 +29,8 @@ COLUMNS = [
     "clicks_to_chat",
     "share_promo_optin", "share_data_optout", "share_payments_linked",
     "mean_concern", "mean_annoyance", "opt_outs_today",
-    "smb_premium", "blocks_today", "marketing_over_limit", "senders_low_quality", "purchases",
+    "smb_premium", "enterprises_onboarded", "provider_takings_total", "blocks_today",
+    "marketing_over_limit", "senders_low_quality", "purchases",
     "payment_volume_p2p", "payment_volume_merchant",
 ]
 """Result columns, in order. Money is in USD of the real population the sample stands for
@@ -97,6 +98,8 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         opt_outs_today=outcome.opted_out,
         smb_premium=sum(1 for b in model.smbs if b.premium),
         messages_utility_free=platform.free_utility,
+        enterprises_onboarded=sum(s.clients for s in model.solution_providers),
+        provider_takings_total=sum(s.takings_usd for s in model.solution_providers) * scale,
         blocks_today=platform.blocks,
         marketing_over_limit=platform.over_limit,
         senders_low_quality=sum(1 for b in model.businesses if b.quality.rating == "low"),

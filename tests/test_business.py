@@ -154,3 +154,35 @@ def test_utility_messages_inside_an_open_service_window_are_free():
     price_busy = busy["revenue_utility"] / busy["messages_utility"]
     price_quiet = quiet["revenue_utility"] / quiet["messages_utility"]
     assert price_busy == pytest.approx(price_quiet * (1 - free_share), rel=0.1)
+
+
+def test_providers_onboard_within_capacity_and_waiting_enterprises_send_nothing():
+    model = WhatsAppMarket(rng=4, **SMALL, enterprise_onboarded_share=0.0, n_solution_providers=2,
+                           bsp_onboarding_capacity=1)
+    enterprises = list(model.agents_by_type[Enterprise])
+    for day in range(1, 8):
+        model.step()
+        onboarded = [e for e in enterprises if e.provider is not None]
+        assert len(onboarded) == min(2 * day, len(enterprises))
+        assert all(e.spent == 0 for e in enterprises if e.provider is None)
+    assert model.today["enterprises_onboarded"] == len(enterprises)
+
+
+def test_enterprises_pick_the_cheapest_provider_and_pay_it_outside_the_ledger():
+    model = WhatsAppMarket(rng=5, **SMALL, enterprise_onboarded_share=0.0, bsp_onboarding_capacity=100)
+    for _ in range(10):
+        model.step()
+    providers = model.solution_providers
+    for e in model.agents_by_type[Enterprise]:
+        fees = e.expected_daily_fees_usd()
+        costs = [s.markup_share * fees + s.monthly_fee_usd / 30 for s in providers]
+        assert e.provider is providers[int(np.argmin(costs))]
+        assert e.spent == pytest.approx(model.ledger.paid_by[e.unique_id])  # markups are not revenue
+    paid = sum(e.paid_to_provider for e in model.agents_by_type[Enterprise])
+    assert paid == pytest.approx(sum(s.takings_usd for s in providers)) and paid > 0
+
+
+def test_dearer_providers_cut_their_clients_marketing():
+    cheap = [totals(20, seed, bsp_markup_max=0.0)["messages_marketing"] for seed in SEEDS]
+    dear = [totals(20, seed, bsp_markup_max=2.0)["messages_marketing"] for seed in SEEDS]
+    assert all(d < c for d, c in zip(dear, cheap, strict=True))

@@ -1,0 +1,36 @@
+"""Business solution providers (B4): they onboard enterprises onto the Business Platform
+with limited capacity a day and charge a markup on Meta's per-message fee plus a monthly
+fee (cal §2.3). Their takings are not the platform's revenue."""
+
+from __future__ import annotations
+
+import mesa
+
+
+class SolutionProvider(mesa.Agent):
+    def __init__(self, model, markup_share: float, monthly_fee_usd: float, capacity_per_day: int):
+        super().__init__(model)
+        self.markup_share = markup_share
+        self.monthly_fee_usd = monthly_fee_usd
+        self.capacity_per_day = capacity_per_day
+        self.clients = 0
+        self.takings_usd = 0.0
+        self._onboarded_today = 0
+
+    def has_room(self) -> bool:
+        return self._onboarded_today < self.capacity_per_day
+
+    def onboard(self, enterprise) -> None:
+        self._onboarded_today += 1
+        self.clients += 1
+        enterprise.provider = self
+
+    def bill(self, meta_fees_usd: float) -> float:
+        """A client's daily bill: the markup on the Meta fees it paid today, plus a 30th of
+        the monthly fee."""
+        bill = self.markup_share * meta_fees_usd + self.monthly_fee_usd / 30
+        self.takings_usd += bill
+        return bill
+
+    def adapt(self) -> None:
+        self._onboarded_today = 0
