@@ -45,6 +45,9 @@ class Business(mesa.Agent):
         self.quality = SenderQuality(p.block_rate_low, p.tier_base_share)
         self.blocked = customers[:0]  # customers who blocked this sender (sorted)
 
+    conversion_factor = 1.0
+    """Multiplies conversion; small businesses raise it with tools (G1)."""
+
     @property
     def rng(self) -> np.random.Generator:
         return self.model.org_rng
@@ -123,7 +126,8 @@ class Business(mesa.Agent):
         """Chats that end in a sale; chats from ads reach colder prospects (``ctwa_conversion``)
         and count toward the return on ad spend."""
         p = self.model.p
-        sales = self.sell(self.draw(p.ctwa_conversion if from_ads else p.chat_conversion, chats))
+        rate = (p.ctwa_conversion if from_ads else p.chat_conversion) * self.conversion_factor
+        sales = self.sell(self.draw(rate, chats))
         if from_ads:
             self._ad_sales_today += sales
         return sales

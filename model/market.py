@@ -12,7 +12,7 @@ from mesa.time import Schedule
 from agents.advertiser import Advertiser
 from agents.enterprise import Enterprise
 from agents.partners import Airline, Bank, Shop
-from agents.smb import SmallBusiness
+from agents.smb import SmallBusiness, tool_shares
 from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
@@ -53,6 +53,7 @@ class WhatsAppMarket(mesa.Model):
         )
         self.organisations = self.agents.select(lambda a: not isinstance(a, UserPopulation))
         self.smbs = list(self.agents_by_type[SmallBusiness])
+        self.smb_tool_shares = tool_shares(self.smbs)
 
         self.shopping_section_open = False
         self.sticker_store_open = False
@@ -79,6 +80,7 @@ class WhatsAppMarket(mesa.Model):
         self.users.react(outcome)
         self.sell_virtual_goods()
         self.users.decide(outcome)
+        self.smb_tool_shares = tool_shares(self.smbs)
         self.organisations.do("adapt")
         self.today = metrics.day_metrics(self, outcome, self.ledger.close_day())
         self.datacollector.collect(self)

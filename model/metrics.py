@@ -29,7 +29,7 @@ COLUMNS = [
     "clicks_to_chat",
     "share_promo_optin", "share_data_optout", "share_payments_linked",
     "mean_concern", "mean_annoyance", "opt_outs_today",
-    "smb_premium", "enterprises_onboarded", "provider_takings_total", "blocks_today",
+    "smb_premium", "smb_tools_mean", "enterprises_onboarded", "provider_takings_total", "blocks_today",
     "marketing_over_limit", "senders_low_quality", "purchases",
     "payment_volume_p2p", "payment_volume_merchant",
 ]
@@ -97,6 +97,7 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         mean_annoyance=float(users.annoyance @ on_weight) / n_on,
         opt_outs_today=outcome.opted_out,
         smb_premium=sum(1 for b in model.smbs if b.premium),
+        smb_tools_mean=sum(len(b.tools) for b in model.smbs) / max(len(model.smbs), 1),
         messages_utility_free=platform.free_utility,
         enterprises_onboarded=sum(s.clients for s in model.solution_providers),
         provider_takings_total=sum(s.takings_usd for s in model.solution_providers) * scale,

@@ -311,6 +311,17 @@ _SCHEMA: list[Param] = [
        "cal §1.3, §8: paid tier exists, price not found; assumption", "prices", 0.0, 1_000.0),
     _p("premium_chat_uplift", 0.2, "share", "extra chats handled by a premium SMB (linked devices)",
        "cal §8: premium doubles linked devices (gulfnews); assumption", "business", 0.0, 5.0),
+    _p("tool_initial_share", 0.2, "share", "chance a small business uses each Business App tool at day 0",
+       "assumption: tools are free but take effort (DIGEST B1)", "business", 0.0, 1.0),
+    _p("tool_conversion_uplift", 0.05, "share", "rise in an SMB's chat conversion per tool it uses",
+       "assumption: faster answers and a catalog convert more (DIGEST B1, G1)", "business", 0.0, 1.0),
+    _p("tool_effort_usd_month", 2.0, "USD/month", "monthly effort of keeping a tool up, in money",
+       "assumption", "business", 0.0, 10_000.0),
+    _p("tool_adoption_rate", 0.01, "1/day", "chance an SMB takes up a worthwhile tool, per day, alone",
+       "assumption", "business", 0.0, 1.0),
+    _p("tool_imitation_weight", 2.0, "factor", "rise in tool adoption per unit share of SMBs using it",
+       "cal §6.1: adoption via influence linear in the adopting share (Karsai 2014); weight assumed",
+       "business", 0.0, 50.0),
     _p("ctwa_budget_per_user_year", 3.0, "USD/user/year", "initial click-to-chat ad budgets (A3)",
        "cal §3.1: CTWA $1.5 B run-rate in Q3 2022 growing +80%/yr, i.e. several $ B by 2025; set "
        "with ctwa_clicks_per_user_day and ctwa_conversion so click-to-chat earns above paid "

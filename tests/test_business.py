@@ -186,3 +186,32 @@ def test_dearer_providers_cut_their_clients_marketing():
     cheap = [totals(20, seed, bsp_markup_max=0.0)["messages_marketing"] for seed in SEEDS]
     dear = [totals(20, seed, bsp_markup_max=2.0)["messages_marketing"] for seed in SEEDS]
     assert all(d < c for d, c in zip(dear, cheap, strict=True))
+
+
+def test_business_app_tools_spread_by_imitation_and_raise_conversion():
+    def tools_after(weight, seed):
+        model = WhatsAppMarket(rng=seed, n_users=10_000, tool_imitation_weight=weight)
+        history = []
+        for _ in range(90):
+            model.step()
+            history.append(model.today["smb_tools_mean"])
+        assert np.all(np.diff(history) >= 0)  # tools are kept
+        return history[-1] - history[0]
+
+    for seed in range(3):
+        assert tools_after(5.0, seed) > tools_after(0.0, seed) > 0
+
+    model = WhatsAppMarket(rng=6, **SMALL, tool_initial_share=1.0, tool_conversion_uplift=0.1)
+    model.step()
+    smb = model.smbs[0]
+    chats = np.flatnonzero(model.users.active_today)
+
+    def buyers() -> int:
+        before = model.purchases
+        for _ in range(50):
+            smb.convert(chats)
+        return model.purchases - before
+
+    with_tools = buyers()
+    smb.tools.clear()
+    assert with_tools / buyers() == pytest.approx(1.1**5, rel=0.05)
