@@ -166,7 +166,11 @@ class WhatsAppMarket(mesa.Model):
             self.schedule_recurring(self.start_holiday_drop, Schedule(interval=365, start=first))
 
     def start_holiday_drop(self) -> None:
+        """A limited-edition week (F2): users buy more, and brands pay for branded packs."""
         self.sticker_boost = self.p.holiday_sticker_boost
+        for advertiser in self.agents_by_type[Advertiser]:
+            self.platform.charge(advertiser, "stickers",
+                                 self.p.brand_pack_budget_share * 30 * advertiser.daily_budget_usd)
         self.schedule_event(self.end_holiday_drop, after=HOLIDAY_DAYS)
 
     def end_holiday_drop(self) -> None:

@@ -387,6 +387,9 @@ _SCHEMA: list[Param] = [
        "cal §8: LINE sticker market", "prices", 0.0, 100.0),
     _p("sticker_purchase_rate", 0.0002, "1/active user/day", "chance an active user buys a pack",
        "cal §8: <= $0.05-0.2 per MAU per year", "users", 0.0, 1.0),
+    _p("brand_pack_budget_share", 0.02, "share of a month's budget",
+       "what each advertiser pays for a branded sticker pack in a holiday drop (F2)",
+       "cal §8: branded packs were used as promotion (Disney 2018); size assumed", "prices", 0.0, 1.0),
     _p("holiday_sticker_boost", 3.0, "factor", "purchase boost in a limited-edition holiday week",
        "cal §8: scarcity and urgency", "users", 1.0, 100.0),
 ]

@@ -215,3 +215,16 @@ def test_business_app_tools_spread_by_imitation_and_raise_conversion():
     with_tools = buyers()
     smb.tools.clear()
     assert with_tools / buyers() == pytest.approx(1.1**5, rel=0.05)
+
+
+def test_brands_pay_for_sticker_packs_in_holiday_drops_only():
+    """Stickers from users start at the store's launch; brands pay on each drop's first day."""
+    model = run_model(days=50, seed=3, virtual_goods=True, virtual_goods_launch_day=40,
+                      holiday_sticker_boost=3.0)
+    df = model.datacollector.get_model_vars_dataframe().set_index("day")
+    assert (df.loc[:39, "revenue_stickers"] == 0).all()
+    budgets = sum(a.daily_budget_usd for a in model.agents_by_type[Advertiser])
+    assert budgets > 0
+    # the store opens on day 40, after day 45's drop of the year was scheduled: a drop on day 45
+    brand = df.loc[45, "revenue_stickers"] - df.loc[46, "revenue_stickers"]
+    assert brand > 0.5 * 0.02 * 30 * budgets * model.scale
