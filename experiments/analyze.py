@@ -1,0 +1,236 @@
+"""Sensitivity analysis of a result folder: which factors move which outcomes, and how much.
+
+A ``saltelli`` design gets Sobol' indices (first order S1, total ST), a ``morris`` design
+Morris' elementary-effect statistics (mu, mu*, sigma), both from SALib with bootstrap
+confidence intervals. SALib's analyzers read one output per row of the design's sample
+matrix, in its order; a result folder holds runs instead (points x replicates, and a point the
+design repeats is run once under its first index). So the replicates of each point are
+averaged first, and each row of the matrix looks its point up by value (``point_values``),
+which finds the runs of a repeated point wherever they were filed.
+
+Everything is checked before anything is written: a folder the analysis cannot use exits 2
+(SpecError) and is left as it was. The analysis writes only into ``RESULT_DIR/analysis/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+from SALib.analyze import morris as morris_analyze  # noqa: E402
+from SALib.analyze import sobol as sobol_analyze  # noqa: E402
+
+from experiments.designs import design_points, salib_problem, sample_matrix  # noqa: E402
+from experiments.plotting import PALETTE, money  # noqa: E402
+from experiments.runs import plan_runs  # noqa: E402
+from experiments.spec import ExperimentSpec, SpecError, parse_spec  # noqa: E402
+from experiments.storage import ResultFolder, atomic_write  # noqa: E402
+from model.params import PARAMS  # noqa: E402
+
+ANALYSED_KINDS = ("saltelli", "morris")
+"""Designs with an analysis: Sobol' indices need Saltelli's scheme, elementary effects need
+Morris' one-factor-at-a-time trajectories; other designs have neither structure."""
+DEFAULT_OUTCOMES = ("revenue_total", "churned_share")
+CONF_LEVEL = 0.95
+NUM_RESAMPLES = 1000
+"""Bootstrap resamples for the confidence intervals (cheap next to a single model run)."""
+INDEX_COLUMNS = {"saltelli": ["S1", "S1_conf", "ST", "ST_conf"],
+                 "morris": ["mu", "mu_star", "mu_star_conf", "sigma"]}
+_RUN_COLUMNS = {"point", "replicate", "seed_entropy", "days", "elapsed_s"}
+"""Numeric summary columns that describe a run, not an outcome of it."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    kind: str
+    table: pd.DataFrame
+    """Tidy: one row per outcome and factor, with the index columns of ``kind``."""
+    files: list[Path]
+
+
+def analyze_folder(path: str | Path, outcomes: list[str] | None = None) -> Analysis:
+    """Check the folder, compute the indices of ``outcomes`` and write table and figure."""
+    folder = ResultFolder(path)
+    spec = analysable_spec(folder)
+    summary = complete_summary(folder, spec)
+    outcomes = checked_outcomes(summary, outcomes)
+    table = sensitivity_table(spec, point_outputs(spec, summary, outcomes))
+    return Analysis(spec.design_kind, table, write_analysis(folder, spec, table))
+
+
+# --- checks: each raises SpecError (exit 2) before anything is written -------------------------
+def analysable_spec(folder: ResultFolder) -> ExperimentSpec:
+    """The folder's own spec, if it is a result folder of a design that has an analysis."""
+    if not folder.spec_path.is_file():
+        raise SpecError("RESULT_DIR", f"{folder.path} has no spec.toml; not a result folder "
+                                      "(make one with `wasim run EXPERIMENT --out DIR`)")
+    try:
+        spec = parse_spec(folder.read_spec_dict())
+    except ValueError as err:  # tomllib.TOMLDecodeError is a ValueError, and so is SpecError
+        raise SpecError("RESULT_DIR", f"{folder.spec_path} is not a valid spec ({err}); "
+                                      "not a result folder") from err
+    if spec.design_kind not in ANALYSED_KINDS:
+        raise SpecError("design.kind", f"got {spec.design_kind!r} in {folder.spec_path}; "
+                                       f"allowed: one of {', '.join(ANALYSED_KINDS)} (Sobol' "
+                                       "indices for saltelli, elementary effects for morris)")
+    return spec
+
+
+def complete_summary(folder: ResultFolder, spec: ExperimentSpec) -> pd.DataFrame:
+    """The summary rows of every planned run. Both estimators pair rows of the sample matrix
+    (a base row with its one-factor change), so one missing run spoils its whole block: it is an
+    error to report, not a gap to skip."""
+    planned = [t.run_id for t in plan_runs(spec, folder.path)]
+    summary = folder.summary() if folder.summary_path.is_file() else pd.DataFrame()
+    if "run_id" not in summary:  # no summary yet, or one written before any run finished
+        summary = pd.DataFrame({"run_id": pd.Series(dtype=str)})
+    summary = summary[summary["run_id"].isin(planned)]
+    missing = set(planned) - set(summary["run_id"])
+    if missing:
+        failed = len(missing & folder.failed_ids())
+        raise SpecError("RESULT_DIR", f"{len(missing)} of {len(planned)} runs missing "
+                                      f"({failed} of them failed) in {folder.path}; "
+                                      f"`wasim run {folder.spec_path} --out {folder.path}` "
+                                      "finishes them")
+    return summary
+
+
+def outcome_names(summary: pd.DataFrame) -> list[str]:
+    """Numeric summary columns that are outcomes: not a parameter, not run bookkeeping."""
+    return [c for c in summary.columns if c not in PARAMS and c not in _RUN_COLUMNS
+            and pd.api.types.is_numeric_dtype(summary[c]) and not pd.api.types.is_bool_dtype(summary[c])]
+
+
+def checked_outcomes(summary: pd.DataFrame, outcomes: list[str] | None) -> list[str]:
+    allowed = outcome_names(summary)
+    chosen = list(dict.fromkeys(outcomes or DEFAULT_OUTCOMES))
+    for name in chosen:
+        if name not in allowed:
+            raise SpecError("--outcome", f"got {name!r}; allowed: one of {', '.join(allowed)}")
+    return chosen
+
+
+# --- the analysis ----------------------------------------------------------------------------
+def point_outputs(spec: ExperimentSpec, summary: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    """One row per row of the design's sample matrix, in its order: each outcome averaged over
+    the replicates of that row's point. Rows are matched by the point's values, written by the
+    runner as sorted JSON, so repeated points share the runs of their first index."""
+    means = summary.groupby("point_values")[outcomes].mean()
+    keys = [json.dumps(values, sort_keys=True) for values in design_points(spec)]
+    return means.loc[keys].reset_index(drop=True)
+
+
+def sensitivity_table(spec: ExperimentSpec, outputs: pd.DataFrame) -> pd.DataFrame:
+    """The indices of every outcome, stacked into one tidy table."""
+    index = {"saltelli": sobol_indices, "morris": morris_indices}[spec.design_kind]
+    frames = [index(spec, outputs[name].to_numpy(dtype=float)).assign(outcome=name)
+              for name in outputs.columns]
+    table = pd.concat(frames, ignore_index=True)
+    return table[["outcome", "factor", *INDEX_COLUMNS[spec.design_kind]]]
+
+
+def sobol_indices(spec: ExperimentSpec, y: np.ndarray) -> pd.DataFrame:
+    """First-order and total Sobol' indices with bootstrap CIs (Saltelli et al. 2010 estimators).
+    An outcome that does not vary has no variance to share out: its indices are NaN, where
+    SALib would divide by zero."""
+    problem = salib_problem(spec)
+    if np.ptp(y) == 0:
+        return pd.DataFrame({"factor": problem["names"]}
+                            | dict.fromkeys(INDEX_COLUMNS["saltelli"], np.nan))
+    result = sobol_analyze.analyze(problem, y, calc_second_order=spec.options["calc_second_order"],
+                                   num_resamples=NUM_RESAMPLES, conf_level=CONF_LEVEL,
+                                   seed=_bootstrap_seed(spec))
+    return pd.DataFrame({"factor": problem["names"]} | {c: result[c] for c in INDEX_COLUMNS["saltelli"]})
+
+
+def morris_indices(spec: ExperimentSpec, y: np.ndarray) -> pd.DataFrame:
+    """Morris screening (Campolongo et al. 2007): mu* ranks factors by influence, sigma flags
+    interactions or non-linearity. SALib takes the raw (unrounded) sample matrix and measures
+    each elementary effect as the change in the outcome over the factor's whole range."""
+    problem = salib_problem(spec)
+    result = morris_analyze.analyze(problem, sample_matrix(spec), y, num_resamples=NUM_RESAMPLES,
+                                    conf_level=CONF_LEVEL, num_levels=spec.options["num_levels"],
+                                    seed=_bootstrap_seed(spec))
+    return pd.DataFrame({"factor": problem["names"]} | {c: result[c] for c in INDEX_COLUMNS["morris"]})
+
+
+def _bootstrap_seed(spec: ExperimentSpec) -> int:
+    """A non-zero seed from the experiment's, so the CIs are the same each time (SALib's Sobol'
+    analyzer treats seed 0 as no seed)."""
+    return int(np.random.SeedSequence(spec.seed).generate_state(1)[0]) or 1
+
+
+# --- output ----------------------------------------------------------------------------------
+def write_analysis(folder: ResultFolder, spec: ExperimentSpec, table: pd.DataFrame) -> list[Path]:
+    out = folder.path / "analysis"
+    out.mkdir(exist_ok=True)
+    csv = out / "sensitivity.csv"
+    atomic_write(csv, lambda p: table.to_csv(p, index=False))
+    return [csv, *sensitivity_figure(table, spec, out / "sensitivity")]
+
+
+_BARS = {"saltelli": [("S1", "S1_conf", "first order S1"), ("ST", "ST_conf", "total ST")],
+         "morris": [("mu_star", "mu_star_conf", "mu* (mean |effect|)"), ("sigma", None, "sigma (spread)")]}
+
+
+def sensitivity_figure(table: pd.DataFrame, spec: ExperimentSpec, stem: Path) -> list[Path]:
+    """Horizontal bars per factor, one panel per outcome. Each panel keeps its own axis: Morris
+    effects are in each outcome's units, and a Sobol' panel with wide intervals (few samples)
+    would otherwise squash the bars of the others."""
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    factors = list(dict.fromkeys(table["factor"]))
+    bars = _BARS[spec.design_kind]
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(5.5 * len(outcomes) + 1, 2.5 + 0.6 * len(factors)),
+                             squeeze=False, layout="constrained")
+    positions = np.arange(len(factors))
+    height = 0.8 / len(bars)
+    for ax, outcome in zip(axes.flat, outcomes, strict=True):
+        rows = table[table["outcome"] == outcome].set_index("factor").loc[factors]
+        for i, (column, conf, label) in enumerate(bars):
+            ax.barh(positions + (i - (len(bars) - 1) / 2) * height, rows[column], height,
+                    xerr=rows[conf] if conf else None, capsize=3, color=PALETTE[i], label=label)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(positions, factors)
+        ax.invert_yaxis()
+        ax.set(title=outcome.replace("_", " "), xlabel=_xlabel(spec.design_kind, outcome))
+        if spec.design_kind == "morris" and outcome.startswith("revenue_"):
+            ax.xaxis.set_major_formatter(FuncFormatter(money))
+    axes.flat[0].set_ylabel("factor")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(bars), fontsize="small")
+    fig.suptitle(_title(spec))
+    return _save(fig, stem)
+
+
+def _xlabel(kind: str, outcome: str) -> str:
+    if kind == "saltelli":
+        return "share of the outcome's variance"
+    return f"change in {outcome} over the factor's range"
+
+
+def _title(spec: ExperimentSpec) -> str:
+    interval = f"{CONF_LEVEL:.0%} bootstrap CI"
+    replicates = (f"means of {spec.replicates} replicates per point" if spec.replicates > 1
+                  else "1 run per point")
+    if spec.design_kind == "saltelli":
+        return f"Sobol' indices of '{spec.name}' ({interval}; {spec.samples} base samples, {replicates})"
+    return f"Morris screening of '{spec.name}' ({interval} on mu*; {spec.samples} trajectories, {replicates})"
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    """PNG at 150 dpi and SVG, each whole or absent (written under a temporary name)."""
+    files = []
+    for suffix, options in ((".png", {"format": "png", "dpi": 150}), (".svg", {"format": "svg"})):
+        path = stem.with_suffix(suffix)
+        atomic_write(path, lambda p, options=options: fig.savefig(p, **options))
+        files.append(path)
+    plt.close(fig)
+    return files
