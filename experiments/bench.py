@@ -1,12 +1,16 @@
 """``wasim bench``: speed and memory of the full model (every agent type and mechanism on,
 baseline parameters), in this process. ``peak_rss_mb`` is the process's peak resident
 memory; ``bytes_per_user`` counts the users' arrays and the graph. With ``--reference``,
-the users' rules alone are also timed vectorised and per agent (``model.docking``)."""
+the users' rules alone are also timed vectorised and per agent (``model.docking``). With
+``--sweep``, the experiment engine itself is timed instead (``sweep``)."""
 
 from __future__ import annotations
 
+import importlib
 import resource
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -71,3 +75,43 @@ def population_bytes(model) -> int:
     arrays = [v for v in vars(users).values() if isinstance(v, np.ndarray)]
     arrays += [users.graph.data, users.graph.indices, users.graph.indptr]
     return sum(a.nbytes for a in arrays)
+
+
+SWEEP_RUNS = 8
+
+
+def sweep(users: int, days: int, runs: int = SWEEP_RUNS, seed: int = 0) -> dict[str, float]:
+    """What the experiment engine adds to the runs themselves: ``runs`` replicates of ``users``
+    and ``days`` with 1 and with 2 workers (local backend), into a temporary folder.
+
+    The overhead per run is the 1-worker wall time not spent inside the runs' simulations
+    (planning, provenance, run files, the summary), divided by the runs; the speed-up is the
+    1-worker wall time over the 2-worker one, pool start-up included. The planner's libraries
+    (SALib, scipy.stats) are imported before timing: `wasim run` pays that once at start-up,
+    not per run."""
+    from experiments.runner import run_experiment
+    from experiments.spec import parse_spec
+
+    importlib.import_module("experiments.designs")
+
+    spec = parse_spec({"experiment": {"name": "bench_sweep", "days": days, "replicates": runs,
+                                      "seed": seed},
+                       "parameters": {"n_users": users}})
+    wall_s, simulate_s = {}, {}
+    with tempfile.TemporaryDirectory(prefix="wasim-sweep-") as tmp:
+        for workers in (1, 2):
+            started = time.perf_counter()
+            result = run_experiment(spec, Path(tmp) / f"workers_{workers}", workers=workers,
+                                    log=lambda _: None)
+            wall_s[workers] = time.perf_counter() - started
+            simulate_s[workers] = float(result.summary["elapsed_s"].sum())
+    return {
+        "users": users,
+        "days": days,
+        "runs": runs,
+        "run_s_mean": round(simulate_s[1] / runs, 3),
+        "wall_s_1_worker": round(wall_s[1], 3),
+        "wall_s_2_workers": round(wall_s[2], 3),
+        "overhead_ms_per_run": round(1000 * (wall_s[1] - simulate_s[1]) / runs, 1),
+        "speedup_2_workers": round(wall_s[1] / wall_s[2], 2),
+    }

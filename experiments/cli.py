@@ -56,14 +56,26 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--set", action="append", default=[], metavar="K=V",
                      help="override a fixed parameter (repeatable)")
     cmd.add_argument("--fresh", action="store_true", help="discard earlier results in --out")
+    cmd.add_argument("--backend", default="local", metavar="local|dask",
+                     help="where runs execute: this machine's cores (local, the default) or a "
+                          "Dask distributed cluster (dask)")
+    cmd.add_argument("--scheduler", metavar="ADDRESS",
+                     help="with --backend dask: the cluster's scheduler, e.g. tcp://host:8786 "
+                          "(default: start a local cluster of --workers processes)")
+    cmd.add_argument("--time-limit", type=float, metavar="SECONDS",
+                     help="record a run still going after SECONDS as failed (retried next time)")
     cmd.set_defaults(handler=cmd_run)
 
     cmd = sub.add_parser("bench", help="speed and memory of the full model")
     cmd.add_argument("--users", type=int, default=100_000)
     cmd.add_argument("--days", type=int, default=30)
     cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    cmd.add_argument("--reference", action="store_true",
-                     help="also time the users' rules per agent (the docking reference) and vectorised")
+    mode = cmd.add_mutually_exclusive_group()
+    mode.add_argument("--reference", action="store_true",
+                      help="also time the users' rules per agent (the docking reference) and vectorised")
+    mode.add_argument("--sweep", action="store_true",
+                      help="instead time the experiment engine: 8 runs of --users and --days with 1 "
+                           "and 2 workers; its overhead per run and the speed-up")
     cmd.add_argument("--reference-days", type=int, default=3, metavar="D",
                      help="days the per-agent reference runs (default 3: it is slow)")
     cmd.set_defaults(handler=cmd_bench)
@@ -75,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser("plot", help="figures of a result folder into RESULT_DIR/figures/")
     cmd.add_argument("result_dir", type=Path)
     cmd.set_defaults(handler=cmd_plot)
+
+    cmd = sub.add_parser("analyze", help="sensitivity indices of a saltelli or morris result folder")
+    cmd.add_argument("result_dir", type=Path)
+    cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
+                     help="summary column(s) to analyse (default: revenue_total churned_share)")
+    cmd.set_defaults(handler=cmd_analyze)
     return parser
 
 
@@ -142,10 +160,9 @@ def cmd_simulate(args) -> int:
 def cmd_run(args) -> int:
     from experiments.runner import run_experiment
 
-    if args.workers is not None and args.workers < 1:
-        raise SpecError("--workers", f"got {args.workers}; allowed: an integer >= 1")
     spec = load_spec(args.experiment, parse_assignments(args.set))
-    result = run_experiment(spec, args.out, args.workers, args.fresh)
+    result = run_experiment(spec, args.out, args.workers, args.fresh, backend=args.backend,
+                            scheduler=args.scheduler, time_limit_s=args.time_limit)
     done = result.already_done + len(result.done)
     print(f"{done} of {result.planned} runs done, {len(result.failed)} failed; "
           f"results in {result.folder.path}")
@@ -155,13 +172,13 @@ def cmd_run(args) -> int:
 def cmd_bench(args) -> int:
     import json
 
-    from experiments.bench import bench, reference_bench
+    from experiments.bench import bench, reference_bench, sweep
 
     if args.users < PARAMS["n_users"].low or args.days < 1 or args.reference_days < 1:
         raise SpecError("--users/--days/--reference-days",
                         f"got {args.users}/{args.days}/{args.reference_days}; allowed: users >= "
                         f"{PARAMS['n_users'].low:g}, days >= 1")
-    figures = bench(args.users, args.days)
+    figures = sweep(args.users, args.days) if args.sweep else bench(args.users, args.days)
     if args.reference:
         figures |= reference_bench(args.users, args.reference_days)
         figures["full_model_speedup_vs_reference"] = round(
@@ -198,6 +215,16 @@ def cmd_plot(args) -> int:
                                       "run an experiment into it first")
     for path in plot_folder(args.result_dir):
         print(f"wrote {path} (and .svg)")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from experiments.analyze import analyze_folder
+
+    analysis = analyze_folder(args.result_dir, args.outcome)
+    print(analysis.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for path in analysis.files:
+        print(f"wrote {path}")
     return 0
 
 

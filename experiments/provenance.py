@@ -12,7 +12,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-LIBRARIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib")
+LIBRARIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "SALib", "dask", "distributed")
 _ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -1,48 +1,97 @@
 """Running experiments: plan the runs, skip those done, execute the rest, summarise.
 
 Workers write their own run files and return small records, so memory stays flat however
-long the sweep. A run that raises is recorded with its traceback; the others go on.
+long the sweep. A run that raises or passes its time limit is recorded with its traceback;
+the others go on. Two backends execute runs behind one interface: ``local`` (this machine's
+cores, a process pool) and ``dask`` (a Dask distributed cluster); a run's numbers depend only
+on its task, so they are the same bit for bit whatever the backend or number of workers.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import ExitStack, closing
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from experiments.runs import RunTask, plan_runs
-from experiments.spec import ExperimentSpec
+from experiments.provenance import model_hash
+from experiments.runs import RunTask, next_round, plan_runs
+from experiments.spec import ExperimentSpec, SpecError
 from experiments.storage import ResultFolder
 from model import WhatsAppMarket
 from model.ledger import STREAMS
 
+BACKENDS = ("local", "dask")
+
+_time_limit: ContextVar[tuple[float, float] | None] = ContextVar("wasim_time_limit", default=None)
+"""(start, seconds) of the run this thread executes, set by ``execute_run``. It reaches
+``simulate`` through the context rather than as an argument so that ``simulate`` keeps the
+(parameters, days, rng) signature that ``wasim simulate``, scripts and test doubles call."""
+
+
+_stop = None
+"""In a local pool worker, the pool's stop event (see ``_init_local_worker``)."""
+
+
+class TimeLimitExceeded(TimeoutError):
+    """A run went past its time limit (``--time-limit``)."""
+
+
+class RunStopped(KeyboardInterrupt):
+    """The main process was interrupted (Ctrl-C) and asked this worker's run to stop."""
+
 
 def simulate(parameters: dict, days: int, rng) -> pd.DataFrame:
-    """Run the model for ``days`` and return its daily result rows (day 1 ... days)."""
+    """Run the model for ``days`` and return its daily result rows (day 1 ... days).
+
+    The run may stop between two days, when it passes its time limit or its pool is told to
+    stop: cooperative checks, because signals cannot reach a Dask worker's thread and a run
+    stopped by a check never leaves a half-written file."""
     model = WhatsAppMarket(rng=rng, **parameters)
-    for _ in range(days):
+    for day in range(1, days + 1):
+        _between_days(day, days)
         model.step()
     return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
 
+def _between_days(day: int, days: int) -> None:
+    if _stop is not None and _stop.is_set():
+        raise RunStopped(f"stopped before day {day} of {days}: the experiment was interrupted")
+    limit = _time_limit.get()
+    if limit is not None and (spent := time.perf_counter() - limit[0]) > limit[1]:
+        raise TimeLimitExceeded(f"stopped before day {day} of {days}: {spent:.1f} s is over the "
+                                f"time limit of {limit[1]:g} s per run (--time-limit)")
+
+
+FINAL_STOCKS = ("users_total", "users_active", "users_multihoming", "users_churned_total",
+                "share_data_optout", "share_promo_optin", "share_payments_linked", "mean_concern",
+                "mean_annoyance")
+CHURN = ("churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_other")
+OUTCOMES = (*(f"{c}_final" for c in FINAL_STOCKS), *(c.replace("_today", "") + "_total" for c in CHURN),
+            *(f"revenue_{stream}" for stream in (*STREAMS, "total")), "revenue_per_user_mean",
+            "churned_share")
+"""The summary outcomes of a run, in the order ``summarise`` gives them."""
+
+
 def summarise(daily: pd.DataFrame) -> dict[str, float]:
-    """Outcomes of one run: final stocks, totals over the horizon, means."""
+    """Outcomes of one run (``OUTCOMES``): final stocks, totals over the horizon, means."""
     last = daily.iloc[-1]
-    out = {f"{c}_final": float(last[c]) for c in (
-        "users_total", "users_active", "users_multihoming", "users_churned_total",
-        "share_data_optout", "share_promo_optin", "share_payments_linked", "mean_concern",
-        "mean_annoyance")}
-    for c in ("churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_other"):
+    out = {f"{c}_final": float(last[c]) for c in FINAL_STOCKS}
+    for c in CHURN:
         out[c.replace("_today", "") + "_total"] = float(daily[c].sum())
     for stream in (*STREAMS, "total"):
         out[f"revenue_{stream}"] = float(daily[f"revenue_{stream}"].sum())
@@ -51,13 +100,16 @@ def summarise(daily: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def execute_run(task: RunTask) -> dict:
-    """Run one task and write its file; never raises (failures are recorded)."""
+def execute_run(task: RunTask, time_limit_s: float | None = None) -> dict:
+    """Run one task and write its file; never raises (failures, time limit included, are
+    recorded). ``elapsed_s`` is the simulation's own time, so the engine's overhead is what
+    a sweep's wall time adds to it."""
     folder = ResultFolder(task.out_dir)
     started = time.perf_counter()
     record = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
               "seed_entropy": task.seed_entropy, "seed_spawn_key": list(task.seed_spawn_key),
               "point_values": json.dumps(task.point_values, sort_keys=True), "days": task.days}
+    limit = _time_limit.set(None if time_limit_s is None else (started, time_limit_s))
     try:
         daily = simulate(task.parameters, task.days, task.seed_sequence())
         record |= {"status": "done", "elapsed_s": time.perf_counter() - started,
@@ -67,6 +119,8 @@ def execute_run(task: RunTask) -> dict:
         folder.write_failure(task.run_id, traceback.format_exc())
         record |= {"status": "failed", "elapsed_s": time.perf_counter() - started,
                    "error": traceback.format_exc(limit=1).strip().splitlines()[-1]}
+    finally:
+        _time_limit.reset(limit)
     return {k: v for k, v in record.items() if k not in ("parameters", "outcomes")}
 
 
@@ -85,52 +139,171 @@ class ExperimentResult:
 
 
 def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers: int | None = None,
-                   fresh: bool = False, log=print) -> ExperimentResult:
-    """Run every run of ``spec`` not yet in the result folder; return what happened."""
+                   fresh: bool = False, log=print, *, backend: str = "local",
+                   scheduler: str | None = None, time_limit_s: float | None = None
+                   ) -> ExperimentResult:
+    """Run every run of ``spec`` not yet in the result folder; return what happened.
+
+    ``backend`` is ``"local"`` (``workers`` processes, default all cores) or ``"dask"`` (the
+    cluster at ``scheduler``, or a local one of ``workers`` processes on loopback when no
+    address is given). A run still going after ``time_limit_s`` seconds is recorded as failed.
+    With adaptive replication the runs come in rounds, each planned from the outcomes of the
+    runs before it, so the backend is started once per round.
+    """
+    _check_options(workers, backend, scheduler, time_limit_s)
     folder = ResultFolder(out or Path("results") / spec.name)
     folder.prepare(spec, fresh)
-    tasks = plan_runs(spec, folder.path)
-    todo = [t for t in tasks if folder.read_record(t.run_id) is None]
-    result = ExperimentResult(folder, len(tasks), len(tasks) - len(todo))
-    if not todo:
+    run = partial(execute_run, time_limit_s=time_limit_s)
+    result = ExperimentResult(folder, 0, 0)
+    tasks: list[RunTask] = []
+    new = plan_runs(spec, folder.path.absolute())  # absolute: workers elsewhere write there
+    try:
+        while new:  # one round, or more with adaptive replication
+            tasks += new
+            todo = [t for t in new if folder.read_record(t.run_id) is None]
+            result.planned = len(tasks)
+            result.already_done += len(new) - len(todo)
+            if todo:
+                _announce(spec, result, tasks, todo, log)
+                with closing(_execute(todo, run, _workers(workers, todo), backend, scheduler)) as records:
+                    for record in _progress(records, len(todo), log):
+                        _note(result, record, log)
+            if result.failed or spec.adaptive is None:
+                break
+            new = next_round(spec, tasks, folder.outcomes(tasks, spec.adaptive.target))
+    except KeyboardInterrupt:  # the backend is shut down; count what reached the disk
+        done = len(folder.write_summary(t.run_id for t in tasks))
+        log(f"interrupted: {done} of {len(tasks)} runs done; run again to finish")
+        raise
+    if not (result.done or result.failed):
         log(f"nothing to do: all {len(tasks)} runs of '{spec.name}' are done in {folder.path}")
-    else:
-        if result.already_done:
-            log(f"resuming '{spec.name}': {result.already_done} of {len(tasks)} runs done")
-        workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-        try:
-            for record in _progress(_execute(todo, workers), len(todo), log):
-                if record["status"] == "done":
-                    result.done.append(record["run_id"])
-                else:
-                    result.failed.append(record)
-                    log(f"run {record['run_id']} failed: {record['error']} "
-                        f"(traceback in {folder.failed_dir / record['run_id']}.txt)")
-        except KeyboardInterrupt:
-            done = result.already_done + len(result.done)
-            log(f"interrupted: {done} of {len(tasks)} runs done; run again to finish")
-            folder.write_summary(t.run_id for t in tasks)
-            raise
     result.summary = folder.write_summary(t.run_id for t in tasks)
     return result
 
 
-def _execute(tasks: list[RunTask], workers: int) -> Iterator[dict]:
-    """Records of finished tasks, in completion order (local process pool)."""
+def _workers(asked: int | None, todo: list[RunTask]) -> int:
+    """Workers for a round: as asked (default all cores), never more than its runs."""
+    return max(1, min(asked or os.cpu_count() or 1, len(todo)))
+
+
+def _announce(spec: ExperimentSpec, result: ExperimentResult, tasks: list[RunTask],
+              todo: list[RunTask], log) -> None:
+    """Say, before a round's runs start, that earlier runs are reused or why more are added."""
+    if result.done:
+        points = len({t.point for t in todo})
+        log(f"adaptive replication: {len(todo)} more runs for {points} points whose 95% interval "
+            f"of {spec.adaptive.target} is wider than ±{100 * spec.adaptive.ci_halfwidth:g}% "
+            "of the mean")
+    elif result.already_done:
+        log(f"resuming '{spec.name}': {result.already_done} of {len(tasks)} runs done")
+
+
+def _check_options(workers: int | None, backend: str, scheduler: str | None,
+                   time_limit_s: float | None) -> None:
+    """Refuse bad run options before anything is written (exit code 2)."""
+    if backend not in BACKENDS:
+        raise SpecError("--backend", f"got {backend!r}; allowed: one of {', '.join(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise SpecError("--scheduler", f"got {scheduler!r} with --backend {backend}; "
+                                       "allowed only with --backend dask")
+    if workers is not None and workers < 1:
+        raise SpecError("--workers", f"got {workers}; allowed: an integer >= 1")
+    if workers is not None and scheduler is not None:
+        raise SpecError("--workers", "the cluster at --scheduler has its own workers; "
+                                     "allowed only without --scheduler")
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise SpecError("--time-limit", f"got {time_limit_s}; allowed: a number of seconds > 0")
+
+
+def _note(result: ExperimentResult, record: dict, log) -> None:
+    """Add a finished run's record to the result; say where a failure's traceback is."""
+    if record["status"] == "done":
+        result.done.append(record["run_id"])
+    else:
+        result.failed.append(record)
+        log(f"run {record['run_id']} failed: {record['error']} "
+            f"(traceback in {result.folder.failed_dir / record['run_id']}.txt)")
+
+
+def _execute(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int, backend: str,
+             scheduler: str | None) -> Iterator[dict]:
+    """Records of finished tasks, in completion order, from the chosen backend. Closing the
+    iterator (at the end, or on Ctrl-C) shuts the backend down."""
+    if backend == "dask":
+        return _execute_dask(tasks, run, workers, scheduler)
+    return _execute_local(tasks, run, workers)
+
+
+def _execute_local(tasks: list[RunTask], run: Callable[[RunTask], dict],
+                   workers: int) -> Iterator[dict]:
+    """This machine's cores: a pool of fresh (spawned) processes, or this process itself for
+    one worker, which costs no start-up."""
     if workers == 1:
-        yield from map(execute_run, tasks)
+        yield from map(run, tasks)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending = {pool.submit(execute_run, t) for t in tasks}
+    stop = context.Event()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_local_worker,
+                             initargs=(stop,)) as pool:
+        pending = {pool.submit(run, t) for t in tasks}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     yield future.result()
-        finally:
+        finally:  # on Ctrl-C (or an early close) the runs going end at their next day
+            stop.set()
             for future in pending:
                 future.cancel()
+
+
+def _init_local_worker(stop) -> None:
+    """Pool workers leave Ctrl-C to the main process, which sets ``stop`` instead: their runs
+    (and a queued one) end cleanly at their next day, so the pool shuts down within a day's
+    time and with no traceback from each worker."""
+    global _stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _stop = stop
+
+
+def _execute_dask(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int,
+                  scheduler: str | None) -> Iterator[dict]:
+    """A Dask distributed cluster: the one at ``scheduler``, or one started here on loopback
+    with ``workers`` single-threaded processes and closed afterwards. Workers write the run
+    files themselves and return small records, as local workers do; closing the client
+    releases the runs not yet started."""
+    from distributed import Client, LocalCluster, as_completed
+
+    with ExitStack() as stack:
+        if scheduler is None:
+            scheduler = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                silence_logs=logging.ERROR))
+        try:
+            client = stack.enter_context(Client(scheduler))
+        except OSError as err:
+            raise SpecError("--scheduler", f"cannot reach {scheduler}: {err}") from err
+        _check_workers(client, tasks[0].out_dir)
+        for future in as_completed(client.map(run, tasks, pure=False)):
+            yield future.result()
+
+
+def _check_workers(client, out_dir: Path) -> None:
+    """Refuse a cluster whose workers run other model code or cannot see the result folder:
+    their runs would be mixed into it or lost."""
+    here = model_hash()
+    for worker, (their_hash, sees_folder) in client.run(_worker_view, out_dir).items():
+        if their_hash != here:
+            raise SpecError("--scheduler", f"worker {worker} runs model code {their_hash}, this "
+                                           f"checkout {here}; install the same wasim on the workers")
+        if not sees_folder:
+            raise SpecError("--scheduler", f"worker {worker} cannot see {out_dir}; workers need "
+                                           "the result folder at the same path (a shared disk)")
+
+
+def _worker_view(out_dir: Path) -> tuple[str, bool]:
+    """What a worker runs and sees, for ``_check_workers``."""
+    return model_hash(), out_dir.is_dir()
 
 
 def _progress(records: Iterator[dict], total: int, log) -> Iterator[dict]:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from experiments.designs import design_points
-from experiments.spec import ExperimentSpec
+from experiments.spec import AdaptiveReplicates, ExperimentSpec
 from model.params import resolve
 
 
@@ -42,14 +44,22 @@ def _stable_hash(data: Any, digits: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:digits]
 
 
-def plan_runs(spec: ExperimentSpec, out_dir: Path) -> list[RunTask]:
+def plan_runs(spec: ExperimentSpec, out_dir: Path,
+              replicates: Mapping[int, int] | None = None) -> list[RunTask]:
     """Every run of the experiment, once: a point a design repeats (Morris trajectories share
-    points; rounding integer factors can merge points) keeps its first index and is run once."""
+    points; rounding integer factors can merge points) keeps its first index and is run once.
+    ``replicates`` gives points (by index) another number of replicates than the spec's, as
+    adaptive replication does.
+
+    The designs (SALib, scipy.stats) are imported here, not at the top: worker processes
+    import this module to receive their tasks but never plan, and start a second sooner."""
+    from experiments.designs import design_points
+
     tasks, planned = [], set()
     for point, values in enumerate(design_points(spec)):
         parameters = resolve({**spec.parameters, **values})
         point_key = int(_stable_hash(values, 8), 16)
-        for replicate in range(spec.replicates):
+        for replicate in range((replicates or {}).get(point, spec.replicates)):
             spawn_key = (replicate,) if spec.common_random_numbers else (point_key, replicate)
             run_id = _stable_hash(
                 {"parameters": parameters, "days": spec.days, "entropy": spec.seed,
@@ -59,3 +69,34 @@ def plan_runs(spec: ExperimentSpec, out_dir: Path) -> list[RunTask]:
                 tasks.append(RunTask(run_id, point, replicate, values, parameters, spec.days,
                                      spec.seed, spawn_key, out_dir))
     return tasks
+
+
+def next_round(spec: ExperimentSpec, planned: list[RunTask], outcomes: Mapping[str, float]
+               ) -> list[RunTask]:
+    """The runs adaptive replication adds once the ``planned`` runs are done (``outcomes``: the
+    target outcome by run id): more replicates of each point whose interval is still too wide;
+    none when no point needs more. The rounds depend only on the planned runs' outcomes, so a
+    resumed experiment replays them and arrives at the same runs."""
+    values: dict[int, list[float]] = defaultdict(list)
+    for task in planned:
+        values[task.point].append(outcomes[task.run_id])
+    counts = {point: replicates_needed(v, spec.adaptive) for point, v in values.items()}
+    known = {task.run_id for task in planned}
+    return [t for t in plan_runs(spec, planned[0].out_dir, counts) if t.run_id not in known]
+
+
+def replicates_needed(values: list[float], adaptive: AdaptiveReplicates) -> int:
+    """Replicates a point should have: those it has once the 95% t-interval of its mean is
+    within ``ci_halfwidth`` of the mean (or it has ``max``); else as many as its spread says
+    will do, at least one more and at most twice as many, so that an early, noisy spread does
+    not ask for the maximum at once."""
+    from scipy import stats
+
+    n = len(values)
+    mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
+    halfwidth = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    allowed = adaptive.ci_halfwidth * abs(mean)
+    if n >= adaptive.max or halfwidth <= allowed:
+        return n
+    wanted = math.ceil(n * (halfwidth / allowed) ** 2) if allowed else adaptive.max
+    return min(adaptive.max, max(n + 1, min(2 * n, wanted)))

@@ -15,6 +15,7 @@ SAMPLED_KINDS = ("lhs", "sobol", "saltelli", "morris")
 """Designs that draw ``samples`` points from factor ranges, seeded by the experiment's seed."""
 
 _EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers"}
+_ADAPTIVE_KEYS = {"target", "ci_halfwidth", "max", "min"}  # replicates = {...}
 _DESIGN_KEYS = {"grid": {"kind", "factors"}, "rows": {"kind", "points"},
                 **{kind: {"kind", "samples", "factors", "options"} for kind in SAMPLED_KINDS}}
 _OPTION_KEYS = {"saltelli": {"calc_second_order"}, "morris": {"num_levels"}}
@@ -31,11 +32,29 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class AdaptiveReplicates:
+    """``replicates = {target = "revenue_total", ci_halfwidth = 0.02, max = 50}``: each point
+    gets ``min`` replicates, then more in rounds until the 95% t-interval of the mean of
+    ``target`` is within ``ci_halfwidth`` times the mean, or it has ``max``."""
+
+    target: str
+    ci_halfwidth: float
+    max: int
+    min: int = 3
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "ci_halfwidth": self.ci_halfwidth, "max": self.max,
+                "min": self.min}
+
+
+@dataclass(frozen=True)
 class ExperimentSpec:
     name: str
     description: str = ""
     days: int = 365
     replicates: int = 1
+    """Replicates per point; with adaptive replication, those of the first round."""
+    adaptive: AdaptiveReplicates | None = None
     seed: int = 0
     common_random_numbers: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -50,8 +69,9 @@ class ExperimentSpec:
 
     def to_toml_dict(self) -> dict[str, Any]:
         """The resolved spec, in the layout of the file it came from."""
+        replicates = self.adaptive.to_toml_dict() if self.adaptive else self.replicates
         experiment = {"name": self.name, "description": self.description, "days": self.days,
-                      "replicates": self.replicates, "seed": self.seed,
+                      "replicates": replicates, "seed": self.seed,
                       "common_random_numbers": self.common_random_numbers}
         design: dict[str, Any] = {"kind": self.design_kind}
         if self.samples is not None:
@@ -104,7 +124,7 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
         raise SpecError("experiment.name", f"got {name!r}; allowed: a non-empty name without '/'")
     description = _typed(exp, "description", str, "", "experiment.")
     days = _integer(exp, "days", 365, 1, "experiment.")
-    replicates = _integer(exp, "replicates", 1, 1, "experiment.")
+    replicates, adaptive = _replicates(exp.get("replicates", 1))
     seed = _integer(exp, "seed", 0, 0, "experiment.")
     crn = _typed(exp, "common_random_numbers", bool, False, "experiment.")
 
@@ -116,8 +136,39 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
         raise SpecError(f"parameters.{err.field}", _reason(err)) from err
 
     return ExperimentSpec(name=name.strip(), description=description, days=days,
-                          replicates=replicates, seed=seed, common_random_numbers=crn,
+                          replicates=replicates, adaptive=adaptive, seed=seed,
+                          common_random_numbers=crn,
                           parameters=fixed, **_design(_table(data, "design"), fixed))
+
+
+def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
+    """Replicates per point: a number, or a table asking for adaptive replication (the first
+    round's replicates are then its ``min``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value, None
+    if not isinstance(value, dict):
+        raise SpecError("experiment.replicates", f"got {value!r}; allowed: an integer >= 1, or a "
+                                                 "table {target, ci_halfwidth, max} for adaptive "
+                                                 "replication")
+    where = "experiment.replicates."
+    _no_unknown(value, _ADAPTIVE_KEYS, where, " for adaptive replication")
+    from experiments.runner import OUTCOMES  # the model's heavy imports, only when needed
+
+    target = value.get("target")
+    if target not in OUTCOMES:
+        raise SpecError(where + "target", f"got {target!r}; allowed: a summary outcome, one of "
+                                          f"{', '.join(OUTCOMES)}")
+    halfwidth = value.get("ci_halfwidth")
+    if isinstance(halfwidth, bool) or not isinstance(halfwidth, int | float) or not halfwidth > 0:
+        raise SpecError(where + "ci_halfwidth", f"got {halfwidth!r}; allowed: a number > 0, the "
+                                                "95% interval's half-width relative to the mean")
+    low = _integer(value, "min", 3, 2, where)  # a t-interval needs two replicates
+    if "max" not in value:
+        raise SpecError(where + "max", "missing; adaptive replication needs a largest number "
+                                       "of replicates per point")
+    adaptive = AdaptiveReplicates(target, float(halfwidth), _integer(value, "max", low, low, where),
+                                  low)
+    return low, adaptive
 
 
 def _design(design: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:

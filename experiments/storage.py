@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import tomli_w
 
 from experiments.provenance import provenance
-from experiments.runs import RunTask, plan_runs
+from experiments.runs import RunTask, next_round, plan_runs
 from experiments.spec import ExperimentSpec, SpecError, parse_spec
 
 META_KEY = b"wasim.run"
@@ -83,8 +83,16 @@ class ResultFolder:
         return tomllib.loads(self.spec_path.read_text())
 
     def planned_runs(self) -> list[RunTask]:
-        """The runs the folder's own spec.toml asks for."""
-        return plan_runs(parse_spec(self.read_spec_dict()), self.path)
+        """The runs the folder's own spec.toml asks for; with adaptive replication, those of
+        the rounds its finished runs have led to so far."""
+        spec = parse_spec(self.read_spec_dict())
+        tasks = plan_runs(spec, self.path)
+        while spec.adaptive and (outcomes := self.outcomes(tasks, spec.adaptive.target)):
+            more = next_round(spec, tasks, outcomes)
+            if not more:
+                break
+            tasks += more
+        return tasks
 
     # --- runs ---------------------------------------------------------------------------
     def run_path(self, run_id: str) -> Path:
@@ -104,6 +112,13 @@ class ResultFolder:
             return json.loads(meta[META_KEY])
         except (OSError, KeyError, ValueError, pa.ArrowException):
             return None
+
+    def outcomes(self, tasks: list[RunTask], name: str) -> dict[str, float] | None:
+        """Outcome ``name`` of each task by run id; None unless every task is done."""
+        records = [self.read_record(t.run_id) for t in tasks]
+        if any(r is None for r in records):
+            return None
+        return {r["run_id"]: r["outcomes"][name] for r in records}
 
     def write_failure(self, run_id: str, text: str) -> None:
         self.failed_dir.mkdir(parents=True, exist_ok=True)
