@@ -116,7 +116,8 @@ class Business(mesa.Agent):
         pool = model.users.active_in_region(self.region)
         if clicks == 0 or len(pool) == 0:
             return pool[:0]
-        clickers = np.unique(pool[self.rng.integers(0, len(pool), clicks)])
+        clicks = min(clicks, len(pool))  # one click per user at most
+        clickers = pool[self.rng.choice(len(pool), clicks, replace=False, shuffle=False)]
         model.platform.charge(self, "click_to_chat", clicks * cpc)
         model.platform.clicks_to_chat += clicks
         self._ad_spend_today = clicks * cpc
