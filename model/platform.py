@@ -90,7 +90,7 @@ class Platform:
     def _within_quality_limit(self, sender, to: np.ndarray) -> np.ndarray:
         """Marketing skips users who blocked the sender and stops at its tier's daily limit
         (A1; cal §1.3, §7.3)."""
-        to = to[~np.isin(to, sender.blocked)]
+        to = to[~np.isin(to, sender.blocked, kind="table")]
         limit = sender.quality.daily_limit(len(sender.customers))
         if len(to) > limit:
             self.over_limit += len(to) - int(limit)
