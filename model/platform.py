@@ -68,13 +68,13 @@ class Platform:
         """
         users = self.model.users
         to = recipients[users.on_platform[recipients]]
-        if category == "marketing":
-            to = self._within_quality_limit(sender, to)
         if category in PROMOTIONAL:
             week = users.marketing_week if category == "marketing" else users.sponsored_week
             cap = (self.model.p.marketing_cap_per_week if category == "marketing"
                    else self.model.p.sponsored_cap_per_week)
             to = to[users.promo_optin[to] & (week[to] < cap)]
+            if category == "marketing":
+                to = self._within_quality_limit(sender, to)
             week[to] += 1
             users.promo_today[to] += 1
         if category == "marketing":
@@ -89,7 +89,7 @@ class Platform:
 
     def _within_quality_limit(self, sender, to: np.ndarray) -> np.ndarray:
         """Marketing skips users who blocked the sender and stops at its tier's daily limit
-        (A1; cal §1.3, §7.3)."""
+        on deliveries (A1; cal §1.3, §7.3)."""
         to = to[~np.isin(to, sender.blocked, kind="table")]
         limit = sender.quality.daily_limit(len(sender.customers))
         if len(to) > limit:
