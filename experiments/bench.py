@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from model import WhatsAppMarket
+from model.blocks import run_blocks_serially
 from model.docking import UserWorld
 
 
@@ -77,7 +78,7 @@ def population_bytes(model) -> int:
     return sum(a.nbytes for a in arrays)
 
 
-SWEEP_RUNS = 8
+SWEEP_RUNS = 16
 
 
 def sweep(users: int, days: int, runs: int = SWEEP_RUNS, seed: int = 0) -> dict[str, float]:
@@ -86,13 +87,16 @@ def sweep(users: int, days: int, runs: int = SWEEP_RUNS, seed: int = 0) -> dict[
 
     The overhead per run is the 1-worker wall time not spent inside the runs' simulations
     (planning, provenance, run files, the summary), divided by the runs; the speed-up is the
-    1-worker wall time over the 2-worker one, pool start-up included. The planner's libraries
-    (SALib, scipy.stats) are imported before timing: `wasim run` pays that once at start-up,
-    not per run."""
+    1-worker wall time over the 2-worker one, pool start-up included. Runs compute their
+    blocks serially in both cases, as a pool's workers do (``model.blocks``): the model's own
+    threads would otherwise let the single worker use part of the second core. The planner's
+    libraries (SALib, scipy.stats) are imported before timing: `wasim run` pays that once at
+    start-up, not per run."""
     from experiments.runner import run_experiment
     from experiments.spec import parse_spec
 
     importlib.import_module("experiments.designs")
+    run_blocks_serially()
 
     spec = parse_spec({"experiment": {"name": "bench_sweep", "days": days, "replicates": runs,
                                       "seed": seed},

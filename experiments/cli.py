@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--reference", action="store_true",
                       help="also time the users' rules per agent (the docking reference) and vectorised")
     mode.add_argument("--sweep", action="store_true",
-                      help="instead time the experiment engine: 8 runs of --users and --days with 1 "
+                      help="instead time the experiment engine: 16 runs of --users and --days with 1 "
                            "and 2 workers; its overhead per run and the speed-up")
     cmd.add_argument("--reference-days", type=int, default=3, metavar="D",
                      help="days the per-agent reference runs (default 3: it is slow)")

@@ -33,6 +33,7 @@ from experiments.runs import RunTask, next_round, plan_runs
 from experiments.spec import ExperimentSpec, SpecError
 from experiments.storage import ResultFolder
 from model import WhatsAppMarket
+from model.blocks import run_blocks_serially
 from model.ledger import STREAMS
 
 BACKENDS = ("local", "dask")
@@ -264,6 +265,7 @@ def _init_local_worker(stop) -> None:
     global _stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _stop = stop
+    run_blocks_serially()  # the pool's workers already use every core
 
 
 def _execute_dask(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int,

@@ -2,7 +2,9 @@
 
 numpy's random fills and scipy's sparse products release the GIL, so the users' biggest
 daily array operations run block by block in parallel. The blocks are fixed (not one per
-thread), so the results are the same bit for bit whatever the number of threads.
+thread), so the results are the same bit for bit whatever the number of threads. Processes
+that share the cores with others (a sweep's workers) run their blocks one after another:
+``run_blocks_serially``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,23 @@ import scipy.sparse as sp
 BLOCKS = 2
 
 
+_serial = False
+
+
+def run_blocks_serially() -> None:
+    global _serial
+    _serial = True
+
+
+def map_blocks(function, items) -> list:
+    """``function`` over ``items``, in threads unless this process runs blocks serially."""
+    if _serial:
+        return list(map(function, items))
+    return list(_threads().map(function, items))
+
+
 @cache
-def threads() -> ThreadPoolExecutor:
+def _threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(min(BLOCKS, os.cpu_count() or 1), thread_name_prefix="wasim-block")
 
 
@@ -47,7 +64,7 @@ class RowBlocks:
         return block
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
-        return np.concatenate(list(threads().map(lambda block: block @ x, self.blocks)))
+        return np.concatenate(map_blocks(lambda block: block @ x, self.blocks))
 
 
 class BlockUniforms:
@@ -66,5 +83,5 @@ class BlockUniforms:
             lo, hi = self.bounds[k]
             self.streams[k].random(out=out[lo:hi], dtype=np.float32)
 
-        list(threads().map(fill, range(len(self.streams))))
+        map_blocks(fill, range(len(self.streams)))
         return out
