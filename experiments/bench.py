@@ -96,19 +96,22 @@ def sweep(users: int, days: int, runs: int = SWEEP_RUNS, seed: int = 0) -> dict[
     from experiments.spec import parse_spec
 
     importlib.import_module("experiments.designs")
-    run_blocks_serially()
+    was_serial = run_blocks_serially()
 
     spec = parse_spec({"experiment": {"name": "bench_sweep", "days": days, "replicates": runs,
                                       "seed": seed},
                        "parameters": {"n_users": users}})
     wall_s, simulate_s = {}, {}
     with tempfile.TemporaryDirectory(prefix="wasim-sweep-") as tmp:
-        for workers in (1, 2):
-            started = time.perf_counter()
-            result = run_experiment(spec, Path(tmp) / f"workers_{workers}", workers=workers,
-                                    log=lambda _: None)
-            wall_s[workers] = time.perf_counter() - started
-            simulate_s[workers] = float(result.summary["elapsed_s"].sum())
+        try:
+            for workers in (1, 2):
+                started = time.perf_counter()
+                result = run_experiment(spec, Path(tmp) / f"workers_{workers}", workers=workers,
+                                        log=lambda _: None)
+                wall_s[workers] = time.perf_counter() - started
+                simulate_s[workers] = float(result.summary["elapsed_s"].sum())
+        finally:
+            run_blocks_serially(was_serial)
     return {
         "users": users,
         "days": days,

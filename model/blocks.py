@@ -22,9 +22,12 @@ BLOCKS = 2
 _serial = False
 
 
-def run_blocks_serially() -> None:
+def run_blocks_serially(serial: bool = True) -> bool:
+    """Run blocks one after another in this process (or again in threads); returns the
+    previous setting."""
     global _serial
-    _serial = True
+    previous, _serial = _serial, serial
+    return previous
 
 
 def map_blocks(function, items) -> list:

@@ -194,7 +194,7 @@ def test_bench_sweep_reports_overhead_and_speedup_as_json(capsys):
     figures = json.loads(capsys.readouterr().out)
     assert set(figures) == {"users", "days", "runs", "run_s_mean", "wall_s_1_worker",
                             "wall_s_2_workers", "overhead_ms_per_run", "speedup_2_workers"}
-    assert (figures["users"], figures["days"], figures["runs"]) == (1000, 2, 8)
+    assert (figures["users"], figures["days"], figures["runs"]) == (1000, 2, 16)
     overhead_ms = 1000 * (figures["wall_s_1_worker"] / figures["runs"] - figures["run_s_mean"])
     assert figures["overhead_ms_per_run"] == pytest.approx(overhead_ms, abs=1)
     speedup = figures["wall_s_1_worker"] / figures["wall_s_2_workers"]
