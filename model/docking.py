@@ -14,10 +14,10 @@ from functools import partial
 from types import SimpleNamespace
 
 import mesa
-import numpy as np
 
 from agents.reference_users import ReferencePopulation
-from agents.users import RIVALS, DayOutcome, UserPopulation, UserState
+from agents.users import DayOutcome, UserPopulation
+from model.metrics import user_metrics
 from model.network import population_graph
 from model.params import resolve
 
@@ -95,34 +95,4 @@ class VectorisedPopulation:
         outcome = DayOutcome()
         users.react(outcome)
         users.decide(outcome)
-        return self._summary(outcome)
-
-    def _summary(self, outcome: DayOutcome) -> dict[str, float]:
-        users = self.users
-        on = users.on_platform
-        n_on = max(int(on.sum()), 1)
-        row = {
-            "users_active": int(on.sum()),
-            "users_daily_active": int(users.active_today.sum()),
-            "users_multihoming": int(np.count_nonzero(users.state == UserState.MULTIHOMING)),
-            "churn_today": outcome.churned,
-            "churn_ads": outcome.churn_ads,
-            "churn_privacy": outcome.churn_privacy,
-            "churn_peers": outcome.churn_peers,
-            "churn_other": outcome.churn_other,
-            "returned_today": outcome.returned,
-            "users_joined": outcome.joined,
-            "multihoming_started": outcome.started_multihoming,
-            "multihoming_stopped": outcome.stopped_multihoming,
-            "opt_outs_today": outcome.opted_out,
-            "share_data_optout": np.count_nonzero(users.data_optout & on) / n_on,
-            "share_promo_optin": np.count_nonzero(users.promo_optin & on) / n_on,
-            "share_payments_linked": np.count_nonzero(users.payments_linked & on) / n_on,
-            "mean_concern": float(users.concern[on].mean()),
-            "mean_annoyance": float(users.annoyance[on].mean()),
-        }
-        for rival in RIVALS:
-            name = rival.name.lower()
-            row[f"users_on_rival_{name}"] = int(np.count_nonzero(users.rival == rival))
-            row[f"rival_signups_{name}"] = outcome.rival_signups[name]
-        return row
+        return user_metrics(users, outcome)

@@ -47,19 +47,15 @@ def reporters() -> dict[str, partial]:
     return {c: partial(read_metric, column=c) for c in COLUMNS}
 
 
-def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[str, float]:
-    users = model.users
-    platform = model.platform
-    scale = model.scale
-    state = users.state
+def user_metrics(users, outcome: DayOutcome) -> dict[str, float]:
+    """The users' columns of the day's row (also the docking world's outcomes)."""
     on = users.on_platform
     n_on = max(int(np.count_nonzero(on)), 1)
     on_weight = on.astype(np.float32)  # means over users on the platform, as dot products
     row: dict[str, float] = {
-        "day": model.steps,
         "users_total": users.ever_joined,
         "users_active": int(np.count_nonzero(on)),
-        "users_multihoming": int(np.count_nonzero(state == UserState.MULTIHOMING)),
+        "users_multihoming": int(np.count_nonzero(users.state == UserState.MULTIHOMING)),
         "users_churned_total": users.churned_total,
         "users_returned_total": users.returned_total,
         "users_daily_active": int(np.count_nonzero(users.active_today)),
@@ -72,16 +68,29 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         "returned_today": outcome.returned,
         "multihoming_started": outcome.started_multihoming,
         "multihoming_stopped": outcome.stopped_multihoming,
+        "share_promo_optin": float(np.count_nonzero(users.promo_optin & on)) / n_on,
+        "share_data_optout": float(np.count_nonzero(users.data_optout & on)) / n_on,
+        "share_payments_linked": float(np.count_nonzero(users.payments_linked & on)) / n_on,
+        "mean_concern": float(users.concern @ on_weight) / n_on,
+        "mean_annoyance": float(users.annoyance @ on_weight) / n_on,
+        "opt_outs_today": outcome.opted_out,
     }
     for rival in RIVALS:
         name = rival.name.lower()
         row[f"rival_signups_{name}"] = outcome.rival_signups[name]
         row[f"users_on_rival_{name}"] = int(np.count_nonzero(users.rival == rival))
+    return row
+
+
+def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[str, float]:
+    platform = model.platform
+    scale = model.scale
+    row: dict[str, float] = {"day": model.steps} | user_metrics(model.users, outcome)
     for stream, usd in revenue.items():
         row[f"revenue_{stream}"] = usd * scale
     total = sum(revenue.values())
     row["revenue_total"] = total * scale
-    row["revenue_per_user"] = total / n_on
+    row["revenue_per_user"] = total / max(row["users_active"], 1)
     for category, count in platform.sent.items():
         row[f"messages_{category}"] = count
     row.update(
@@ -90,12 +99,6 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         ad_clicks=sum(platform.clicks.values()),
         display_clicks=platform.clicks["display"],
         clicks_to_chat=platform.clicks_to_chat,
-        share_promo_optin=float(np.count_nonzero(users.promo_optin & on)) / n_on,
-        share_data_optout=float(np.count_nonzero(users.data_optout & on)) / n_on,
-        share_payments_linked=float(np.count_nonzero(users.payments_linked & on)) / n_on,
-        mean_concern=float(users.concern @ on_weight) / n_on,
-        mean_annoyance=float(users.annoyance @ on_weight) / n_on,
-        opt_outs_today=outcome.opted_out,
         smb_premium=sum(1 for b in model.smbs if b.premium),
         smb_tools_mean=sum(len(b.tools) for b in model.smbs) / max(len(model.smbs), 1),
         messages_utility_free=platform.free_utility,
