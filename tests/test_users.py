@@ -93,7 +93,7 @@ def test_lock_in_users_with_more_contacts_here_leave_less():
     high, low = [], []
     for seed in SEEDS:
         w = world(seed, data_sharing="mandatory", pool_headroom=1.0, user_growth_per_year=0.0,
-                  peer_churn_multiplier=1.0, privacy_churn_slope=0.005, switching_cost_mean=0.5,
+                  peer_churn_multiplier=1.0, privacy_churn_slope=0.005, switching_cost_mean=1.0,
                   privacy_sensitivity_mean=0.8)
         users = w.population.users
         here = users.contact_share(Presence.HERE_ONLY)
