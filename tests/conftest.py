@@ -1,7 +1,10 @@
-"""Shared fixtures: small, fast model runs."""
+"""Shared fixtures: small, fast model runs and a tiny experiment spec."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from model import WhatsAppMarket
@@ -20,3 +23,31 @@ def run_model(days: int = 60, seed: int = 1, **params) -> WhatsAppMarket:
 def small_run():
     model = run_model(days=60, seed=7)
     return model, model.datacollector.get_model_vars_dataframe()
+
+
+SPEC = """
+[experiment]
+name = "tiny"
+days = {days}
+replicates = 2
+seed = 5
+[parameters]
+n_users = {users}
+n_smbs = 30
+[design]
+kind = "grid"
+[design.factors]
+ad_load = [0.0, 0.1]
+"""
+"""A 2 x 2 grid experiment; ``days`` and ``users`` are filled in by ``write_spec``."""
+
+
+def write_spec(tmp_path: Path, days: int = 15, users: int = 2000, text: str = SPEC) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(text.format(days=days, users=users))
+    return path
+
+
+def without_timing(summary: pd.DataFrame) -> pd.DataFrame:
+    """A summary without the one column that measures the machine rather than the model."""
+    return summary.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)

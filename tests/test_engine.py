@@ -9,11 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import SPEC, without_timing, write_spec
 
 from experiments import runner
 from experiments.cli import main
@@ -21,35 +21,9 @@ from experiments.spec import load_spec
 from experiments.storage import ResultFolder
 from model import WhatsAppMarket
 
-SPEC = """
-[experiment]
-name = "tiny"
-days = {days}
-replicates = 2
-seed = 11
-[parameters]
-n_users = {users}
-n_smbs = 30
-[design]
-kind = "grid"
-[design.factors]
-ad_load = [0.0, 0.1]
-"""
-
-
-def write_spec(tmp_path: Path, days: int, users: int) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(SPEC.format(days=days, users=users))
-    return path
-
 
 def quiet(_line: str) -> None:
     """A log that prints nothing."""
-
-
-def without_timing(summary: pd.DataFrame) -> pd.DataFrame:
-    """A summary without the one column that measures the machine rather than the model."""
-    return summary.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
 
 
 def assert_identical(one: ResultFolder, other: ResultFolder) -> None:

@@ -5,41 +5,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import without_timing, write_spec
 
 from experiments import runner
 from experiments.cli import main
 from experiments.runs import plan_runs
 from experiments.spec import SpecError, load_spec, parse_spec
 from experiments.storage import ResultFolder
-
-SPEC = """
-[experiment]
-name = "tiny"
-days = {days}
-replicates = 2
-seed = 5
-[parameters]
-n_users = {users}
-n_smbs = 30
-[design]
-kind = "grid"
-[design.factors]
-ad_load = [0.0, 0.1]
-"""
-
-
-def write_spec(tmp_path: Path, days: int = 15, users: int = 2000, text: str = SPEC) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(text.format(days=days, users=users))
-    return path
-
-
-def comparable(summary: pd.DataFrame) -> pd.DataFrame:
-    return summary.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
 
 
 def test_seeds_and_run_ids_are_stable_when_replicates_are_added(tmp_path):
@@ -56,7 +31,7 @@ def test_one_and_two_workers_give_identical_results(tmp_path):
     spec = load_spec(str(write_spec(tmp_path)))
     one = runner.run_experiment(spec, tmp_path / "one", workers=1, log=lambda _: None)
     two = runner.run_experiment(spec, tmp_path / "two", workers=2, log=lambda _: None)
-    pd.testing.assert_frame_equal(comparable(one.summary), comparable(two.summary))
+    pd.testing.assert_frame_equal(without_timing(one.summary), without_timing(two.summary))
     for run_id in one.summary["run_id"]:
         pd.testing.assert_frame_equal(pd.read_parquet(one.folder.run_path(run_id)),
                                       pd.read_parquet(two.folder.run_path(run_id)))
@@ -108,7 +83,7 @@ def test_truncated_run_file_is_redone(tmp_path):
     victim.write_bytes(victim.read_bytes()[:100])
     again = runner.run_experiment(spec, out, workers=1, log=lambda _: None)
     assert again.done == [victim.stem]
-    pd.testing.assert_frame_equal(comparable(first.summary), comparable(again.summary))
+    pd.testing.assert_frame_equal(without_timing(first.summary), without_timing(again.summary))
 
 
 def test_killed_and_resumed_experiment_gives_the_same_summary(tmp_path):
@@ -132,7 +107,7 @@ def test_killed_and_resumed_experiment_gives_the_same_summary(tmp_path):
     assert f"resuming 'tiny': {done_before} of 4 runs done" in resumed.stdout
     whole = pd.read_parquet(tmp_path / "whole" / "summary.parquet")
     again = pd.read_parquet(killed / "summary.parquet")
-    pd.testing.assert_frame_equal(comparable(whole), comparable(again))
+    pd.testing.assert_frame_equal(without_timing(whole), without_timing(again))
     assert not list((killed / "runs").glob(".*.tmp"))
 
 
