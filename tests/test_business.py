@@ -69,7 +69,8 @@ def test_no_organisation_spends_beyond_its_budget():
     organisations = list(model.agents_by_type[Advertiser]) + list(model.agents_by_type[SmallBusiness]) \
         + list(model.agents_by_type[Enterprise])
     for _ in range(30):
-        budgets = {a: getattr(a, "daily_budget_usd", None) or a.ad_budget_usd for a in organisations}
+        budgets = {a: a.daily_budget_usd if isinstance(a, Advertiser) else a.ad_budget_usd
+                   for a in organisations}
         charges.clear()
         model.step()
         spend = dict.fromkeys(organisations, 0.0)
