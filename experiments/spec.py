@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,8 @@ DESIGN_KINDS = ("grid", "rows", "lhs", "sobol", "saltelli", "morris")
 SAMPLED_KINDS = ("lhs", "sobol", "saltelli", "morris")
 """Designs that draw ``samples`` points from factor ranges, seeded by the experiment's seed."""
 
-_EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers"}
+_EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers",
+                    "start_date"}
 _ADAPTIVE_KEYS = {"target", "ci_halfwidth", "max", "min"}  # replicates = {...}
 _DESIGN_KEYS = {"grid": {"kind", "factors"}, "rows": {"kind", "points"},
                 **{kind: {"kind", "samples", "factors", "options"} for kind in SAMPLED_KINDS}}
@@ -57,6 +59,8 @@ class ExperimentSpec:
     adaptive: AdaptiveReplicates | None = None
     seed: int = 0
     common_random_numbers: bool = False
+    start_date: datetime.date | None = None
+    """The calendar date of day 1, for figures only (the model counts days)."""
     parameters: dict[str, Any] = field(default_factory=dict)
     design_kind: str = "grid"
     factors: dict[str, list[Any] | dict[str, Any]] = field(default_factory=dict)
@@ -73,6 +77,8 @@ class ExperimentSpec:
         experiment = {"name": self.name, "description": self.description, "days": self.days,
                       "replicates": replicates, "seed": self.seed,
                       "common_random_numbers": self.common_random_numbers}
+        if self.start_date is not None:
+            experiment["start_date"] = self.start_date
         design: dict[str, Any] = {"kind": self.design_kind}
         if self.samples is not None:
             design["samples"] = self.samples
@@ -86,10 +92,11 @@ class ExperimentSpec:
 
     def identity(self) -> dict[str, Any]:
         """What fixes the runs' numbers: a result folder holds runs of one identity only.
-        Replicates and the description may change (more replicates extend an experiment)."""
+        Replicates, the description and the start date may change (more replicates extend an
+        experiment; the start date only labels figures)."""
         data = self.to_toml_dict()
         data["experiment"] = {k: v for k, v in data["experiment"].items()
-                              if k not in ("replicates", "description")}
+                              if k not in ("replicates", "description", "start_date")}
         return data
 
 
@@ -127,6 +134,7 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
     replicates, adaptive = _replicates(exp.get("replicates", 1))
     seed = _integer(exp, "seed", 0, 0, "experiment.")
     crn = _typed(exp, "common_random_numbers", bool, False, "experiment.")
+    start_date = _start_date(exp.get("start_date"))
 
     parameters = _table(data, "parameters")
     try:
@@ -137,8 +145,19 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
 
     return ExperimentSpec(name=name.strip(), description=description, days=days,
                           replicates=replicates, adaptive=adaptive, seed=seed,
-                          common_random_numbers=crn,
+                          common_random_numbers=crn, start_date=start_date,
                           parameters=fixed, **_design(_table(data, "design"), fixed))
+
+
+def _start_date(value: Any) -> datetime.date | None:
+    """A TOML date (``start_date = 2026-01-01``) or the same as text; figures then show dates."""
+    if value is None or (isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)):
+        return value
+    try:
+        return datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise SpecError("experiment.start_date", f"got {value!r}; allowed: a date such as "
+                                                 "2026-01-01") from None
 
 
 def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
