@@ -3,18 +3,14 @@ account, chats that turn into sales, and click-to-chat ads steered by their retu
 
 from __future__ import annotations
 
-import math
-
 import mesa
 import numpy as np
 
 from agents.quality import SenderQuality
+from model.sampling import coin_flips, members
 
 MEMORY_DAYS = 30.0
 """Days over which a firm averages its sales and ad returns (assumption: a month)."""
-
-FEW_COINS = 1000
-"""Below this many coins, flipping each is cheaper than drawing the gaps between heads."""
 
 BUDGET_STEP = 0.02
 """Daily relative change of an ad budget after a good or bad return (assumption)."""
@@ -64,27 +60,22 @@ class Business(mesa.Agent):
         return picked[self.model.users.active_today[picked]]
 
     def sell(self, buyers: np.ndarray) -> float:
-        """Orders from ``buyers``; paid in the chat by those with a linked account ($2).
-
-        Order values are exponential around ``order_value_usd`` scaled by the square root of
-        the regional price index (assumption: purchasing power). Buyers with a linked account
-        pay in the chat, less so the dearer the merchant fee (``Platform.in_chat_share``);
-        the fee is booked to the platform. Returns the sales in USD.
-        """
-        model = self.model
-        p = model.p
+        """Orders from ``buyers`` (see ``order_values``); returns the sales in USD."""
         if len(buyers) == 0:
             return 0.0
-        price_index = model.platform.ad_price_index[model.users.region[buyers]]
-        values = p.order_value_usd * np.sqrt(price_index) * self.rng.exponential(1.0, len(buyers))
-        in_chat_usd = float(values[model.users.payments_linked[buyers]].sum()) * model.platform.in_chat_share
-        fee = in_chat_usd * p.card_rail_share * p.merchant_fee_rate
-        model.platform.charge(self, "payments", fee)
+        values, in_chat = order_values(self.model, buyers, self.rng)
+        return self.book_sales(len(buyers), float(values.sum()), float(in_chat.sum()))
+
+    def book_sales(self, orders: int, sales_usd: float, in_chat_usd: float) -> float:
+        """Count the orders; book the merchant fee on the part paid in the chat on card
+        rails to the platform ($2). Returns the sales."""
+        model = self.model
+        p = model.p
+        model.platform.charge(self, "payments", in_chat_usd * p.card_rail_share * p.merchant_fee_rate)
         model.payments_volume["merchant"] += in_chat_usd
-        total = float(values.sum())
-        self.sales_usd += total
-        model.purchases += len(buyers)
-        return total
+        model.purchases += orders
+        self.sales_usd += sales_usd
+        return sales_usd
 
     def open_conversations(self, rate: float, pool: np.ndarray | None = None,
                            entry_point: bool = False) -> np.ndarray:
@@ -103,7 +94,7 @@ class Business(mesa.Agent):
         """Utility templates, free to users inside an open 24-h service window, i.e. who
         opened a chat with this firm today (cal §2.1: rules of 1 Jul 2025)."""
         platform = self.model.platform
-        in_window = np.isin(recipients, window, kind="table")  # a lookup table beats sorting here
+        in_window = members(recipients, np.sort(window))
         platform.free_utility += len(platform.send(self, "utility", recipients[in_window], unit_price=0.0))
         platform.send(self, "utility", recipients[~in_window])
 
@@ -147,22 +138,15 @@ class Business(mesa.Agent):
         self._ad_sales_today = 0.0
 
 
-def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
-    """Positions of the heads among ``n`` independent coins with P(head) = ``rate``.
+def order_values(model, buyers: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each buyer's order value and the part of it paid in the chat ($2).
 
-    Few coins are flipped one by one. For many, the gaps between heads are drawn instead
-    (geometric), so the cost is proportional to the heads, not to ``n`` (firms flip millions
-    of coins a day for a few thousand messages).
+    Values are exponential around ``order_value_usd`` scaled by the square root of the
+    regional price index (assumption: purchasing power). Buyers with a linked account pay in
+    the chat, less so the dearer the merchant fee (``Platform.in_chat_share``).
     """
-    if n < FEW_COINS:
-        return np.flatnonzero(rng.random(n) < rate)
-    if rate <= 0:
-        return np.empty(0, dtype=np.int64)
-    if rate >= 1:
-        return np.arange(n)
-    expected = n * rate
-    batch = int(expected + 6 * math.sqrt(expected) + 16)
-    heads = rng.geometric(rate, batch).cumsum() - 1
-    while heads[-1] < n:  # more heads than the batch holds: rare
-        heads = np.concatenate([heads, heads[-1] + rng.geometric(rate, batch).cumsum()])
-    return heads[:heads.searchsorted(n)]
+    platform = model.platform
+    users = model.users
+    values = (model.p.order_value_usd * np.sqrt(platform.ad_price_index[users.region[buyers]])
+              * rng.exponential(1.0, len(buyers)))
+    return values, values * users.payments_linked[buyers] * platform.in_chat_share

@@ -1,19 +1,24 @@
 """Small businesses on the Business App (B1): free chats, tools adopted by benefit and
 imitation (G1), an optional premium tier, and click-to-chat ads bought from their own return
-on ad spend (A3)."""
+on ad spend (A3).
+
+Each small business is a Mesa agent that holds its state and makes its own decisions
+(``adapt``). Their daily trade — customers opening chats, chats turning into sales, paid
+clicks — is the same rule for every firm, so ``SmallBusinesses`` runs it for all of them at
+once over one array of their customers (hundreds of firms would otherwise cost more Python
+overhead than the users' whole day).
+"""
 
 from __future__ import annotations
 
-from agents.business import MEMORY_DAYS, Business
+import numpy as np
+
+from agents.business import MEMORY_DAYS, Business, order_values
+from model.sampling import coin_flips
 
 TOOLS = ("profile", "greetings", "quick_replies", "labels", "catalog")
 """Business App tools: a profile, greeting and away messages, quick replies, chat labels and a
 catalog (DIGEST B1). Each answers faster or shows more, so each raises conversion alike."""
-
-
-def tool_shares(smbs) -> dict[str, float]:
-    """Share of small businesses using each tool (what a firm sees others do)."""
-    return {tool: sum(tool in s.tools for s in smbs) / max(len(smbs), 1) for tool in TOOLS}
 
 
 class SmallBusiness(Business):
@@ -26,14 +31,6 @@ class SmallBusiness(Business):
         self._chat_sales_today = 0.0
         rng = model.org_rng
         self.tools = {tool for tool in TOOLS if rng.random() < model.p.tool_initial_share}
-
-    def step(self) -> None:
-        p = self.model.p
-        rate = p.chat_rate * (1 + p.premium_chat_uplift * self.premium)
-        self._chat_sales_today = self.convert(self.open_conversations(rate))
-        self.convert(self.buy_click_to_chat(), from_ads=True)
-        if self.premium:
-            self.model.platform.charge(self, "subscriptions", p.premium_price_usd_month / 30)
 
     @property
     def conversion_factor(self) -> float:
@@ -49,9 +46,112 @@ class SmallBusiness(Business):
         self.premium = premium_gain > p.premium_price_usd_month
         tool_gain = 30 * self.chat_sales_avg * p.tool_conversion_uplift * self.margin
         if tool_gain > p.tool_effort_usd_month:
-            shares = self.model.smb_tool_shares
+            shares = self.model.small_businesses.tool_shares
             for tool in TOOLS:
                 chance = p.tool_adoption_rate * (1 + p.tool_imitation_weight * shares[tool])
                 if tool not in self.tools and self.rng.random() < chance:
                     self.tools.add(tool)
         super().adapt()
+
+
+class SmallBusinesses:
+    """The day's trade of every small business at once.
+
+    Their customers lie end to end in one array, with the index of the firm each belongs to;
+    a draw over all of them, thinned by each firm's own rate, is the same law as one draw
+    per firm (independent thinning).
+    """
+
+    def __init__(self, model, firms: list[SmallBusiness]):
+        self.model = model
+        self.firms = firms
+        self.customers = np.concatenate([firm.customers for firm in firms])
+        self.owner = np.repeat(np.arange(len(firms)), [len(firm.customers) for firm in firms])
+        self.region = np.array([firm.region for firm in firms])
+        self.survey_tools()
+
+    def __len__(self) -> int:
+        return len(self.firms)
+
+    def trade(self) -> None:
+        """Customers open chats (more for premium firms) and buy; paid clicks open more chats
+        and buy at the colder ``ctwa_conversion``; premium firms pay their subscription."""
+        p = self.model.p
+        premium = np.fromiter((firm.premium for firm in self.firms), bool, len(self))
+        chats, chat_owner = self.draw(p.chat_rate * (1 + p.premium_chat_uplift * premium))
+        chat_sales = self.convert(chats, chat_owner, p.chat_conversion)
+        clickers, click_owner = self.buy_click_to_chat()
+        ad_sales = self.convert(clickers, click_owner, p.ctwa_conversion)
+        conversations = np.bincount(np.concatenate([chat_owner, click_owner]), minlength=len(self))
+        platform = self.model.platform
+        for firm, opened, chat_usd, ad_usd in zip(self.firms, conversations.tolist(), chat_sales.tolist(),
+                                                  ad_sales.tolist(), strict=True):
+            firm.conversations += opened
+            firm._chat_sales_today = chat_usd
+            firm._ad_sales_today = ad_usd
+            if firm.premium:
+                platform.charge(firm, "subscriptions", p.premium_price_usd_month / 30)
+
+    def draw(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each of today's active customers of firm f with probability ``rate[f]``: the users
+        drawn and their firms."""
+        top = float(rate.max())
+        rng = self.model.org_rng
+        picked = coin_flips(len(self.customers), top, rng)
+        owner = self.owner[picked]
+        picked = picked[rng.random(len(picked)) * top < rate[owner]]
+        users = self.customers[picked]
+        active = self.model.users.active_today[users]
+        return users[active], self.owner[picked][active]
+
+    def convert(self, chats: np.ndarray, owner: np.ndarray, conversion: float) -> np.ndarray:
+        """Chats that end in a sale, at ``conversion`` times each firm's tool factor (G1).
+        Books each firm's sales; returns them per firm in USD."""
+        model = self.model
+        factors = np.fromiter((firm.conversion_factor for firm in self.firms), float, len(self))
+        rng = model.org_rng
+        sold = rng.random(len(chats)) < conversion * factors[owner]
+        buyers, owner = chats[sold], owner[sold]
+        values, in_chat = order_values(model, buyers, rng)
+        per_firm = len(self)
+        orders = np.bincount(owner, minlength=per_firm)
+        sales = np.bincount(owner, values, minlength=per_firm)
+        in_chat = np.bincount(owner, in_chat, minlength=per_firm)
+        for f in np.flatnonzero(orders):
+            self.firms[f].book_sales(int(orders[f]), float(sales[f]), float(in_chat[f]))
+        return sales
+
+    def buy_click_to_chat(self) -> tuple[np.ndarray, np.ndarray]:
+        """Click-to-chat ads (A3): each firm buys the clicks its budget pays for at its
+        region's price; each click opens a free chat with a distinct active user of the
+        region (a user answers at most one small business's ad a day; assumption). If the
+        firms of a region want more clicks than it has active users, all are scaled down.
+        Returns the clickers and their firms; books the spend."""
+        model = self.model
+        platform = model.platform
+        rng = model.org_rng
+        cpc = platform.click_to_chat_price[self.region]
+        budgets = np.fromiter((firm.ad_budget_usd for firm in self.firms), float, len(self))
+        clicks = np.floor_divide(budgets, cpc, out=np.zeros(len(self)), where=cpc > 0).astype(np.int64)
+        clickers, owners = [], []
+        for region in np.unique(self.region):
+            firms = np.flatnonzero((self.region == region) & (clicks > 0))
+            pool = model.users.active_in_region(int(region))
+            wanted = clicks[firms]
+            if wanted.sum() > len(pool):
+                wanted = wanted * len(pool) // wanted.sum()
+                clicks[firms] = wanted
+            clickers.append(pool[rng.choice(len(pool), int(wanted.sum()), replace=False)])
+            owners.append(np.repeat(firms, wanted))
+        spend = clicks * cpc
+        for f in np.flatnonzero(clicks):
+            firm = self.firms[f]
+            platform.charge(firm, "click_to_chat", float(spend[f]))
+            firm._ad_spend_today = float(spend[f])
+        platform.clicks_to_chat += int(clicks.sum())
+        return np.concatenate(clickers), np.concatenate(owners)
+
+    def survey_tools(self) -> None:
+        """What a firm sees others do before it decides: the share using each tool."""
+        self.tool_shares = {tool: sum(tool in firm.tools for firm in self.firms) / max(len(self), 1)
+                            for tool in TOOLS}

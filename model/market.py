@@ -12,7 +12,7 @@ from mesa.time import Schedule
 from agents.advertiser import Advertiser
 from agents.enterprise import Enterprise
 from agents.partners import Airline, Bank, Shop
-from agents.smb import SmallBusiness, tool_shares
+from agents.smb import SmallBusiness, SmallBusinesses
 from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
@@ -52,8 +52,7 @@ class WhatsAppMarket(mesa.Model):
             lambda a: isinstance(a, SmallBusiness | Enterprise)
         )
         self.organisations = self.agents.select(lambda a: not isinstance(a, UserPopulation))
-        self.smbs = list(self.agents_by_type[SmallBusiness])
-        self.smb_tool_shares = tool_shares(self.smbs)
+        self.small_businesses = SmallBusinesses(self, list(self.agents_by_type[SmallBusiness]))
 
         self.shopping_section_open = False
         self.sticker_store_open = False
@@ -75,12 +74,13 @@ class WhatsAppMarket(mesa.Model):
         self.platform.price_click_to_chat(self.businesses)
         for partner in (Airline, Bank, Shop):
             self.agents_by_type[partner].shuffle_do("step")
-        self.businesses.shuffle_do("step")
+        self.small_businesses.trade()
+        self.agents_by_type[Enterprise].shuffle_do("step")
         self.platform.run_ad_auctions(list(self.agents_by_type[Advertiser]))
         self.users.react(outcome)
         self.sell_virtual_goods()
         self.users.decide(outcome)
-        self.smb_tool_shares = tool_shares(self.smbs)
+        self.small_businesses.survey_tools()
         self.organisations.do("adapt")
         self.today = metrics.day_metrics(self, outcome, self.ledger.close_day())
         self.datacollector.collect(self)

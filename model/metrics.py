@@ -85,6 +85,7 @@ def user_metrics(users, outcome: DayOutcome) -> dict[str, float]:
 def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[str, float]:
     platform = model.platform
     scale = model.scale
+    smbs = model.small_businesses.firms
     row: dict[str, float] = {"day": model.steps} | user_metrics(model.users, outcome)
     for stream, usd in revenue.items():
         row[f"revenue_{stream}"] = usd * scale
@@ -99,8 +100,8 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         ad_clicks=sum(platform.clicks.values()),
         display_clicks=platform.clicks["display"],
         clicks_to_chat=platform.clicks_to_chat,
-        smb_premium=sum(1 for b in model.smbs if b.premium),
-        smb_tools_mean=sum(len(b.tools) for b in model.smbs) / max(len(model.smbs), 1),
+        smb_premium=sum(1 for b in smbs if b.premium),
+        smb_tools_mean=sum(len(b.tools) for b in smbs) / max(len(smbs), 1),
         messages_utility_free=platform.free_utility,
         enterprises_onboarded=sum(s.clients for s in model.solution_providers),
         provider_takings_total=sum(s.takings_usd for s in model.solution_providers) * scale,

@@ -14,6 +14,7 @@ import numpy as np
 from model.auction import second_price_auction
 from model.ledger import Ledger
 from model.params import PARAMS, REGIONS
+from model.sampling import members
 
 TEMPLATE_CATEGORIES = ("marketing", "utility", "authentication", "service")
 PROMOTIONAL = ("marketing", "sponsored")
@@ -90,7 +91,7 @@ class Platform:
     def _within_quality_limit(self, sender, to: np.ndarray) -> np.ndarray:
         """Marketing skips users who blocked the sender and stops at its tier's daily limit
         on deliveries (A1; cal §1.3, §7.3)."""
-        to = to[~np.isin(to, sender.blocked, kind="table")]
+        to = to[~members(to, sender.blocked)]
         limit = sender.quality.daily_limit(len(sender.customers))
         if len(to) > limit:
             self.over_limit += len(to) - int(limit)

@@ -204,17 +204,18 @@ def test_business_app_tools_spread_by_imitation_and_raise_conversion():
 
     model = WhatsAppMarket(rng=6, **SMALL, tool_initial_share=1.0, tool_conversion_uplift=0.1)
     model.step()
-    smb = model.smbs[0]
+    smbs = model.small_businesses
     chats = np.flatnonzero(model.users.active_today)
+    owner = np.zeros(len(chats), dtype=np.int64)  # every chat with the first firm
 
     def buyers() -> int:
         before = model.purchases
         for _ in range(50):
-            smb.convert(chats)
+            smbs.convert(chats, owner, model.p.chat_conversion)
         return model.purchases - before
 
     with_tools = buyers()
-    smb.tools.clear()
+    smbs.firms[0].tools.clear()
     assert with_tools / buyers() == pytest.approx(1.1**5, rel=0.05)
 
 
@@ -229,3 +230,21 @@ def test_brands_pay_for_sticker_packs_in_holiday_drops_only():
     # the store opens on day 40, after day 45's drop of the year was scheduled: a drop on day 45
     brand = df.loc[45, "revenue_stickers"] - df.loc[46, "revenue_stickers"]
     assert brand > 0.5 * 0.02 * 30 * budgets * model.scale
+
+
+def test_small_businesses_draw_each_firm_at_its_own_rate_and_clickers_are_distinct():
+    """One draw over all small businesses' customers, thinned by each firm's rate, gives each
+    firm the chats of its own coin per active customer (a binomial count each)."""
+    model = WhatsAppMarket(rng=8, **SMALL)
+    model.step()
+    smbs = model.small_businesses
+    rate = np.linspace(0.01, 0.2, len(smbs))
+    active = np.bincount(smbs.owner[model.users.active_today[smbs.customers]], minlength=len(smbs))
+    counts = sum(np.bincount(smbs.draw(rate)[1], minlength=len(smbs)) for _ in range(200))
+    expected = 200 * rate * active
+    z = (counts - expected) / np.sqrt(expected * (1 - rate))
+    assert np.all(np.abs(z) < 4.5)  # 40 firms: |z| > 4.5 has chance ~3e-4 under the law
+    clickers, owner = smbs.buy_click_to_chat()
+    assert len(clickers) > 0 and len(np.unique(clickers)) == len(clickers)
+    assert np.all(model.users.active_today[clickers])
+    assert np.array_equal(model.users.region[clickers], smbs.region[owner])

@@ -1,0 +1,40 @@
+"""Fast draws and look-ups over user ids, for firms that touch a few of millions of users."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+FEW_COINS = 1000
+"""Below this many coins, flipping each is cheaper than drawing the gaps between heads."""
+
+
+def members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which ``values`` are in ``sorted_set`` (sorted): a binary search each, which beats
+    ``np.isin`` when the set is small against the range of user ids."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return sorted_set[at] == values
+
+
+def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions of the heads among ``n`` independent coins with P(head) = ``rate``.
+
+    Few coins are flipped one by one. For many, the gaps between heads are drawn instead
+    (geometric), so the cost is proportional to the heads, not to ``n`` (firms flip millions
+    of coins a day for a few thousand messages).
+    """
+    if n < FEW_COINS:
+        return np.flatnonzero(rng.random(n) < rate)
+    if rate <= 0:
+        return np.empty(0, dtype=np.int64)
+    if rate >= 1:
+        return np.arange(n)
+    expected = n * rate
+    batch = int(expected + 6 * math.sqrt(expected) + 16)
+    heads = rng.geometric(rate, batch).cumsum() - 1
+    while heads[-1] < n:  # more heads than the batch holds: rare
+        heads = np.concatenate([heads, heads[-1] + rng.geometric(rate, batch).cumsum()])
+    return heads[:heads.searchsorted(n)]
