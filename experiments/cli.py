@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tomllib
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader stopped (`wasim params | head`): not an error. Point stdout at /dev/null
+        # so that Python's flush at exit does not raise again (Python docs, signal module).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +95,27 @@ def _parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser("plot", help="figures of a result folder into RESULT_DIR/figures/")
     cmd.add_argument("result_dir", type=Path)
     cmd.set_defaults(handler=cmd_plot)
+
+    cmd = sub.add_parser("report", help="RESULT_DIR/report.html: description, spec, outcomes per "
+                                        "design point with 95%% CIs, every figure")
+    cmd.add_argument("result_dir", type=Path)
+    cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
+                     help="summary column(s) in the table (default: revenue_total churned_share "
+                          "users_active_final revenue_per_user_mean)")
+    cmd.add_argument("--embed", action="store_true",
+                     help="put the figures inside report.html (one file to send) instead of "
+                          "linking figures/")
+    cmd.set_defaults(handler=cmd_report)
+
+    cmd = sub.add_parser("compare", help="the outcomes of two result folders side by side, with "
+                                         "B - A and its 95%% Welch t-interval")
+    cmd.add_argument("dir_a", type=Path, metavar="DIR_A")
+    cmd.add_argument("dir_b", type=Path, metavar="DIR_B")
+    cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
+                     help="summary column(s) to compare (default: every revenue stream, "
+                          "revenue_total, churned_share, users_active_final, revenue_per_user_mean)")
+    cmd.add_argument("--csv", type=Path, metavar="FILE", help="also write the table to FILE")
+    cmd.set_defaults(handler=cmd_compare)
 
     cmd = sub.add_parser("analyze", help="sensitivity indices of a saltelli or morris result folder")
     cmd.add_argument("result_dir", type=Path)
@@ -207,14 +236,45 @@ def cmd_status(args) -> int:
     return 0
 
 
+@contextmanager
+def _warnings_on_stderr():
+    """Warnings (missing runs) as plain `wasim: warning:` lines, not Python's source lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print(f"wasim: warning: {warning.message}", file=sys.stderr)
+
+
 def cmd_plot(args) -> int:
     from experiments.plotting import plot_folder
 
-    if not (args.result_dir / "summary.parquet").exists():
-        raise SpecError("RESULT_DIR", f"{args.result_dir} has no summary.parquet; "
-                                      "run an experiment into it first")
-    for path in plot_folder(args.result_dir):
-        print(f"wrote {path} (and .svg)")
+    with _warnings_on_stderr():
+        for path in plot_folder(args.result_dir):
+            print(f"wrote {path} (and .svg)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from experiments.report import write_report
+
+    with _warnings_on_stderr():
+        path = write_report(args.result_dir, args.outcome, embed=args.embed)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from experiments.compare import compare_folders, format_table
+
+    with _warnings_on_stderr():
+        table = compare_folders(args.dir_a, args.dir_b, args.outcome)
+    print(format_table(table, args.dir_a, args.dir_b))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
     return 0
 
 

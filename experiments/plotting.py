@@ -1,31 +1,191 @@
-"""Figures of a result folder: means over replicates with 95% confidence bands."""
+"""Figures of a result folder, chosen by what its experiment varied.
+
+Every band and error bar is the 95% t-interval of the mean over a point's replicates
+(``mean_ci``), so a figure never looks surer than its runs allow. The folder is read from its
+run files, not from ``summary.parquet``: a sweep still running or killed has no summary yet,
+and its finished runs are worth a look (what is missing is said in a warning).
+"""
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, partial
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from experiments.spec import SAMPLED_KINDS, ExperimentSpec, SpecError, parse_spec  # noqa: E402
 from experiments.storage import ResultFolder  # noqa: E402
 from model.ledger import STREAMS  # noqa: E402
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000", "#999999", "#882255", "#44AA99"]
 """Okabe-Ito colours (colour-blind safe), extended with two of Tol's."""
+STYLE = {"axes.prop_cycle": plt.cycler(color=PALETTE), "axes.spines.top": False,
+         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10,
+         "axes.titlesize": 11, "figure.titlesize": 12, "legend.frameon": False,
+         "savefig.dpi": 150}
+"""One look for every figure: light grid, no box, the palette above, 150 dpi PNGs."""
+HEATMAP = "viridis"
+"""Perceptually uniform and readable by colour-blind viewers and in greyscale."""
+
+KEY_OUTCOMES = ("revenue_total", "churned_share", "users_active_final", "revenue_per_user_mean")
+"""Outcomes shown against factors, in heat maps, reports and comparisons by default."""
+CAUSES = ("ads", "privacy", "peers", "other")
+MAX_PANELS = 6
+"""Points drawn at most in per-point figures; larger designs show their first points."""
+SMOOTH_DAYS = 7
+"""Daily churn is counted in a few users a day: a week's mean shows its course."""
+_DAILY_COLUMNS = ["day", "users_active", "users_multihoming", "users_churned_total", "users_total",
+                  "revenue_per_user", *(f"churn_{c}" for c in CAUSES),
+                  *(f"revenue_{s}" for s in (*STREAMS, "total"))]
 
 
-def mean_ci(daily: pd.DataFrame, column: str, by: list[str]) -> pd.DataFrame:
-    """Mean and 95% t-interval over replicates of ``column`` for each group of ``by``."""
-    grouped = daily.groupby(by)[column]
+# --- reading a result folder, finished or not ----------------------------------------------------
+@dataclass
+class Results:
+    """The finished runs of a result folder, and what is missing."""
+
+    folder: ResultFolder
+    spec: ExperimentSpec
+    summary: pd.DataFrame
+    """One row per finished run, as in ``summary.parquet``."""
+    planned: int
+    missing: str
+    """What is missing, in words; empty when every planned run is done."""
+    complete: bool
+    """Every planned run is done (the runs' ids match the spec's plan)."""
+
+    @property
+    def factors(self) -> list[str]:
+        """The parameters the design varies, in name order."""
+        keys = set()
+        for values in self.summary["point_values"]:
+            keys |= set(json.loads(values))
+        return sorted(keys)
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """One row per point with finished runs: its label, replicates and factor values."""
+        rows = []
+        for point, runs in self.summary.groupby("point"):
+            values = json.loads(runs["point_values"].iloc[0])
+            label = ", ".join(f"{k}={_value_text(v)}" for k, v in sorted(values.items()))
+            rows.append({"point": point, "label": label or "baseline", "n": len(runs), **values})
+        return pd.DataFrame(rows).set_index("point")
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        """The daily rows of every finished run, with its point and replicate."""
+        frames = []
+        for run in self.summary.itertuples():
+            path = self.folder.run_path(run.run_id)
+            try:
+                frame = pd.read_parquet(path, columns=_DAILY_COLUMNS)
+            except (OSError, ValueError, pa.ArrowException) as err:
+                raise SpecError("RESULT_DIR", f"{path} is not a readable run file ({err}); delete "
+                                              "it and `wasim run` redoes the run") from err
+            frames.append(frame.assign(point=run.point, replicate=run.replicate))
+        return pd.concat(frames, ignore_index=True)
+
+    def time(self, days: pd.Series) -> pd.Series:
+        """Days as dates when the spec gives a start date, else as they are."""
+        if self.spec.start_date is None:
+            return days
+        return pd.Timestamp(self.spec.start_date) + pd.to_timedelta(days - 1, unit="D")
+
+
+def load_results(path: str | Path, doing: str = "plotting") -> Results:
+    """The finished runs of the folder at ``path``; warns (``doing`` them) about missing ones.
+    A folder that is not a result folder, a run file that cannot be read and a folder with no
+    finished run are errors (SpecError, exit 2): there is nothing honest to show."""
+    folder = ResultFolder(path)
+    if not folder.spec_path.is_file():
+        raise SpecError("RESULT_DIR", f"{folder.path} has no spec.toml; not a result folder "
+                                      "(make one with `wasim run EXPERIMENT --out DIR`)")
+    try:
+        spec = parse_spec(folder.read_spec_dict())
+        tasks = folder.planned_runs()
+    except ValueError as err:  # TOMLDecodeError and SpecError are ValueErrors
+        raise SpecError("RESULT_DIR", f"{folder.spec_path} is not a valid spec ({err})") from err
+    on_disk = _records_on_disk(folder)
+    planned = {t.run_id for t in tasks}
+    if on_disk and not planned & set(on_disk):
+        done, complete = list(on_disk.values()), False
+        missing = (f"none of its {len(on_disk)} run files is among the {len(tasks)} runs its spec "
+                   "plans today: they were made by another model version (the parameters, hence "
+                   "the run ids, differ); showing them all, without knowing which are missing")
+    else:
+        done = [on_disk[t.run_id] for t in tasks if t.run_id in on_disk]
+        missing = _missing(folder, tasks, set(on_disk))
+        complete = not missing
+    if not done:
+        raise SpecError("RESULT_DIR", f"{folder.path} has no finished run (0 of {len(tasks)}); "
+                                      "`wasim run` makes them, `wasim status` says what failed")
+    summary = pd.DataFrame([{k: v for k, v in r.items() if k not in ("parameters", "outcomes")}
+                            | r["parameters"] | r["outcomes"] for r in done])
+    summary = summary.sort_values(["point", "replicate"], ignore_index=True)
+    if missing:
+        warnings.warn(f"{folder.path}: {doing} {len(done)} of {len(tasks)} runs; {missing}",
+                      stacklevel=2)
+    return Results(folder, spec, summary, len(tasks), missing, complete)
+
+
+def _records_on_disk(folder: ResultFolder) -> dict[str, dict]:
+    """The record of every run file, by run id; a file without one is corrupt (run files are
+    written whole or not at all), which is an error rather than a run to skip in silence."""
+    records = {}
+    for path in sorted(folder.runs_dir.glob("*.parquet")):
+        record = folder.read_record(path.stem)
+        if record is None:
+            raise SpecError("RESULT_DIR", f"{path} is not a readable run file (truncated or "
+                                          "corrupt); delete it and `wasim run` redoes the run")
+        records[path.stem] = record
+    return records
+
+
+def _missing(folder: ResultFolder, tasks, done: set[str]) -> str:
+    """Which runs are missing, by point: ``wasim run`` finishes them."""
+    absent = {t.run_id for t in tasks} - done
+    if not absent:
+        return ""
+    failed = len(absent & folder.failed_ids())
+    by_point: dict[int, list] = {}
+    for task in tasks:
+        by_point.setdefault(task.point, []).append(task)
+    shown = []
+    for point in sorted({t.point for t in tasks if t.run_id in absent}):
+        lacking = sum(t.run_id in absent for t in by_point[point])
+        values = ", ".join(f"{k}={_value_text(v)}" for k, v in by_point[point][0].point_values.items())
+        shown.append(f"point {point}{f' ({values})' if values else ''}: {lacking} of "
+                     f"{len(by_point[point])}")
+    more = f" and {len(shown) - 5} more points" if len(shown) > 5 else ""
+    return (f"{len(absent)} missing ({failed} failed; `wasim status` lists them): "
+            f"{'; '.join(shown[:5])}{more}")
+
+
+def _value_text(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+# --- statistics --------------------------------------------------------------------------------
+def mean_ci(frame: pd.DataFrame, column: str, by: list[str]) -> pd.DataFrame:
+    """Mean and 95% t-interval over replicates of ``column`` for each group of ``by``
+    (one run: no interval, low = high = mean)."""
+    grouped = frame.groupby(by)[column]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
     t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
     half = np.where(out["count"] > 1, t * out["std"] / np.sqrt(out["count"]), 0.0)
@@ -33,6 +193,27 @@ def mean_ci(daily: pd.DataFrame, column: str, by: list[str]) -> pd.DataFrame:
     return out
 
 
+def point_table(results: Results, outcomes: list[str] | tuple[str, ...] = KEY_OUTCOMES) -> pd.DataFrame:
+    """Outcomes per design point: ``<outcome>`` (mean), ``<outcome>_low`` and ``_high`` (its 95%
+    t-interval over replicates), with the point's label, factor values and runs ``n``."""
+    table = results.points.copy()
+    for outcome in outcomes:
+        ci = mean_ci(results.summary, outcome, ["point"]).set_index("point")
+        table[outcome], table[f"{outcome}_low"], table[f"{outcome}_high"] = (
+            ci["mean"], ci["low"], ci["high"])
+    return table
+
+
+def pareto_front(revenue: np.ndarray, churn: np.ndarray) -> np.ndarray:
+    """Whether each point is efficient: no other point has as much revenue or more with as
+    little churn or less, and is better in one of them."""
+    revenue, churn = np.asarray(revenue, float), np.asarray(churn, float)
+    better_or_equal = (revenue[None, :] >= revenue[:, None]) & (churn[None, :] <= churn[:, None])
+    strictly = (revenue[None, :] > revenue[:, None]) | (churn[None, :] < churn[:, None])
+    return ~(better_or_equal & strictly).any(axis=1)
+
+
+# --- units ---------------------------------------------------------------------------------------
 def money(value: float, _pos=None) -> str:
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
@@ -40,92 +221,360 @@ def money(value: float, _pos=None) -> str:
     return f"${value:.3g}"
 
 
-def point_labels(daily: pd.DataFrame) -> dict[int, str]:
-    varied = [c for c in daily.columns if c.startswith("factor:")]
-    labels = {}
-    for point, rows in daily.groupby("point"):
-        first = rows.iloc[0]
-        labels[point] = ", ".join(f"{c[7:]}={first[c]}" for c in varied) or "baseline"
-    return labels
+def percent(share: float, _pos=None) -> str:
+    return f"{100 * share:.3g}%"
+
+
+def count(value: float, _pos=None) -> str:
+    for limit, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= limit:
+            return f"{value / limit:.4g}{suffix}"
+    return f"{value:.3g}"
+
+
+OUTCOME_LABELS = {
+    "revenue_total": "revenue over the run (USD)",
+    "churned_share": "users who left (% of all who joined)",
+    "users_active_final": "active users at the end (sample)",
+    "revenue_per_user_mean": "revenue per active user per day (USD)",
+}
+
+
+def outcome_label(name: str) -> str:
+    return OUTCOME_LABELS.get(name, name.replace("_", " "))
+
+
+def outcome_formatter(name: str):
+    if name.startswith("revenue"):
+        return FuncFormatter(money)
+    if "share" in name:
+        return FuncFormatter(percent)
+    return FuncFormatter(count)
+
+
+def _format_value(name: str, value: float) -> str:
+    return outcome_formatter(name)(value, None)
+
+
+# --- the figure set ------------------------------------------------------------------------------
+def figure_set(results: Results) -> dict[str, Callable[[Results, Path], Path]]:
+    """The figures that fit what the experiment varied: file name -> what draws and writes it
+    (to a stem; PNG and SVG). Deciding costs nothing; drawing is the slow part."""
+    from experiments.analyze import ANALYSED_KINDS
+
+    chosen = {"users": users_figure, "outcomes_over_time": over_time_figure,
+              "revenue_by_stream": revenue_figure, "revenue_mix": revenue_mix_figure,
+              "churn_by_cause": churn_figure}
+    factors, n_points = results.factors, len(results.points)
+    if n_points > 1:
+        chosen["tradeoff"] = tradeoff_figure
+    if len(factors) == 1 and n_points > 1:
+        chosen[f"outcomes_vs_{factors[0]}"] = factor_figure
+    if len(factors) == 2:
+        chosen["heatmap"] = heatmap_figure
+    if len(factors) > 1 and results.spec.design_kind in SAMPLED_KINDS:
+        chosen["outcomes_vs_factors"] = scatter_figure
+    figures = {name: partial(_write, draw) for name, draw in chosen.items()}
+    if results.spec.design_kind in ANALYSED_KINDS:
+        if results.complete:
+            figures["sensitivity"] = _write_sensitivity
+        else:
+            warnings.warn("sensitivity figure left out: its estimators pair runs, so they need "
+                          "every planned run", stacklevel=2)
+    return figures
 
 
 def plot_folder(path: str | Path) -> list[Path]:
-    """Write the figure set of a result folder into its figures/; return the files."""
-    folder = ResultFolder(path)
-    planned = _planned_runs(folder)
-    summary = folder.summary()
-    if summary.empty:
-        raise ValueError(f"{folder.path} has no finished runs to plot")
-    if planned is not None and len(summary) < planned:
-        warnings.warn(f"{folder.path}: plotting {len(summary)} of {planned} runs; "
-                      f"{planned - len(summary)} are missing or failed", stacklevel=2)
-    daily = folder.daily()
-    daily = daily.rename(columns={c: f"factor:{c}" for c in _varied(summary)})
-    folder.figures_dir.mkdir(parents=True, exist_ok=True)
-    return [users_figure(daily, folder.figures_dir), revenue_figure(daily, folder.figures_dir)]
+    """Write the figure set of a result folder into its figures/ (PNG and SVG); return the PNGs."""
+    results = load_results(path)
+    out = results.folder.figures_dir
+    out.mkdir(parents=True, exist_ok=True)
+    with plt.rc_context(STYLE):
+        return [write(results, out / name) for name, write in figure_set(results).items()]
 
 
-def users_figure(daily: pd.DataFrame, out: Path) -> Path:
-    labels = point_labels(daily)
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
-    for i, (point, label) in enumerate(labels.items()):
-        band = mean_ci(daily[daily["point"] == point], "users_active", ["day"])
-        colour = PALETTE[i % len(PALETTE)]
-        ax.plot(band["day"], band["mean"], color=colour, label=label)
-        ax.fill_between(band["day"], band["low"], band["high"], color=colour, alpha=0.25)
-    ax.set(title="Users on the platform (mean and 95% CI over replicates)",
-           xlabel="day", ylabel="active users (simulated sample)")
-    if len(labels) > 1:
-        ax.legend(fontsize="small")
-    return _save(fig, out / "users")
-
-
-MAX_PANELS = 6
-"""Revenue panels drawn at most; larger designs show their first points (issue: sweep plots)."""
-
-
-def revenue_figure(daily: pd.DataFrame, out: Path) -> Path:
-    labels = dict(list(point_labels(daily).items())[:MAX_PANELS])
-    n = len(labels)
-    cols = min(n, 3)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols + 2, 4 * rows), squeeze=False,
-                             sharey=True, layout="constrained")
-    streams = [s for s in STREAMS if daily[f"revenue_{s}"].abs().sum() > 0]
-    for ax, (point, label) in zip(axes.flat, labels.items(), strict=False):
-        rows_of_point = daily[daily["point"] == point]
-        for i, stream in enumerate(streams):
-            band = mean_ci(rows_of_point, f"revenue_{stream}", ["day"])
-            colour = PALETTE[i % len(PALETTE)]
-            ax.plot(band["day"], band["mean"], color=colour, label=stream.replace("_", " "))
-            ax.fill_between(band["day"], band["low"], band["high"], color=colour, alpha=0.25)
-        ax.set(title=label, xlabel="day", ylabel="revenue per day (USD)", yscale="log")
-        ax.yaxis.set_major_formatter(FuncFormatter(money))
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", fontsize="small")
-    shown = "" if daily["point"].nunique() <= n else f", first {n} of {daily['point'].nunique()} points"
-    fig.suptitle(f"Revenue by stream (mean and 95% CI over replicates{shown})")
-    return _save(fig, out / "revenue_by_stream")
-
-
-def _save(fig, stem: Path) -> Path:
+def _write(draw: Callable[[Results], Figure], results: Results, stem: Path) -> Path:
+    fig = draw(results)
     fig.savefig(stem.with_suffix(".png"), dpi=150)
     fig.savefig(stem.with_suffix(".svg"))
     plt.close(fig)
     return stem.with_suffix(".png")
 
 
-def _varied(summary: pd.DataFrame) -> list[str]:
-    keys = set()
-    for values in summary["point_values"]:
-        keys |= set(json.loads(values))
-    return sorted(keys)
+def _write_sensitivity(results: Results, stem: Path) -> Path:
+    """Sobol' indices or Morris screening, drawn and written by ``wasim analyze``'s own code."""
+    from experiments.analyze import DEFAULT_OUTCOMES, point_outputs, sensitivity_figure, sensitivity_table
+
+    outputs = point_outputs(results.spec, results.summary, list(DEFAULT_OUTCOMES))
+    return sensitivity_figure(sensitivity_table(results.spec, outputs), results.spec, stem)[0]
 
 
-def _planned_runs(folder: ResultFolder) -> int | None:
-    try:
-        return len(folder.planned_runs())
-    except (OSError, ValueError):
-        return None
+def users_figure(results: Results) -> Figure:
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    _band_lines(ax, results, "users_active")
+    ax.set(title=f"Active users on the platform, {_name(results)}{_ci_note(results)}",
+           ylabel="active users (simulated sample)")
+    ax.yaxis.set_major_formatter(FuncFormatter(count))
+    _time_axis(ax, results)
+    _point_legend(fig, ax, results)
+    return fig
+
+
+def over_time_figure(results: Results) -> Figure:
+    """Revenue, revenue per user, users lost and multi-homers: the run's course, per point."""
+    panels = [("revenue_total", "revenue per day (USD)", money),
+              ("revenue_per_user", "revenue per active user per day (USD)", money),
+              ("users_churned_total", "users who have left so far (sample)", count),
+              ("users_multihoming", "users also on a rival app (sample)", count)]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), layout="constrained", sharex=True)
+    for ax, (column, label, formatter) in zip(axes.flat, panels, strict=True):
+        _band_lines(ax, results, column)
+        ax.set(title=label)
+        ax.yaxis.set_major_formatter(FuncFormatter(formatter))
+        _time_axis(ax, results, label=ax in axes[1])
+    fig.suptitle(f"Key outcomes over time, {_name(results)}{_ci_note(results)}")
+    _point_legend(fig, axes[0, 0], results)
+    return fig
+
+
+def revenue_figure(results: Results) -> Figure:
+    """Each stream's revenue on a log scale: streams differ by orders of magnitude."""
+    streams = _streams(results)
+    fig, axes, points = _point_panels(results, sharey=True)
+    for ax, point in zip(axes.flat, points, strict=False):
+        rows = results.daily[results.daily["point"] == point]
+        for stream in streams:
+            band = mean_ci(rows, f"revenue_{stream}", ["day"])
+            band = band[band["mean"] > 0]  # a log axis has no room for days a stream earns nothing
+            x, colour = results.time(band["day"]), _stream_colour(stream)
+            ax.plot(x, band["mean"], color=colour, label=stream.replace("_", " "))
+            ax.fill_between(x, band["low"].clip(lower=band["mean"] / 100), band["high"],
+                            color=colour, alpha=0.25, linewidth=0)
+        ax.set(title=_panel_title(results, point), ylabel="revenue per day (USD)", yscale="log")
+        ax.yaxis.set_major_formatter(FuncFormatter(money))
+        _time_axis(ax, results)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", title="stream")
+    fig.suptitle(f"Revenue by stream (log scale), {_name(results)}{_first_note(results, points)}"
+                 f"{_ci_note(results)}")
+    return fig
+
+
+def revenue_mix_figure(results: Results) -> Figure:
+    """The mix: mean revenue per stream stacked, so the top edge is the total."""
+    streams = _streams(results)
+    fig, axes, points = _point_panels(results, sharey=True)
+    for ax, point in zip(axes.flat, points, strict=False):
+        means = results.daily[results.daily["point"] == point].groupby("day")[
+            [f"revenue_{s}" for s in streams]].mean()
+        ax.stackplot(results.time(means.index.to_series()), means.T.to_numpy(),
+                     colors=[_stream_colour(s) for s in streams],
+                     labels=[s.replace("_", " ") for s in streams], linewidth=0)
+        ax.set(title=_panel_title(results, point), ylabel="revenue per day (USD)")
+        ax.yaxis.set_major_formatter(FuncFormatter(money))
+        _time_axis(ax, results)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles[::-1], names[::-1], loc="outside right center", title="stream (top first)")
+    fig.suptitle(f"Revenue mix by stream, {_name(results)}{_first_note(results, points)}\n"
+                 "mean over replicates, stacked: the top edge is the total")
+    return fig
+
+
+def churn_figure(results: Results) -> Figure:
+    fig, axes, points = _point_panels(results, sharey=True)
+    daily = results.daily.sort_values(["point", "replicate", "day"])
+    for ax, point in zip(axes.flat, points, strict=False):
+        rows = daily[daily["point"] == point]
+        for i, cause in enumerate(CAUSES):
+            smooth = rows.groupby("replicate")[f"churn_{cause}"].transform(
+                lambda s: s.rolling(SMOOTH_DAYS, min_periods=1).mean())
+            band = mean_ci(rows.assign(smooth=smooth), "smooth", ["day"])
+            x = results.time(band["day"])
+            ax.plot(x, band["mean"], color=PALETTE[i], label=cause)
+            ax.fill_between(x, band["low"], band["high"], color=PALETTE[i], alpha=0.25, linewidth=0)
+        ax.set(title=_panel_title(results, point),
+               ylabel=f"users leaving per day ({SMOOTH_DAYS}-day mean)")
+        _time_axis(ax, results)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", title="cause")
+    fig.suptitle(f"Users leaving by cause, {_name(results)}{_first_note(results, points)}"
+                 f"{_ci_note(results)}")
+    return fig
+
+
+def tradeoff_figure(results: Results, revenue: str = "revenue_total",
+                    churn: str = "churned_share") -> Figure:
+    """Each point's revenue against its churn; the efficient ones (no point earns more for
+    less churn) joined by a line: the choices worth arguing about."""
+    table = point_table(results, [revenue, churn])
+    efficient = pareto_front(table[revenue], table[churn])
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    for mask, style in ((~efficient, {"color": PALETTE[8], "label": "dominated point"}),
+                        (efficient, {"color": PALETTE[3], "label": "efficient point"})):
+        rows = table[mask]
+        ax.errorbar(rows[churn], rows[revenue], fmt="o", capsize=2, markersize=5, **style,
+                    xerr=[rows[churn] - rows[f"{churn}_low"], rows[f"{churn}_high"] - rows[churn]],
+                    yerr=[rows[revenue] - rows[f"{revenue}_low"], rows[f"{revenue}_high"] - rows[revenue]])
+    front = table[efficient].sort_values(churn)
+    ax.step(front[churn], front[revenue], where="post", color=PALETTE[3], linewidth=1,
+            label="efficient frontier")
+    if len(front) <= 12:
+        for point, row in front.iterrows():
+            ax.annotate(row["label"] if len(table) <= 12 else f"point {point}",
+                        (row[churn], row[revenue]), textcoords="offset points", xytext=(6, 4),
+                        fontsize="small")
+    ax.set(xlabel=f"{outcome_label(churn)}  (lower is better)",
+           ylabel=f"{outcome_label(revenue)}  (higher is better)",
+           title=f"Revenue against churn, one marker per design point{_ci_note(results, "bars")}")
+    ax.xaxis.set_major_formatter(outcome_formatter(churn))
+    ax.yaxis.set_major_formatter(outcome_formatter(revenue))
+    ax.legend(loc="best")
+    return fig
+
+
+def factor_figure(results: Results) -> Figure:
+    """The key outcomes against the one varied factor: a curve with its band for numbers,
+    markers with error bars for categories."""
+    factor = results.factors[0]
+    table = point_table(results).sort_values(factor)
+    numeric = pd.api.types.is_numeric_dtype(table[factor]) and not pd.api.types.is_bool_dtype(table[factor])
+    x = table[factor] if numeric else np.arange(len(table))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained", sharex=True)
+    for ax, outcome in zip(axes.flat, KEY_OUTCOMES, strict=True):
+        mean, low, high = table[outcome], table[f"{outcome}_low"], table[f"{outcome}_high"]
+        if numeric:
+            ax.plot(x, mean, "o-", color=PALETTE[0], markersize=4)
+            ax.fill_between(x, low, high, color=PALETTE[0], alpha=0.25, linewidth=0)
+        else:
+            ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="o", capsize=4, color=PALETTE[0])
+            ax.set_xticks(x, [str(v) for v in table[factor]])
+        ax.set(title=outcome_label(outcome))
+        ax.yaxis.set_major_formatter(outcome_formatter(outcome))
+    for ax in axes[1]:
+        ax.set_xlabel(factor)
+    fig.suptitle(f"Outcomes against {factor}{_ci_note(results, "band" if numeric else "bars")}")
+    return fig
+
+
+def heatmap_figure(results: Results) -> Figure:
+    """Two factors: each key outcome's point means on the factors' grid, values written in the
+    cells; a sampled design's scattered points are coloured by their mean instead."""
+    first, second = results.factors
+    table = point_table(results)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), layout="constrained")
+    rows, cols = sorted(table[second].unique()), sorted(table[first].unique())
+    is_grid = len(rows) * len(cols) == len(table)
+    for ax, outcome in zip(axes.flat, KEY_OUTCOMES, strict=True):
+        if is_grid:
+            grid = table.pivot(index=second, columns=first, values=outcome).loc[rows, cols]
+            image = ax.imshow(grid.to_numpy(), cmap=HEATMAP, aspect="auto", origin="lower")
+            ax.set_xticks(range(len(cols)), [_value_text(v) for v in cols])
+            ax.set_yticks(range(len(rows)), [_value_text(v) for v in rows])
+            ax.grid(False)
+            _annotate_cells(ax, grid.to_numpy(), outcome, image)
+        else:
+            image = ax.scatter(table[first], table[second], c=table[outcome], cmap=HEATMAP, s=40)
+        ax.set(title=outcome_label(outcome), xlabel=first, ylabel=second)
+        fig.colorbar(image, ax=ax, format=outcome_formatter(outcome), shrink=0.9)
+    fig.suptitle(f"Mean outcomes over {first} and {second} (means over replicates; "
+                 "intervals in the report)")
+    return fig
+
+
+def scatter_figure(results: Results) -> Figure:
+    """A sampled design seen one factor at a time: each point's mean outcome against each
+    factor. A steep, tight cloud marks an influential factor; a flat one, a weak one."""
+    factors = results.factors
+    table = point_table(results, KEY_OUTCOMES[:2])
+    fig, axes = plt.subplots(2, len(factors), figsize=(3.2 * len(factors) + 1.5, 6.5),
+                             layout="constrained", sharey="row", squeeze=False)
+    for row, outcome in enumerate(KEY_OUTCOMES[:2]):
+        for col, factor in enumerate(factors):
+            ax = axes[row, col]
+            ax.scatter(table[factor], table[outcome], s=12, color=PALETTE[row], alpha=0.7)
+            ax.yaxis.set_major_formatter(outcome_formatter(outcome))
+            if row == 1:
+                ax.set_xlabel(factor)
+        axes[row, 0].set_ylabel(outcome_label(outcome))
+    fig.suptitle(f"Outcomes against each factor ({len(table)} points, means over replicates)")
+    return fig
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def _band_lines(ax, results: Results, column: str) -> None:
+    """One line per point (the first MAX_PANELS) with its band."""
+    shown = list(results.points.index[:MAX_PANELS])
+    bands = mean_ci(results.daily[results.daily["point"].isin(shown)], column, ["point", "day"])
+    for i, point in enumerate(shown):
+        band = bands[bands["point"] == point]
+        x, colour = results.time(band["day"]), PALETTE[i % len(PALETTE)]
+        ax.plot(x, band["mean"], color=colour, label=results.points.loc[point, "label"])
+        ax.fill_between(x, band["low"], band["high"], color=colour, alpha=0.25, linewidth=0)
+
+
+def _point_panels(results: Results, sharey: bool):
+    """One panel per point (the first MAX_PANELS), up to three across."""
+    points = list(results.points.index[:MAX_PANELS])
+    cols = min(len(points), 3)
+    rows = -(-len(points) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols + 2.5, 4 * rows), squeeze=False,
+                             sharey=sharey, sharex=True, layout="constrained")
+    for ax in axes.flat[len(points):]:
+        ax.set_visible(False)
+    return fig, axes, points
+
+
+def _point_legend(fig, ax, results: Results) -> None:
+    if len(results.points) > 1:
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside right center", title="design point")
+
+
+def _time_axis(ax, results: Results, label: bool = True) -> None:
+    if results.spec.start_date is not None:
+        locator = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        if label:
+            ax.set_xlabel("date")
+    elif label:
+        ax.set_xlabel("day of the run")
+
+
+def _name(results: Results) -> str:
+    return f"'{results.spec.name}'"
+
+
+def _ci_note(results: Results, marks: str = "band") -> str:
+    """What the lines and their bands (or bars) are, and over how many runs."""
+    n = results.points["n"]
+    runs = f"n = {n.min()}" if n.min() == n.max() else f"n = {n.min()}–{n.max()}"
+    return f"\nmean and 95% CI {marks} over replicates ({runs}{' per point' if len(n) > 1 else ''})"
+
+
+def _panel_title(results: Results, point: int) -> str:
+    return results.points.loc[point, "label"] if len(results.points) > 1 else ""
+
+
+def _first_note(results: Results, points: list[int]) -> str:
+    total = len(results.points)
+    return "" if total <= len(points) else f"; first {len(points)} of {total} points"
+
+
+def _streams(results: Results) -> list[str]:
+    """Streams that earn something in some run: the others would only crowd the legend."""
+    return [s for s in STREAMS if results.daily[f"revenue_{s}"].abs().sum() > 0]
+
+
+def _stream_colour(stream: str) -> str:
+    """A stream keeps its colour in every figure, whichever streams earn."""
+    return PALETTE[STREAMS.index(stream) % len(PALETTE)]
+
+
+def _annotate_cells(ax, values: np.ndarray, outcome: str, image) -> None:
+    """Each cell's value, dark on light cells and light on dark ones."""
+    middle = np.nanmean([np.nanmin(values), np.nanmax(values)])
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ax.text(j, i, _format_value(outcome, value), ha="center", va="center", fontsize="small",
+                    color="black" if value > middle else "white")

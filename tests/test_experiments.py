@@ -14,7 +14,6 @@ from experiments import runner
 from experiments.cli import main
 from experiments.runs import plan_runs
 from experiments.spec import SpecError, load_spec, parse_spec
-from experiments.storage import ResultFolder
 
 
 def test_seeds_and_run_ids_are_stable_when_replicates_are_added(tmp_path):
@@ -153,21 +152,6 @@ def test_folder_of_another_spec_is_refused(tmp_path, capsys):
     assert main(["run", str(path), "--out", str(out), "--set", "n_smbs=31"]) == 2
     assert "different spec; use --fresh" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "runs").iterdir()) == before
-
-
-def test_plot_writes_users_and_revenue_figures_and_warns_on_missing_runs(tmp_path):
-    from experiments.plotting import plot_folder
-
-    spec = load_spec(str(write_spec(tmp_path)))
-    result = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
-    files = plot_folder(tmp_path / "out")
-    assert {f.name for f in files} == {"users.png", "revenue_by_stream.png"}
-    assert all(f.stat().st_size > 10_000 and f.with_suffix(".svg").exists() for f in files)
-
-    result.folder.run_path(result.summary["run_id"].iloc[0]).unlink()
-    ResultFolder(tmp_path / "out").write_summary(result.summary["run_id"])
-    with pytest.warns(UserWarning, match="plotting 3 of 4 runs; 1 are missing"):
-        plot_folder(tmp_path / "out")
 
 
 def test_list_and_params_commands(capsys):

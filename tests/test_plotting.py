@@ -1,0 +1,262 @@
+"""Figures (`wasim plot`): each kind for the designs it belongs to and no others, bands that are
+the replicate confidence intervals (recomputed here with scipy.stats), and partial or broken
+result folders. Result folders are synthetic: run files with known numbers, written through the
+storage layer, so the tests take seconds, not model runs."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_spec
+from scipy import stats
+
+from experiments.cli import main
+from experiments.plotting import (
+    factor_figure,
+    figure_set,
+    load_results,
+    pareto_front,
+    plot_folder,
+    point_table,
+    tradeoff_figure,
+    users_figure,
+)
+from experiments.runner import summarise
+from experiments.runs import plan_runs
+from experiments.spec import parse_spec
+from experiments.storage import ResultFolder
+from model.ledger import STREAMS
+
+DAYS = 20
+ALWAYS = {"users", "outcomes_over_time", "revenue_by_stream", "revenue_mix", "churn_by_cause"}
+
+
+def spec_dict(design: dict, replicates: int = 3, name: str = "synthetic", seed: int = 3,
+              **parameters) -> dict:
+    return {"experiment": {"name": name, "days": DAYS, "replicates": replicates, "seed": seed},
+            "parameters": {"n_users": 1000, **parameters}, "design": design}
+
+
+def synthetic_daily(parameters: dict, rng: np.random.Generator, days: int = DAYS) -> pd.DataFrame:
+    """A run's days with the model's columns: display-ad revenue and ad churn grow with ad_load,
+    privacy churn only with data sharing; everything else is noise around a constant."""
+    ad_load, sharing = parameters["ad_load"], parameters["data_sharing"] != "off"
+    day = np.arange(1, days + 1)
+    churn = {"churn_ads": rng.poisson(1 + 40 * ad_load, days),
+             "churn_privacy": rng.poisson(3, days) * sharing,
+             "churn_peers": rng.poisson(0.5, days), "churn_other": rng.poisson(2, days)}
+    churned = np.cumsum(sum(churn.values()))
+    users_total = 1000 + np.cumsum(rng.poisson(8, days))
+    revenue = {f"revenue_{s}": np.abs(rng.normal(1e5 * (i + 1), 1e4, days)) * (s != "stickers")
+               for i, s in enumerate(STREAMS)}
+    revenue["revenue_display_ads"] = rng.normal(2e6 * (1 + 10 * ad_load), 1e5, days)
+    revenue["revenue_total"] = sum(revenue.values())
+    users_active = users_total - churned
+    stocks = {name: rng.uniform(0, 1, days) for name in (
+        "share_data_optout", "share_promo_optin", "share_payments_linked", "mean_concern",
+        "mean_annoyance")}
+    return pd.DataFrame({"day": day, "users_total": users_total, "users_active": users_active,
+                         "users_multihoming": rng.poisson(50, days), "users_churned_total": churned,
+                         "churn_today": sum(churn.values()), **churn, **revenue,
+                         "revenue_per_user": revenue["revenue_total"] / users_active, **stocks})
+
+
+def synthetic_folder(path: Path, data: dict, keep=lambda task: True) -> ResultFolder:
+    """A result folder of ``data``'s spec whose runs (those ``keep`` keeps) are synthetic, each
+    drawn from its own run seed, written and recorded as the runner does."""
+    spec = parse_spec(data)
+    folder = ResultFolder(path)
+    folder.prepare(spec, fresh=False)
+    for task in plan_runs(spec, folder.path):
+        if keep(task):
+            daily = synthetic_daily(task.parameters, np.random.default_rng(task.seed_sequence()))
+            folder.write_run(daily, {
+                "run_id": task.run_id, "point": task.point, "replicate": task.replicate,
+                "seed_entropy": task.seed_entropy, "seed_spawn_key": list(task.seed_spawn_key),
+                "point_values": json.dumps(task.point_values, sort_keys=True), "days": task.days,
+                "status": "done", "elapsed_s": 0.01, "parameters": task.parameters,
+                "outcomes": summarise(daily)})
+    return folder
+
+
+GRID_1 = {"kind": "grid", "factors": {"ad_load": [0.0, 0.05, 0.1]}}
+GRID_2 = {"kind": "grid", "factors": {"ad_load": [0.0, 0.1], "data_sharing": ["off", "opt_out"]}}
+RANGES = {"ad_load": {"low": 0.0, "high": 0.2}, "peer_churn_multiplier": {"low": 1.2, "high": 1.8}}
+DESIGNS = {
+    "single": ({"kind": "grid"}, set()),
+    "one factor": (GRID_1, {"tradeoff", "outcomes_vs_ad_load"}),
+    "two factors": (GRID_2, {"tradeoff", "heatmap"}),
+    "rows": ({"kind": "rows", "points": [{"ad_load": 0.0}, {"ad_load": 0.2}]},
+             {"tradeoff", "outcomes_vs_ad_load"}),
+    "lhs, three factors": ({"kind": "lhs", "samples": 6, "factors": {
+        **RANGES, "data_sharing": ["off", "opt_out"]}}, {"tradeoff", "outcomes_vs_factors"}),
+    "morris": ({"kind": "morris", "samples": 4, "factors": RANGES},
+               {"tradeoff", "heatmap", "outcomes_vs_factors", "sensitivity"}),
+    "saltelli": ({"kind": "saltelli", "samples": 4, "factors": RANGES,
+                  "options": {"calc_second_order": False}},
+                 {"tradeoff", "heatmap", "outcomes_vs_factors", "sensitivity"}),
+}
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("plots")
+    return {name: synthetic_folder(root / name.replace(" ", "_").replace(",", ""),
+                                   spec_dict(design, replicates=1 if name == "saltelli" else 2))
+            for name, (design, _) in DESIGNS.items()}
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_each_figure_kind_is_chosen_for_its_designs_only(folders, design):
+    assert set(figure_set(load_results(folders[design].path))) == ALWAYS | DESIGNS[design][1]
+
+
+def test_plot_writes_every_chosen_figure_as_png_and_svg(tmp_path):
+    design = {"kind": "morris", "samples": 2, "factors": RANGES}  # 6 points: every kind but one
+    folder = synthetic_folder(tmp_path / "f", spec_dict(design, replicates=1))
+    files = plot_folder(folder.path)
+    assert {f.stem for f in files} == ALWAYS | {"tradeoff", "heatmap", "outcomes_vs_factors",
+                                                 "sensitivity"}
+    for png in files:
+        assert png.parent == folder.figures_dir and png.stat().st_size > 10_000
+        assert png.with_suffix(".svg").stat().st_size > 10_000
+    assert not (folder.path / "analysis").exists()  # `wasim analyze`'s own files are its own
+
+
+def replicate_ci(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of the mean, the textbook way."""
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    return float(np.mean(values)), low, high
+
+
+def band_of(collection) -> pd.DataFrame:
+    """The lower and upper edge of a fill_between band, by x."""
+    vertices = np.concatenate([path.vertices for path in collection.get_paths()])
+    frame = pd.DataFrame(vertices, columns=["x", "y"])
+    return frame.groupby("x")["y"].agg(["min", "max"])
+
+
+def test_time_series_band_is_the_replicate_confidence_interval(tmp_path):
+    folder = synthetic_folder(tmp_path / "f", spec_dict(GRID_1, replicates=5))
+    results = load_results(folder.path)
+    ax = users_figure(results).axes[0]
+    daily = pd.concat([pd.read_parquet(p).assign(point=folder.read_record(p.stem)["point"])
+                       for p in folder.runs_dir.glob("*.parquet")])
+    for i, point in enumerate(sorted(daily["point"].unique())):
+        band, line = band_of(ax.collections[i]), ax.lines[i]
+        for day in (1, 7, DAYS):
+            values = daily[(daily["point"] == point) & (daily["day"] == day)]["users_active"]
+            assert len(values) == 5
+            mean, low, high = replicate_ci(values.to_numpy(float))
+            assert line.get_ydata()[day - 1] == pytest.approx(mean)
+            assert band.loc[day, "min"] == pytest.approx(low)
+            assert band.loc[day, "max"] == pytest.approx(high)
+
+
+def test_outcome_band_against_the_factor_is_the_replicate_confidence_interval(tmp_path):
+    folder = synthetic_folder(tmp_path / "f", spec_dict(GRID_1, replicates=4))
+    figure = factor_figure(load_results(folder.path))
+    summary = pd.DataFrame([folder.read_record(p.stem) for p in folder.runs_dir.glob("*.parquet")])
+    summary["ad_load"] = [r["ad_load"] for r in summary["parameters"]]
+    summary["revenue_total"] = [o["revenue_total"] for o in summary["outcomes"]]
+    band = band_of(figure.axes[0].collections[0])  # the first panel is revenue_total
+    for ad_load, runs in summary.groupby("ad_load"):
+        mean, low, high = replicate_ci(runs["revenue_total"].to_numpy())
+        assert band.loc[ad_load, "min"] == pytest.approx(low)
+        assert band.loc[ad_load, "max"] == pytest.approx(high)
+        assert figure.axes[0].lines[0].get_ydata()[list(band.index).index(ad_load)] == pytest.approx(mean)
+
+
+def test_dates_replace_days_when_the_spec_gives_a_start_date(tmp_path):
+    data = spec_dict({"kind": "grid"})
+    data["experiment"]["start_date"] = "2026-03-01"
+    results = load_results(synthetic_folder(tmp_path / "f", data).path)
+    x = users_figure(results).axes[0].lines[0].get_xdata()
+    assert pd.Timestamp(x[0]) == pd.Timestamp("2026-03-01")
+    assert pd.Timestamp(x[-1]) == pd.Timestamp("2026-03-01") + pd.Timedelta(days=DAYS - 1)
+
+
+def test_pareto_front_keeps_the_points_nothing_beats():
+    revenue = np.array([10.0, 8.0, 12.0, 7.0, 12.0])
+    churn = np.array([0.1, 0.05, 0.2, 0.06, 0.25])
+    # 3 is beaten by 1 (more revenue, less churn); 4 by 2 (same revenue, less churn)
+    assert pareto_front(revenue, churn).tolist() == [True, True, True, False, False]
+
+
+def test_tradeoff_marks_the_efficient_points(folders):
+    results = load_results(folders["two factors"].path)
+    table = point_table(results, ["revenue_total", "churned_share"])
+    ax = tradeoff_figure(results).axes[0]
+    frontier = next(line for line in ax.lines if line.get_label() == "efficient frontier")
+    efficient = table[pareto_front(table["revenue_total"], table["churned_share"])]
+    assert sorted(frontier.get_xdata()) == pytest.approx(sorted(efficient["churned_share"]))
+    # data sharing adds privacy churn and no revenue: (0.1, opt_out) earns no more than
+    # (0.1, off) beyond noise and loses more users
+    assert not efficient["data_sharing"].eq("opt_out").all()
+
+
+def test_missing_runs_are_named_by_point(tmp_path):
+    folder = synthetic_folder(tmp_path / "f", spec_dict(GRID_1, replicates=2),
+                              keep=lambda t: not (t.point == 2 and t.replicate == 1))
+    with pytest.warns(UserWarning, match=r"plotting 5 of 6 runs; 1 missing \(0 failed.*point 2 "
+                                         r"\(ad_load=0.1\): 1 of 2"):
+        results = load_results(folder.path)
+    assert results.points["n"].tolist() == [2, 2, 1]
+
+
+def test_partial_saltelli_leaves_out_only_its_sensitivity_figure(tmp_path):
+    folder = synthetic_folder(tmp_path / "f", spec_dict(DESIGNS["saltelli"][0], replicates=1),
+                              keep=lambda t: t.point != 0)
+    with pytest.warns(UserWarning, match="1 missing"):
+        results = load_results(folder.path)
+    with pytest.warns(UserWarning, match="sensitivity figure left out"):
+        chosen = figure_set(results)
+    assert set(chosen) == ALWAYS | DESIGNS["saltelli"][1] - {"sensitivity"}
+
+
+def test_a_real_experiment_with_a_missing_run_plots_and_warns_on_stderr(tmp_path, capsys):
+    """End to end on the model's own columns: a tiny run experiment, one run file lost."""
+    out = tmp_path / "out"
+    assert main(["run", str(write_spec(tmp_path, days=8, users=1000)), "--out", str(out),
+                 "--workers", "1"]) == 0
+    next((out / "runs").glob("*.parquet")).unlink()
+    capsys.readouterr()
+    assert main(["plot", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "wasim: warning:" in captured.err and "plotting 3 of 4 runs; 1 missing" in captured.err
+    assert captured.out.count("wrote ") == len(ALWAYS) + 2  # + tradeoff, outcomes_vs_ad_load
+    assert (out / "figures" / "outcomes_vs_ad_load.svg").is_file()
+
+
+def snapshot(path: Path) -> dict[str, int]:
+    return {str(p.relative_to(path)): p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("no spec", "no spec.toml; not a result folder"),
+    ("no runs", "no finished run"),
+    ("corrupt run", "not a readable run file"),
+    ("bad spec", "not a valid spec"),
+])
+def test_bad_folders_exit_2_name_the_problem_and_change_nothing(tmp_path, capsys, breakage, message):
+    folder = synthetic_folder(tmp_path / "f", spec_dict(GRID_1, replicates=2),
+                              keep=lambda t: breakage != "no runs")
+    if breakage == "no spec":
+        folder.spec_path.unlink()
+    elif breakage == "corrupt run":
+        run = next(folder.runs_dir.glob("*.parquet"))
+        run.write_bytes(run.read_bytes()[:200])
+    elif breakage == "bad spec":
+        folder.spec_path.write_text("[experiment\n")
+    before = snapshot(folder.path)
+    assert main(["plot", str(folder.path)]) == 2
+    assert message in capsys.readouterr().err
+    assert snapshot(folder.path) == before
+
+
+def test_plot_of_a_folder_that_does_not_exist_exits_2(tmp_path, capsys):
+    assert main(["plot", str(tmp_path / "nowhere")]) == 2
+    assert "not a result folder" in capsys.readouterr().err
+    assert not (tmp_path / "nowhere").exists()
