@@ -99,8 +99,8 @@ class ReferenceUser(FixedAgent):
         self.annoyance = self.annoyance * (1 - p.annoyance_decay) + (1 - self.ad_tolerance) * (
             p.annoyance_per_ad * self.display_seen + p.annoyance_per_message * self.promo_today
         )
-        shares_data = p.data_sharing == "mandatory" or (p.data_sharing == "opt_out" and not self.data_optout)
-        pressure = p.sharing_pressure if shares_data else 0.0
+        expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
+        pressure = p.sharing_pressure if self.shares_data_under(expected) else 0.0
         peer_concern = sum(c.concern for c in self.contacts) / max(len(self.contacts), 1)
         on_privacy_rival = self.share_of_contacts(lambda c: c.reachable_on(Rival.PRIVACY))
         self._linked_share = self.share_of_contacts(lambda c: c.payments_linked)  # for settings
@@ -108,16 +108,20 @@ class ReferenceUser(FixedAgent):
                   + p.peer_concern_weight * peer_concern + p.switch_concern_weight * on_privacy_rival)
         self._next_concern = self.concern + p.concern_adjust_rate * (target - self.concern)
 
+    def shares_data_under(self, mode: str) -> bool:
+        """Whether her account data is shared under data-sharing ``mode`` (D1)."""
+        return mode == "mandatory" or (mode == "opt_out" and not self.data_optout)
+
     def commit_concern(self) -> None:
         self.concern = self._next_concern
 
     def choose_settings(self) -> None:
-        """Opt out of data sharing (``opt_out`` mode only), withdraw or give promotional
-        opt-in, link a bank account (more likely the more contacts pay, as of the morning);
-        concern holds back the last two."""
+        """Opt out of data sharing (only when users expect ``opt_out``, so not during an
+        ultimatum), withdraw or give promotional opt-in, link a bank account (more likely the
+        more contacts pay, as of the morning); concern holds back the last two."""
         p = self.model.p
         rnd = self.random
-        if (p.data_sharing == "opt_out" and self.on_platform and not self.data_optout
+        if (self.model.policy.expected_data_sharing == "opt_out" and self.on_platform and not self.data_optout
                 and self.concern > p.optout_threshold and rnd.random() < p.optout_rate):
             self.data_optout = True
             self.model.population.opted_out += 1
@@ -133,7 +137,8 @@ class ReferenceUser(FixedAgent):
             self.payments_linked = True
 
     def decide(self) -> None:
-        """Leave, start or stop multi-homing, or return, from the morning's contacts."""
+        """Leave, start or stop multi-homing, or return, from the morning's contacts; on an
+        outage day an active user has an extra chance to install a rival."""
         p = self.model.p
         only_here = self.share_of_contacts(lambda c: c.state == UserState.ACTIVE)
         on_privacy = self.share_of_contacts(lambda c: c.reachable_on(Rival.PRIVACY))
@@ -161,6 +166,8 @@ class ReferenceUser(FixedAgent):
 
         if self.state == UserState.ACTIVE:
             p_switch = p.multihoming_rate * (pull_privacy + pull_feature)
+            if self.active:
+                p_switch += self.model.population.outage_install_chance
         else:
             own = on_privacy if self.rival == Rival.PRIVACY else on_feature
             p_switch = p.multihoming_drop_per_year / 365 * (1 - own)
@@ -219,6 +226,7 @@ class ReferencePopulation:
         self._pool = [self.users[i] for i in order[n_initial:]]
         self.agents = model.agents_by_type[ReferenceUser]
         self.media_attention = 0.0
+        self.outage_install_chance = 0.0
 
     def day(self, ads_per_visit: float, promo_chance: float) -> dict[str, float]:
         p = self.model.p
@@ -240,6 +248,11 @@ class ReferencePopulation:
             for contact in leaver.contacts:
                 contact.peer_exposure += 1
         return self._summary(self._join())
+
+    def lose_opt_outs(self) -> None:
+        """Mandatory sharing: no opt-out stands any more."""
+        for user in self.users:
+            user.data_optout = False
 
     def record_churn(self, ads: float, privacy: float, peers: float) -> None:
         """A leaver's churn split over causes by their shares of her daily chance."""

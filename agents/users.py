@@ -160,6 +160,7 @@ class UserPopulation(mesa.Agent):
         self.concern = np.zeros(n, dtype=np.float32)
         self.peer_exposure = np.zeros(n, dtype=np.float32)
         self.media_attention = 0.0
+        self.outage_install_chance = 0.0  # set for an outage day (model.events)
 
         # today's exposure, filled by the platform
         self.active_today = np.zeros(n, dtype=bool)
@@ -203,12 +204,19 @@ class UserPopulation(mesa.Agent):
     @property
     def personalisable(self) -> np.ndarray:
         """Users whose account data may be used for ad targeting (D1)."""
-        mode = self.model.p.data_sharing
+        return self.sharing_under(self.model.policy.data_sharing)
+
+    def sharing_under(self, mode: str) -> np.ndarray:
+        """Users whose account data is shared under data-sharing ``mode`` (D1)."""
         if mode == "off":
             return np.zeros(len(self), dtype=bool)
         if mode == "mandatory":
             return np.ones(len(self), dtype=bool)
         return ~self.data_optout
+
+    def lose_opt_outs(self) -> None:
+        """Mandatory sharing: no opt-out stands any more (cal §5.3)."""
+        self.data_optout[:] = False
 
     def contact_share(self, *groups: Presence) -> np.ndarray:
         """Share of each user's contacts who are in any of the presence ``groups``."""
@@ -260,8 +268,8 @@ class UserPopulation(mesa.Agent):
             + np.float32(p.annoyance_per_message) * self.promo_today
         )
 
-        shares_data = self.personalisable
-        pressure = shares_data * np.float32(p.sharing_pressure)
+        expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
+        pressure = self.sharing_under(expected) * np.float32(p.sharing_pressure)
         peer_concern = (self._neighbour_sum @ self.concern) * self._inverse_degree
         on_privacy_rival = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
         target = self.privacy_sensitivity * (pressure + np.float32(self.media_attention))
@@ -270,7 +278,7 @@ class UserPopulation(mesa.Agent):
         self.concern += np.float32(p.concern_adjust_rate) * (target - self.concern)
         self.media_attention *= 1 - p.media_decay
 
-        if p.data_sharing == "opt_out":
+        if expected == "opt_out":
             may = np.flatnonzero(self.on_platform & ~self.data_optout & (self.concern > p.optout_threshold))
             opt = may[rng.random(len(may), dtype=np.float32) < p.optout_rate]
             self.data_optout[opt] = True
@@ -297,8 +305,9 @@ class UserPopulation(mesa.Agent):
         """One uniform draw u per user settles her day against her daily chances: she
         leaves if u < p_leave, else starts (or stops) multi-homing if u < p_leave + p_switch;
         churned users return if u < p_return. Rivals pull by the share of contacts on them
-        (lock-in both ways, cal §6.4). The chances are small, so they are used as daily
-        probabilities directly."""
+        (lock-in both ways, cal §6.4); on an outage day today's active users have an extra
+        chance to install one (``model.events``). The chances are small, so they are used as
+        daily probabilities directly."""
         p = self.model.p
         rng = self.user_rng
         state = self.state
@@ -317,6 +326,8 @@ class UserPopulation(mesa.Agent):
         pull_privacy = self.concern * (np.float32(p.rival_privacy_reach) + on_privacy)
         pull_feature = self.feature_appetite * (np.float32(p.rival_feature_reach) + on_feature)
         h_switch = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)  # install
+        if self.outage_install_chance:  # an outage pushes today's active users to a rival
+            h_switch += np.float32(self.outage_install_chance) * self.active_today
         own_rival_share = np.where(self.rival[multihoming] == Rival.PRIVACY,
                                    on_privacy[multihoming], on_feature[multihoming])
         h_switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)

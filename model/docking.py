@@ -5,7 +5,8 @@ agent per user (``agents.reference_users``, the readable specification). Organis
 replaced by a fixed exposure so that only the users' rules differ: every Updates-tab visit
 shows ``ad_load x status_items_per_visit`` ads times the user's relative time in the tab,
 and every active, opted-in user under her weekly marketing cap gets a marketing message with
-probability ``promo_chance``. The media shock is the model's (``media_shock_day``).
+probability ``promo_chance``. The dated privacy and policy events are the model's
+(``model.events``), fired by Mesa's event scheduler as in the full model.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import mesa
 
 from agents.reference_users import ReferencePopulation
 from agents.users import DayOutcome, UserPopulation
+from model.events import PolicyTimeline
 from model.metrics import user_metrics
 from model.network import population_graph
 from model.params import resolve
@@ -48,7 +50,8 @@ class UserWorld(mesa.Model):
             users = UserPopulation(self, graph, region, self.p.n_users, user_rng)
             self.population = VectorisedPopulation(users)
         else:
-            self.population = ReferencePopulation(self, graph, region, self.p.n_users)
+            users = self.population = ReferencePopulation(self, graph, region, self.p.n_users)
+        self.policy = PolicyTimeline(self, users)
         self.ads_per_visit = self.p.ad_load * self.p.status_items_per_visit
         self.promo_chance = promo_chance
         self.today: dict[str, float] = {}
@@ -57,8 +60,6 @@ class UserWorld(mesa.Model):
         )
 
     def step(self) -> None:
-        if self.steps == self.p.media_shock_day:
-            self.population.media_attention += self.p.media_shock_size
         self.today = self.population.day(self.ads_per_visit, self.promo_chance)
         self.datacollector.collect(self)
 
@@ -72,14 +73,6 @@ class VectorisedPopulation:
 
     def __init__(self, users: UserPopulation):
         self.users = users
-
-    @property
-    def media_attention(self) -> float:
-        return self.users.media_attention
-
-    @media_attention.setter
-    def media_attention(self, value: float) -> None:
-        self.users.media_attention = value
 
     def day(self, ads_per_visit: float, promo_chance: float) -> dict[str, float]:
         users = self.users

@@ -13,11 +13,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from model.docking import OUTCOMES, UserWorld
+from model.docking import IMPLEMENTATIONS, OUTCOMES, UserWorld
 
 STRESS = dict(n_users=1000, ad_load=0.1, media_shock_day=25, media_shock_size=2.0,
               privacy_churn_slope=0.01, ad_churn_slope=0.0005, baseline_churn_per_year=0.2,
-              multihoming_rate=0.02, return_per_year=2.0, multihoming_drop_per_year=3.0)
+              multihoming_rate=0.02, return_per_year=2.0, multihoming_drop_per_year=3.0,
+              outage_day=15, ultimatum_day=35, ultimatum_deadline_day=70, postponement_day=50)
+"""Every mechanism fires, dated events included: an outage, a media shock, an ultimatum
+(users anticipate mandatory sharing) postponed past the run's end (the enforced deadline
+ends opt-outs, which would leave nothing to compare; see the test of lost opt-outs)."""
 DAYS = 80
 SEEDS = range(12)
 ALPHA = 0.001
@@ -80,6 +84,20 @@ def test_the_docking_test_catches_a_changed_rule(reference):
     pvalues = welch_pvalues(changed, reference)
     assert pvalues["mean_annoyance"] < ALPHA
     assert pvalues["churn_ads"] < ALPHA
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_an_enforced_deadline_ends_every_opt_out_in_both(implementation):
+    """The deadline of an ultimatum (cal §5.3), which the runs above never reach: users who
+    opted out lose the opt-out, and nobody opts out from the announcement on."""
+    timeline = dict(media_shock_day=5, ultimatum_day=20, ultimatum_deadline_day=30, postponement_day=0)
+    world = UserWorld(implementation=implementation, rng=2, **(STRESS | dict(n_users=300) | timeline))
+    for _ in range(40):
+        world.step()
+    df = world.datacollector.get_model_vars_dataframe()
+    assert df["share_data_optout"].iloc[18] > 0
+    assert df["opt_outs_today"].iloc[19:].sum() == 0
+    assert df["share_data_optout"].iloc[29:].eq(0).all()
 
 
 def test_unknown_implementation_is_refused():

@@ -1,0 +1,108 @@
+"""Dated privacy and policy events (cal §5): the timeline of a run, and the data-sharing lever.
+
+Every event is a Mesa event (``schedule_event``) at *day − 0.5*: it fires between two days,
+before the day it belongs to (ODD §3). The timeline holds the data-sharing lever (D1) as it
+stands today and the mode users expect, which differ only while an ultimatum runs; the users
+read both. The same timeline drives the full model (``model.market``) and the users-only
+docking world (``model.docking``) with either implementation of the users, which need only
+``media_attention``, ``outage_install_chance`` and ``lose_opt_outs()``.
+"""
+
+from __future__ import annotations
+
+from model.params import DATA_SHARING_MODES
+
+
+class PolicyTimeline:
+    """The run's dated events and the data-sharing lever they move."""
+
+    def __init__(self, model, users):
+        self.model = model
+        self.users = users
+        self.data_sharing: str = model.p.data_sharing
+        """The lever today: what the platform does with account data (D1)."""
+        self.ultimatum_pending = False
+        self._schedule(model.p)
+
+    @property
+    def expected_data_sharing(self) -> str:
+        """The mode users react to: while an ultimatum runs they act as if sharing were
+        already mandatory (they anticipate the deadline; assumption), otherwise the lever's."""
+        return "mandatory" if self.ultimatum_pending else self.data_sharing
+
+    def _schedule(self, p) -> None:
+        if p.media_shock_day > 0:
+            self._on(p.media_shock_day, self.media_shock)
+        if p.data_sharing_change_day > 0:
+            self._on(p.data_sharing_change_day, self.change_data_sharing)
+        if p.ultimatum_day > 0:
+            self._on(p.ultimatum_day, self.announce_ultimatum)
+            self._deadline = self._on(p.ultimatum_deadline_day, self.enforce_deadline)
+        if p.postponement_day > 0:
+            self._on(p.postponement_day, self.postpone_deadline)
+        if p.outage_day > 0:
+            self._on(p.outage_day, self.start_outage)
+
+    def _on(self, day: int, event):
+        return self.model.schedule_event(event, at=day - 0.5)
+
+    # --- the events ----------------------------------------------------------------------
+    def media_shock(self) -> None:
+        """A privacy announcement draws media attention, which then decays (I2, cal §5.3)."""
+        self.users.media_attention += self.model.p.media_shock_size
+
+    def announce_ultimatum(self) -> None:
+        """Users are told to accept data sharing by a deadline or lose access (cal §5.3:
+        pop-up of 4-6 Jan 2021, deadline 8 Feb). From now every user feels the pressure of
+        mandatory sharing, opted out or not, and nobody opts out any more: there is nothing
+        left to opt out of (anticipation; assumption)."""
+        self.ultimatum_pending = True
+
+    def enforce_deadline(self) -> None:
+        """On the deadline, data sharing becomes mandatory and opt-outs are lost (cal §5.3)."""
+        self.ultimatum_pending = False
+        self.switch_data_sharing("mandatory")
+
+    def postpone_deadline(self) -> None:
+        """The platform moves the deadline ``postponement_days`` later and says no account
+        will be deleted (15 Jan 2021: deadline moved to 15 May; cal §5.3, §10.6). Users stop
+        anticipating, and the reassurance takes a share ``postponement_reassurance`` off media
+        attention (cal §6.4: reassuring information lowers avoidance, Athey et al. 2017; size
+        assumed). The deadline still comes, later."""
+        p = self.model.p
+        self.ultimatum_pending = False
+        self.users.media_attention *= 1 - p.postponement_reassurance
+        self._deadline.cancel()
+        self._deadline = self._on(p.ultimatum_deadline_day + p.postponement_days, self.enforce_deadline)
+
+    def change_data_sharing(self) -> None:
+        """The lever switches to ``data_sharing_after`` (cal §5.2: off to opt-out on 25 Aug
+        2016; §10.6: the lever is schedulable)."""
+        self.switch_data_sharing(self.model.p.data_sharing_after)
+
+    def switch_data_sharing(self, mode: str) -> None:
+        """Mandatory sharing leaves no opt-out standing."""
+        self.data_sharing = mode
+        if mode == "mandatory":
+            self.users.lose_opt_outs()
+
+    def start_outage(self) -> None:
+        """The platform is down for ``outage_hours``: each user active that day installs a
+        rival w.p. ``outage_install_per_hour`` per hour, on top of her usual chance (cal §5.1,
+        §5.4: rivals' sign-ups jump an order of magnitude on outage days; §10.2: installing a
+        second app is more common than leaving, so leaving is unchanged). Ends after the day."""
+        p = self.model.p
+        self.users.outage_install_chance = min(p.outage_install_per_hour * p.outage_hours, 1.0)
+        self.model.schedule_event(self.end_outage, after=1)
+
+    def end_outage(self) -> None:
+        self.users.outage_install_chance = 0.0
+
+    # --- the day's columns ---------------------------------------------------------------
+    def columns(self) -> dict[str, float]:
+        """``data_sharing_mode``: index of the lever's mode in off, opt_out, mandatory;
+        ``ultimatum_pending``: 1 while an ultimatum runs; ``media_attention``: after today's
+        decay."""
+        return {"data_sharing_mode": DATA_SHARING_MODES.index(self.data_sharing),
+                "ultimatum_pending": int(self.ultimatum_pending),
+                "media_attention": float(self.users.media_attention)}

@@ -1,0 +1,122 @@
+"""Dated privacy and policy events (``model.events``; cal §5): the ultimatum, its postponement,
+a scheduled data-sharing change and an outage, each against the same seeds without it.
+
+Behavioural comparisons run on the users alone (``model.docking.UserWorld``, the world the
+reference is docked in) over 8 paired seeds; the timeline's columns, the outage and the 2016-like
+change run in the full model. Thresholds are about half the effects measured over those seeds.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_model
+from scipy import stats
+
+from experiments.cli import main
+from model import ParameterError
+from model.docking import UserWorld
+from model.params import resolve
+
+SEEDS = range(8)
+ULTIMATUM = dict(ultimatum_day=6, ultimatum_deadline_day=39, media_shock_day=7)
+"""The 2021 timeline from 1 January (cal §5.3): pop-up on 6 Jan, media attention from 7 Jan,
+deadline 8 Feb."""
+HORIZON = 120  # days; a postponement on day 15 moves the deadline to day 135, past it
+
+
+def after_announcement(seed: int, **events) -> tuple[int, int]:
+    """Multi-homing starts and departures from the announcement day to the horizon."""
+    w = UserWorld(rng=seed, n_users=5000, **events)
+    for _ in range(HORIZON):
+        w.step()
+    df = w.datacollector.get_model_vars_dataframe().iloc[ULTIMATUM["ultimatum_day"] - 1:]
+    return df["multihoming_started"].sum(), df["churn_today"].sum()
+
+
+def daily(days: int, seed: int, **params) -> pd.DataFrame:
+    """The full model's daily rows."""
+    return run_model(days=days, seed=seed, **params).datacollector.get_model_vars_dataframe()
+
+
+@pytest.fixture(scope="module")
+def timelines() -> dict[str, np.ndarray]:
+    """Per seed (rows): multi-homing starts and departures (columns), by timeline."""
+    arms = {"media only": dict(media_shock_day=7), "ultimatum": ULTIMATUM,
+            "postponed": ULTIMATUM | dict(postponement_day=15)}
+    return {arm: np.array([after_announcement(seed, **events) for seed in SEEDS])
+            for arm, events in arms.items()}
+
+
+def test_an_ultimatum_raises_multihoming_and_churn(timelines):
+    """Measured: multi-homing starts +25%, departures +12% (8 seeds, 5,000 users)."""
+    ultimatum, calm = timelines["ultimatum"], timelines["media only"]
+    for column, least_rise in ((0, 0.12), (1, 0.05)):
+        assert ultimatum[:, column].mean() > (1 + least_rise) * calm[:, column].mean()
+        assert stats.ttest_rel(ultimatum[:, column], calm[:, column], alternative="greater").pvalue < 0.001
+
+
+def test_a_postponement_lowers_multihoming_and_churn(timelines):
+    """Measured: multi-homing starts -13%, departures -7% against the ultimatum kept."""
+    postponed, kept = timelines["postponed"], timelines["ultimatum"]
+    for column, least_fall in ((0, 0.06), (1, 0.03)):
+        assert postponed[:, column].mean() < (1 - least_fall) * kept[:, column].mean()
+        assert stats.ttest_rel(postponed[:, column], kept[:, column], alternative="less").pvalue < 0.001
+
+
+def test_the_timeline_shows_in_the_columns_and_a_postponement_moves_the_deadline():
+    df = daily(130, 3, ultimatum_day=10, ultimatum_deadline_day=30, postponement_day=20,
+               media_shock_day=11).set_index("day")
+    pending = df["ultimatum_pending"]
+    assert pending.loc[10:19].eq(1).all() and pending.drop(range(10, 20)).eq(0).all()
+    assert df.loc[10:19, "opt_outs_today"].sum() == 0  # nothing to opt out of any more
+    assert df.loc[20:29, "opt_outs_today"].sum() > 0  # the postponement gives the opt-out back
+    # the reassurance halves media attention before day 20's decay
+    assert df.loc[20, "media_attention"] == pytest.approx(df.loc[19, "media_attention"] * 0.5 * 0.9)
+    mode = df["data_sharing_mode"]  # 1 opt_out, 2 mandatory from the moved deadline, 30 + 96
+    assert mode.loc[:125].eq(1).all() and mode.loc[126:].eq(2).all()
+    assert df.loc[126:, "share_data_optout"].eq(0).all() and df.loc[126:, "opt_outs_today"].eq(0).all()
+
+
+def test_an_outage_brings_a_spike_of_rival_signups_and_few_departures():
+    """Cal §5.4, §10.2: sign-ups an order of magnitude above normal, installing rather than
+    leaving. Measured: 30-40 times the month's daily mean. Leaving on the day is untouched:
+    the same seed without the outage loses exactly the same users that day."""
+    for seed in range(4):
+        df = daily(60, seed, outage_day=40)
+        calm = daily(40, seed)
+        signups = (df["rival_signups_privacy"] + df["rival_signups_feature"]).to_numpy()
+        assert signups[39] > 10 * signups[9:39].mean()
+        assert df["churn_today"].iloc[39] == calm["churn_today"].iloc[39]
+        assert df["churn_today"].iloc[39:].sum() < 0.2 * signups[39]
+
+
+def test_a_scheduled_opt_out_change_brings_opt_outs_only_after_its_day_and_no_dent():
+    """The Aug 2016 change (off to opt_out, cal §5.2) left no visible dent in users (§10.1)."""
+    for seed in range(3):
+        df = daily(180, seed, data_sharing="off", data_sharing_change_day=60)
+        unchanged = daily(180, seed, data_sharing="off")
+        before, after = df.iloc[:59], df.iloc[59:]
+        assert before["data_sharing_mode"].eq(0).all() and after["data_sharing_mode"].eq(1).all()
+        assert before["opt_outs_today"].sum() == 0 and after["opt_outs_today"].sum() > 100
+        assert after["users_active"].min() >= 0.995 * before["users_active"].iloc[-1]
+        assert df["users_active"].iloc[-1] > 0.99 * unchanged["users_active"].iloc[-1]
+
+
+@pytest.mark.parametrize(("events", "field", "message"), [
+    (dict(ultimatum_day=40, ultimatum_deadline_day=30), "ultimatum_deadline_day",
+     "got 30, not after ultimatum_day = 40"),
+    (dict(ultimatum_deadline_day=30), "ultimatum_deadline_day", "got 30 but ultimatum_day = 0"),
+    (dict(ultimatum_day=6, ultimatum_deadline_day=39, postponement_day=39), "postponement_day",
+     "after ultimatum_day = 6 and before ultimatum_deadline_day = 39"),
+    (dict(postponement_day=15), "postponement_day", "got 15 but ultimatum_day = 0"),
+])
+def test_an_impossible_timeline_is_refused_naming_the_fields(events, field, message):
+    with pytest.raises(ParameterError, match=message) as err:
+        resolve(events)
+    assert err.value.field == field
+
+
+def test_simulate_exits_2_on_a_deadline_before_its_announcement(capsys):
+    args = ["--set", "ultimatum_day=40", "--set", "ultimatum_deadline_day=30"]
+    assert main(["simulate", "--days", "1", *args]) == 2
+    assert "ultimatum_deadline_day: got 30, not after ultimatum_day = 40" in capsys.readouterr().err
