@@ -48,7 +48,7 @@ CAUSES = ("ads", "privacy", "peers", "other")
 MAX_PANELS = 6
 """Points drawn at most in per-point figures; larger designs show their first points."""
 SMOOTH_DAYS = 7
-"""Daily churn is counted in a few users a day: a week's mean shows its course."""
+"""Flows per day (revenue, churn) are drawn as each run's trailing 7-day mean."""
 _DAILY_COLUMNS = ["day", "users_active", "users_multihoming", "users_churned_total", "users_total",
                   "revenue_per_user", *(f"churn_{c}" for c in CAUSES),
                   *(f"revenue_{s}" for s in (*STREAMS, "total"))]
@@ -65,7 +65,8 @@ class Results:
     """One row per finished run, as in ``summary.parquet``."""
     planned: int
     missing: str
-    """What is missing, in words; empty when every planned run is done."""
+    """What is missing, in words ("5 of 6 runs; 1 missing ..."); empty when every planned run
+    is done."""
     complete: bool
     """Every planned run is done (the runs' ids match the spec's plan)."""
 
@@ -101,6 +102,15 @@ class Results:
             frames.append(frame.assign(point=run.point, replicate=run.replicate))
         return pd.concat(frames, ignore_index=True)
 
+    @cached_property
+    def smoothed(self) -> pd.DataFrame:
+        """``daily`` with each run's flows (revenue and churn per day) as trailing means over
+        SMOOTH_DAYS days: a day's revenue or churn of a sample is noisy, its course is not."""
+        flows = [c for c in self.daily.columns if c.startswith(("revenue_", "churn_"))]
+        runs = self.daily.groupby(["point", "replicate"], sort=False)[flows]
+        means = runs.transform(lambda column: column.rolling(SMOOTH_DAYS, min_periods=1).mean())
+        return self.daily.assign(**{c: means[c] for c in flows})
+
     def time(self, days: pd.Series) -> pd.Series:
         """Days as dates when the spec gives a start date, else as they are."""
         if self.spec.start_date is None:
@@ -125,9 +135,9 @@ def load_results(path: str | Path, doing: str = "plotting") -> Results:
     planned = {t.run_id for t in tasks}
     if on_disk and not planned & set(on_disk):
         done, complete = list(on_disk.values()), False
-        missing = (f"none of its {len(on_disk)} run files is among the {len(tasks)} runs its spec "
-                   "plans today: they were made by another model version (the parameters, hence "
-                   "the run ids, differ); showing them all, without knowing which are missing")
+        missing = (f"{len(on_disk)} runs of another model version (none is among the {len(tasks)} "
+                   "runs its spec plans today: the parameters, hence the run ids, differ); which "
+                   "runs are missing cannot be told")
     else:
         done = [on_disk[t.run_id] for t in tasks if t.run_id in on_disk]
         missing = _missing(folder, tasks, set(on_disk))
@@ -139,8 +149,7 @@ def load_results(path: str | Path, doing: str = "plotting") -> Results:
                             | r["parameters"] | r["outcomes"] for r in done])
     summary = summary.sort_values(["point", "replicate"], ignore_index=True)
     if missing:
-        warnings.warn(f"{folder.path}: {doing} {len(done)} of {len(tasks)} runs; {missing}",
-                      stacklevel=2)
+        warnings.warn(f"{folder.path}: {doing} {missing}", stacklevel=2)
     return Results(folder, spec, summary, len(tasks), missing, complete)
 
 
@@ -173,8 +182,8 @@ def _missing(folder: ResultFolder, tasks, done: set[str]) -> str:
         shown.append(f"point {point}{f' ({values})' if values else ''}: {lacking} of "
                      f"{len(by_point[point])}")
     more = f" and {len(shown) - 5} more points" if len(shown) > 5 else ""
-    return (f"{len(absent)} missing ({failed} failed; `wasim status` lists them): "
-            f"{'; '.join(shown[:5])}{more}")
+    return (f"{len(tasks) - len(absent)} of {len(tasks)} runs; {len(absent)} missing ({failed} "
+            f"failed; `wasim status` lists them): {'; '.join(shown[:5])}{more}")
 
 
 def _value_text(value) -> str:
@@ -215,10 +224,11 @@ def pareto_front(revenue: np.ndarray, churn: np.ndarray) -> np.ndarray:
 
 # --- units ---------------------------------------------------------------------------------------
 def money(value: float, _pos=None) -> str:
+    sign = "-" if value < 0 else ""
     for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= limit:
-            return f"${value / limit:.3g}{suffix}"
-    return f"${value:.3g}"
+            return f"{sign}${abs(value) / limit:.3g}{suffix}"
+    return f"{sign}${abs(value):.3g}"
 
 
 def percent(share: float, _pos=None) -> str:
@@ -226,10 +236,11 @@ def percent(share: float, _pos=None) -> str:
 
 
 def count(value: float, _pos=None) -> str:
-    for limit, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            return f"{value / limit:.4g}{suffix}"
-    return f"{value:.3g}"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.4g}M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.4g}k"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 OUTCOME_LABELS = {
@@ -252,7 +263,7 @@ def outcome_formatter(name: str):
     return FuncFormatter(count)
 
 
-def _format_value(name: str, value: float) -> str:
+def format_value(name: str, value: float) -> str:
     return outcome_formatter(name)(value, None)
 
 
@@ -286,7 +297,10 @@ def figure_set(results: Results) -> dict[str, Callable[[Results, Path], Path]]:
 
 def plot_folder(path: str | Path) -> list[Path]:
     """Write the figure set of a result folder into its figures/ (PNG and SVG); return the PNGs."""
-    results = load_results(path)
+    return plot_results(load_results(path))
+
+
+def plot_results(results: Results) -> list[Path]:
     out = results.folder.figures_dir
     out.mkdir(parents=True, exist_ok=True)
     with plt.rc_context(STYLE):
@@ -322,13 +336,14 @@ def users_figure(results: Results) -> Figure:
 
 def over_time_figure(results: Results) -> Figure:
     """Revenue, revenue per user, users lost and multi-homers: the run's course, per point."""
-    panels = [("revenue_total", "revenue per day (USD)", money),
-              ("revenue_per_user", "revenue per active user per day (USD)", money),
+    panels = [("revenue_total", f"revenue per day (USD, {SMOOTH_DAYS}-day mean)", money),
+              ("revenue_per_user", f"revenue per active user per day (USD, {SMOOTH_DAYS}-day mean)",
+               money),
               ("users_churned_total", "users who have left so far (sample)", count),
               ("users_multihoming", "users also on a rival app (sample)", count)]
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), layout="constrained", sharex=True)
     for ax, (column, label, formatter) in zip(axes.flat, panels, strict=True):
-        _band_lines(ax, results, column)
+        _band_lines(ax, results, column, smoothed=column.startswith("revenue"))
         ax.set(title=label)
         ax.yaxis.set_major_formatter(FuncFormatter(formatter))
         _time_axis(ax, results, label=ax in axes[1])
@@ -341,18 +356,24 @@ def revenue_figure(results: Results) -> Figure:
     """Each stream's revenue on a log scale: streams differ by orders of magnitude."""
     streams = _streams(results)
     fig, axes, points = _point_panels(results, sharey=True)
+    lowest = np.inf
     for ax, point in zip(axes.flat, points, strict=False):
-        rows = results.daily[results.daily["point"] == point]
+        rows = results.smoothed[results.smoothed["point"] == point]
         for stream in streams:
             band = mean_ci(rows, f"revenue_{stream}", ["day"])
             band = band[band["mean"] > 0]  # a log axis has no room for days a stream earns nothing
             x, colour = results.time(band["day"]), _stream_colour(stream)
             ax.plot(x, band["mean"], color=colour, label=stream.replace("_", " "))
-            ax.fill_between(x, band["low"].clip(lower=band["mean"] / 100), band["high"],
+            ax.fill_between(x, band["low"].clip(lower=band["mean"] / 10), band["high"],
                             color=colour, alpha=0.25, linewidth=0)
-        ax.set(title=_panel_title(results, point), ylabel="revenue per day (USD)", yscale="log")
+            lowest = min(lowest, band["mean"].quantile(0.05))
+        ax.set(title=_panel_title(results, point), yscale="log",
+               ylabel=f"revenue per day (USD, {SMOOTH_DAYS}-day mean)")
         ax.yaxis.set_major_formatter(FuncFormatter(money))
         _time_axis(ax, results)
+    axes.flat[0].set_ylim(bottom=lowest / 3)  # a stream's first days, or a wide band, are not
+    # worth decades of empty axis
+    _tidy_panels(axes, len(points))
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right center", title="stream")
     fig.suptitle(f"Revenue by stream (log scale), {_name(results)}{_first_note(results, points)}"
@@ -365,14 +386,16 @@ def revenue_mix_figure(results: Results) -> Figure:
     streams = _streams(results)
     fig, axes, points = _point_panels(results, sharey=True)
     for ax, point in zip(axes.flat, points, strict=False):
-        means = results.daily[results.daily["point"] == point].groupby("day")[
+        means = results.smoothed[results.smoothed["point"] == point].groupby("day")[
             [f"revenue_{s}" for s in streams]].mean()
         ax.stackplot(results.time(means.index.to_series()), means.T.to_numpy(),
                      colors=[_stream_colour(s) for s in streams],
                      labels=[s.replace("_", " ") for s in streams], linewidth=0)
-        ax.set(title=_panel_title(results, point), ylabel="revenue per day (USD)")
+        ax.set(title=_panel_title(results, point),
+               ylabel=f"revenue per day (USD, {SMOOTH_DAYS}-day mean)")
         ax.yaxis.set_major_formatter(FuncFormatter(money))
         _time_axis(ax, results)
+    _tidy_panels(axes, len(points))
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles[::-1], names[::-1], loc="outside right center", title="stream (top first)")
     fig.suptitle(f"Revenue mix by stream, {_name(results)}{_first_note(results, points)}\n"
@@ -382,19 +405,18 @@ def revenue_mix_figure(results: Results) -> Figure:
 
 def churn_figure(results: Results) -> Figure:
     fig, axes, points = _point_panels(results, sharey=True)
-    daily = results.daily.sort_values(["point", "replicate", "day"])
     for ax, point in zip(axes.flat, points, strict=False):
-        rows = daily[daily["point"] == point]
+        rows = results.smoothed[results.smoothed["point"] == point]
         for i, cause in enumerate(CAUSES):
-            smooth = rows.groupby("replicate")[f"churn_{cause}"].transform(
-                lambda s: s.rolling(SMOOTH_DAYS, min_periods=1).mean())
-            band = mean_ci(rows.assign(smooth=smooth), "smooth", ["day"])
+            band = mean_ci(rows, f"churn_{cause}", ["day"])
             x = results.time(band["day"])
             ax.plot(x, band["mean"], color=PALETTE[i], label=cause)
-            ax.fill_between(x, band["low"], band["high"], color=PALETTE[i], alpha=0.25, linewidth=0)
+            ax.fill_between(x, band["low"].clip(lower=0), band["high"], color=PALETTE[i],
+                            alpha=0.25, linewidth=0)
         ax.set(title=_panel_title(results, point),
                ylabel=f"users leaving per day ({SMOOTH_DAYS}-day mean)")
         _time_axis(ax, results)
+    _tidy_panels(axes, len(points))
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right center", title="cause")
     fig.suptitle(f"Users leaving by cause, {_name(results)}{_first_note(results, points)}"
@@ -412,20 +434,23 @@ def tradeoff_figure(results: Results, revenue: str = "revenue_total",
     for mask, style in ((~efficient, {"color": PALETTE[8], "label": "dominated point"}),
                         (efficient, {"color": PALETTE[3], "label": "efficient point"})):
         rows = table[mask]
-        ax.errorbar(rows[churn], rows[revenue], fmt="o", capsize=2, markersize=5, **style,
+        ax.errorbar(rows[churn], rows[revenue], fmt="o", capsize=2, markersize=6, elinewidth=0.8,
+                    alpha=0.8, **style,
                     xerr=[rows[churn] - rows[f"{churn}_low"], rows[f"{churn}_high"] - rows[churn]],
                     yerr=[rows[revenue] - rows[f"{revenue}_low"], rows[f"{revenue}_high"] - rows[revenue]])
     front = table[efficient].sort_values(churn)
-    ax.step(front[churn], front[revenue], where="post", color=PALETTE[3], linewidth=1,
+    ax.plot(front[churn], front[revenue], "--", color=PALETTE[3], linewidth=1.5, zorder=1,
             label="efficient frontier")
     if len(front) <= 12:
         for point, row in front.iterrows():
             ax.annotate(row["label"] if len(table) <= 12 else f"point {point}",
                         (row[churn], row[revenue]), textcoords="offset points", xytext=(6, 4),
-                        fontsize="small")
+                        fontsize="small", bbox={"boxstyle": "round,pad=0.15", "fc": "white",
+                                                "ec": "none", "alpha": 0.8})
     ax.set(xlabel=f"{outcome_label(churn)}  (lower is better)",
            ylabel=f"{outcome_label(revenue)}  (higher is better)",
-           title=f"Revenue against churn, one marker per design point{_ci_note(results, "bars")}")
+           title=f"Revenue against churn, {_name(results)}: one marker per design point"
+                 f"{_ci_note(results, 'bars')}")
     ax.xaxis.set_major_formatter(outcome_formatter(churn))
     ax.yaxis.set_major_formatter(outcome_formatter(revenue))
     ax.legend(loc="best")
@@ -452,7 +477,8 @@ def factor_figure(results: Results) -> Figure:
         ax.yaxis.set_major_formatter(outcome_formatter(outcome))
     for ax in axes[1]:
         ax.set_xlabel(factor)
-    fig.suptitle(f"Outcomes against {factor}{_ci_note(results, "band" if numeric else "bars")}")
+    fig.suptitle(f"Outcomes against {factor}, {_name(results)}"
+                 f"{_ci_note(results, 'band' if numeric else 'bars')}")
     return fig
 
 
@@ -476,8 +502,8 @@ def heatmap_figure(results: Results) -> Figure:
             image = ax.scatter(table[first], table[second], c=table[outcome], cmap=HEATMAP, s=40)
         ax.set(title=outcome_label(outcome), xlabel=first, ylabel=second)
         fig.colorbar(image, ax=ax, format=outcome_formatter(outcome), shrink=0.9)
-    fig.suptitle(f"Mean outcomes over {first} and {second} (means over replicates; "
-                 "intervals in the report)")
+    fig.suptitle(f"Outcomes over {first} and {second}, {_name(results)}\n"
+                 "means over replicates (their 95% CIs are in the report)")
     return fig
 
 
@@ -496,15 +522,19 @@ def scatter_figure(results: Results) -> Figure:
             if row == 1:
                 ax.set_xlabel(factor)
         axes[row, 0].set_ylabel(outcome_label(outcome))
-    fig.suptitle(f"Outcomes against each factor ({len(table)} points, means over replicates)")
+    fig.suptitle(f"Outcomes against each factor, {_name(results)}\n"
+                 f"one marker per design point ({len(table)}), mean over replicates")
     return fig
 
 
 # --- helpers -------------------------------------------------------------------------------------
-def _band_lines(ax, results: Results, column: str) -> None:
-    """One line per point (the first MAX_PANELS) with its band."""
+def _band_lines(ax, results: Results, column: str, smoothed: bool = False) -> None:
+    """One line per point (the first MAX_PANELS) with its band. The counts and money drawn
+    cannot be negative, so neither is a band (a t-interval of few runs can reach below 0)."""
     shown = list(results.points.index[:MAX_PANELS])
-    bands = mean_ci(results.daily[results.daily["point"].isin(shown)], column, ["point", "day"])
+    daily = results.smoothed if smoothed else results.daily
+    bands = mean_ci(daily[daily["point"].isin(shown)], column, ["point", "day"])
+    bands["low"] = bands["low"].clip(lower=0)
     for i, point in enumerate(shown):
         band = bands[bands["point"] == point]
         x, colour = results.time(band["day"]), PALETTE[i % len(PALETTE)]
@@ -524,17 +554,31 @@ def _point_panels(results: Results, sharey: bool):
     return fig, axes, points
 
 
+def _tidy_panels(axes, shown: int) -> None:
+    """Axis labels once per row and column: panels share their axes."""
+    rows, cols = axes.shape
+    for i, ax in enumerate(axes.flat[:shown]):
+        if i % cols:
+            ax.set_ylabel("")
+        if i + cols < shown:
+            ax.set_xlabel("")
+
+
 def _point_legend(fig, ax, results: Results) -> None:
+    """Below the axes: labels of design points are long, and beside they squeeze the data."""
     if len(results.points) > 1:
         handles, names = ax.get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside right center", title="design point")
+        fig.legend(handles, names, loc="outside lower center", title="design point",
+                   ncols=2 if max(map(len, names)) > 24 else 3)
 
 
 def _time_axis(ax, results: Results, label: bool = True) -> None:
     if results.spec.start_date is not None:
-        locator = mdates.AutoDateLocator(maxticks=8)
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+        formatter = mdates.ConciseDateFormatter(locator)
+        formatter.offset_formats = ["", "%Y", "%Y", "%b %Y", "%d %b %Y", "%d %b %Y %H:%M"]
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(formatter)
         if label:
             ax.set_xlabel("date")
     elif label:
@@ -576,5 +620,5 @@ def _annotate_cells(ax, values: np.ndarray, outcome: str, image) -> None:
     middle = np.nanmean([np.nanmin(values), np.nanmax(values)])
     for (i, j), value in np.ndenumerate(values):
         if np.isfinite(value):
-            ax.text(j, i, _format_value(outcome, value), ha="center", va="center", fontsize="small",
+            ax.text(j, i, format_value(outcome, value), ha="center", va="center", fontsize="small",
                     color="black" if value > middle else "white")

@@ -1,0 +1,149 @@
+"""`wasim report`: one HTML page that says what an experiment found.
+
+The page holds the experiment's description and provenance, what is missing (a report of a
+sweep still running is a report of its finished runs, and says so), a table of outcomes per
+design point with 95% t-intervals over replicates, every figure of `wasim plot` (drawn afresh)
+and the spec. Figures are linked relative to the page (``figures/*.png``), so the folder can be
+moved or zipped whole; ``embed`` puts them inside the page instead, for a single file to send.
+The same table, unrounded, goes to ``outcomes.csv`` beside the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.analyze import checked_outcomes
+from experiments.plotting import (
+    KEY_OUTCOMES,
+    Results,
+    format_value,
+    load_results,
+    outcome_label,
+    plot_results,
+    point_table,
+)
+from experiments.storage import atomic_write
+
+CAPTIONS = {
+    "users": "Active users (multi-homers included) of the simulated sample, day by day.",
+    "outcomes_over_time": "Revenue, revenue per active user, users lost so far and users also "
+                          "on a rival app.",
+    "revenue_by_stream": "Each revenue stream on a log scale: streams differ by orders of "
+                         "magnitude.",
+    "revenue_mix": "The revenue mix: mean revenue per stream, stacked, so the top edge is the "
+                   "total.",
+    "churn_by_cause": "Users leaving per day, split by cause (ads, privacy, peers, other).",
+    "tradeoff": "Each design point's revenue against its churn; the efficient points (no other "
+                "point earns more with less churn) are joined.",
+    "outcomes_vs_": "The key outcomes against the one factor the design varies.",
+    "heatmap": "The key outcomes over the two factors the design varies.",
+    "outcomes_vs_factors": "Each design point's outcomes against each factor: a steep, tight "
+                           "cloud marks an influential factor.",
+    "sensitivity": "Sensitivity indices (wasim analyze) of total revenue and churned share.",
+}
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
+th { background: #f4f4f4; } td.label, th.label { text-align: left; }
+.warning { background: #fff4e0; border-left: 4px solid #E69F00; padding: 0.5em 1em; }
+figure { margin: 2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9em; } pre { background: #f7f7f7; padding: 1em; overflow-x: auto; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; } dt { font-weight: 600; }
+"""
+
+
+def write_report(path: str | Path, outcomes: list[str] | None = None, embed: bool = False) -> Path:
+    """Draw the figures, then write ``report.html`` and ``outcomes.csv`` into the folder.
+    Outcomes are checked before anything is written: an unknown one exits 2 (SpecError)."""
+    results = load_results(path, doing="reporting")
+    outcomes = checked_outcomes(results.summary, outcomes or list(KEY_OUTCOMES))
+    figures = plot_results(results)
+    table = point_table(results, outcomes)
+    csv = results.folder.path / "outcomes.csv"
+    atomic_write(csv, lambda p: table.to_csv(p))
+    page = results.folder.path / "report.html"
+    text = report_html(results, outcomes, table, figures, embed)
+    atomic_write(page, lambda p: p.write_text(text, encoding="utf-8"))
+    return page
+
+
+def report_html(results: Results, outcomes: list[str], table: pd.DataFrame, figures: list[Path],
+                embed: bool) -> str:
+    spec, name = results.spec, html.escape(results.spec.name)
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{name}</title>"
+             f"<style>{STYLE}</style></head><body>",
+             f"<h1>Experiment '{name}'</h1>",
+             f"<p>{html.escape(spec.description) or '<em>(no description in the spec)</em>'}</p>",
+             _facts(results)]
+    if results.missing:
+        parts.append(f"<p class='warning'><strong>Partial results</strong>: "
+                     f"{html.escape(results.missing)}.</p>")
+    parts += ["<h2>Outcomes per design point</h2>",
+              "<p>Mean over replicates, with its 95% t-interval in brackets; <em>n</em> is the "
+              "number of finished runs. Unrounded values are in <a href='outcomes.csv'>"
+              "outcomes.csv</a>.</p>", outcome_table_html(results, outcomes, table),
+              "<h2>Figures</h2>"]
+    parts += [_figure_html(results.folder.path, png, embed) for png in figures]
+    spec_text = results.folder.spec_path.read_text()
+    parts += ["<h2>Spec</h2>", f"<pre>{html.escape(spec_text)}</pre>", "</body></html>"]
+    return "\n".join(parts)
+
+
+def outcome_table_html(results: Results, outcomes: list[str], table: pd.DataFrame) -> str:
+    """One row per point: its factor values, n, and each outcome as mean [low, high]."""
+    factors = results.factors
+    head = ["point", *factors, "n", *(outcome_label(o) for o in outcomes)]
+    rows = ["<table id='outcomes'><thead><tr>"
+            + "".join(f"<th class='label'>{html.escape(h)}</th>" if i <= len(factors) else
+                      f"<th>{html.escape(h)}</th>" for i, h in enumerate(head))
+            + "</tr></thead><tbody>"]
+    for point, row in table.iterrows():
+        cells = [f"<td class='label'>{point}</td>",
+                 *(f"<td class='label'>{html.escape(str(row[f]))}</td>" for f in factors),
+                 f"<td>{row['n']}</td>"]
+        for outcome in outcomes:
+            mean, low, high = (format_value(outcome, row[f"{outcome}{end}"])
+                               for end in ("", "_low", "_high"))
+            cells.append(f"<td>{mean} [{low}, {high}]</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return "\n".join(rows) + "</tbody></table>"
+
+
+def _facts(results: Results) -> str:
+    spec = results.spec
+    provenance = {}
+    if results.folder.provenance_path.is_file():
+        provenance = json.loads(results.folder.provenance_path.read_text())
+    facts = {
+        "design": f"{spec.design_kind}, {len(results.points)} points "
+                  f"({', '.join(results.factors) or 'nothing varied'})",
+        "runs": f"{len(results.summary)} finished of {results.planned} planned",
+        "horizon": f"{spec.days} days" + (f" from {spec.start_date}" if spec.start_date else ""),
+        "replicates": f"{results.points['n'].min()}–{results.points['n'].max()} per point"
+                      if results.points["n"].nunique() > 1 else f"{results.points['n'].iloc[0]} per point",
+        "model": f"code hash {provenance.get('model_hash', '?')}, git {provenance.get('git_commit', '?')}",
+        "report made": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    }
+    return "<dl>" + "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts.items()) + "</dl>"
+
+
+def _figure_html(folder: Path, png: Path, embed: bool) -> str:
+    """A figure linked relative to the page (with its SVG), or embedded as a data URI."""
+    prefix = "outcomes_vs_" if png.stem.startswith("outcomes_vs_") else ""
+    caption = CAPTIONS.get(png.stem) or CAPTIONS.get(prefix, "")
+    if embed:
+        source, svg = f"data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()}", ""
+    else:
+        source = png.relative_to(folder).as_posix()
+        svg = f" (<a href='{png.with_suffix('.svg').relative_to(folder).as_posix()}'>SVG</a>)"
+    return (f"<figure id='{png.stem}'><img src='{source}' alt='{html.escape(png.stem)}'>"
+            f"<figcaption><strong>{html.escape(png.stem)}</strong>: {html.escape(caption)}{svg}"
+            "</figcaption></figure>")

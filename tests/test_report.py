@@ -1,0 +1,60 @@
+"""`wasim report`: the page holds the description, the spec, the table of outcomes per design
+point with 95% intervals (checked against scipy.stats) and every figure, linked or embedded; a
+folder with missing runs is reported with a warning; an unknown outcome exits 2, writing nothing."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from test_plotting import ALWAYS, GRID_1, snapshot, spec_dict, synthetic_folder
+
+from experiments.cli import main
+from experiments.plotting import format_value
+from experiments.report import write_report
+
+
+def test_report_has_the_table_every_figure_and_the_spec_and_says_what_is_missing(tmp_path, capsys):
+    data = spec_dict(GRID_1, replicates=3)
+    data["experiment"]["description"] = "Ads against <churn>"
+    folder = synthetic_folder(tmp_path / "f", data, keep=lambda t: (t.point, t.replicate) != (0, 2))
+    assert main(["report", str(folder.path), "--outcome", "revenue_total", "churned_share"]) == 0
+    assert "reporting 8 of 9 runs; 1 missing" in capsys.readouterr().err
+    page = (folder.path / "report.html").read_text()
+
+    assert "Ads against &lt;churn&gt;" in page and "Partial results" in page
+    assert "[design.factors]" in page  # the spec
+    figures = sorted(p.name for p in folder.figures_dir.glob("*.png"))
+    assert {name[:-4] for name in figures} == ALWAYS | {"tradeoff", "outcomes_vs_ad_load"}
+    assert sorted(re.findall(r"<img src='figures/([^']+)'", page)) == figures
+
+    table = re.search(r"<table id='outcomes'>.*?</table>", page, re.S).group(0)
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    assert len(rows) == 3
+    runs = pd.DataFrame([folder.read_record(p.stem) for p in folder.runs_dir.glob("*.parquet")])
+    csv = pd.read_csv(folder.path / "outcomes.csv", index_col="point")
+    for point, row in enumerate(rows):
+        values = np.array([r["outcomes"]["revenue_total"] for r in runs.to_dict("records")
+                           if r["point"] == point])
+        low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+        text = [format_value("revenue_total", v) for v in (values.mean(), low, high)]
+        assert f"<td>{len(values)}</td>" in row and len(values) == (2 if point == 0 else 3)
+        assert f"{text[0]} [{text[1]}, {text[2]}]" in row
+        assert csv.loc[point, ["revenue_total", "revenue_total_low", "revenue_total_high"]].tolist() \
+            == pytest.approx([values.mean(), low, high])
+
+
+def test_embedded_report_is_one_file_with_every_figure_inside(tmp_path):
+    folder = synthetic_folder(tmp_path / "f", spec_dict({"kind": "grid"}, replicates=2))
+    page = write_report(folder.path, embed=True).read_text()
+    assert page.count("<img src='data:image/png;base64,") == len(ALWAYS)
+    assert "src='figures/" not in page
+
+
+def test_unknown_outcome_exits_2_and_writes_nothing(tmp_path, capsys):
+    folder = synthetic_folder(tmp_path / "f", spec_dict({"kind": "grid"}, replicates=2))
+    before = snapshot(folder.path)
+    assert main(["report", str(folder.path), "--outcome", "happiness"]) == 2
+    assert "--outcome: got 'happiness'" in capsys.readouterr().err
+    assert snapshot(folder.path) == before
