@@ -77,17 +77,25 @@ def test_the_timeline_shows_in_the_columns_and_a_postponement_moves_the_deadline
     assert df.loc[126:, "share_data_optout"].eq(0).all() and df.loc[126:, "opt_outs_today"].eq(0).all()
 
 
+def rival_signups(df: pd.DataFrame) -> np.ndarray:
+    return (df["rival_signups_privacy"] + df["rival_signups_feature"]).to_numpy()
+
+
 def test_an_outage_brings_a_spike_of_rival_signups_and_few_departures():
     """Cal §5.4, §10.2: sign-ups an order of magnitude above normal, installing rather than
-    leaving. Measured: 30-40 times the month's daily mean. Leaving on the day is untouched:
-    the same seed without the outage loses exactly the same users that day."""
+    leaving. Measured: 25-40 times the month's daily mean. Leaving on the day is untouched
+    (the same seed without the outage loses exactly the same users that day), and over the
+    next three weeks the outage adds departures by less than a tenth of the installs it
+    brought (measured: none against ~230 installs, 4 seeds)."""
+    extra_signups = extra_departures = 0
     for seed in range(4):
-        df = daily(60, seed, outage_day=40)
-        calm = daily(40, seed)
-        signups = (df["rival_signups_privacy"] + df["rival_signups_feature"]).to_numpy()
+        df, calm = daily(60, seed, outage_day=40), daily(60, seed)
+        signups, calm_signups = rival_signups(df), rival_signups(calm)
         assert signups[39] > 10 * signups[9:39].mean()
         assert df["churn_today"].iloc[39] == calm["churn_today"].iloc[39]
-        assert df["churn_today"].iloc[39:].sum() < 0.2 * signups[39]
+        extra_signups += signups[39] - calm_signups[39]
+        extra_departures += df["churn_today"].iloc[39:].sum() - calm["churn_today"].iloc[39:].sum()
+    assert extra_departures < 0.1 * extra_signups
 
 
 def test_a_scheduled_opt_out_change_brings_opt_outs_only_after_its_day_and_no_dent():
