@@ -24,19 +24,20 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, FuncFormatter  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from experiments.spec import SAMPLED_KINDS, ExperimentSpec, SpecError, parse_spec  # noqa: E402
 from experiments.storage import ResultFolder  # noqa: E402
 from model.ledger import STREAMS  # noqa: E402
+from model.params import PARAMS  # noqa: E402
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000", "#999999", "#882255", "#44AA99"]
 """Okabe-Ito colours (colour-blind safe), extended with two of Tol's."""
 STYLE = {"axes.prop_cycle": plt.cycler(color=PALETTE), "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10,
-         "axes.titlesize": 11, "figure.titlesize": 12, "legend.frameon": False,
+         "axes.titlesize": 11, "figure.titlesize": 12, "legend.frameon": False, "axes.axisbelow": True,
          "savefig.dpi": 150}
 """One look for every figure: light grid, no box, the palette above, 150 dpi PNGs."""
 HEATMAP = "viridis"
@@ -46,6 +47,8 @@ KEY_OUTCOMES = ("revenue_total", "churned_share", "users_active_final", "revenue
 """Outcomes shown against factors, in heat maps, reports and comparisons by default."""
 CAUSES = ("ads", "privacy", "peers", "other")
 MAX_PANELS = 6
+MAX_LABELS = 8
+"""Design points named in the trade-off figure at most; beyond that, names overlap."""
 """Points drawn at most in per-point figures; larger designs show their first points."""
 SMOOTH_DAYS = 7
 """Flows per day (revenue, churn) are drawn as each run's trailing 7-day mean."""
@@ -235,12 +238,25 @@ def percent(share: float, _pos=None) -> str:
     return f"{100 * share:.3g}%"
 
 
-def count(value: float, _pos=None) -> str:
-    if abs(value) >= 1e6:
+def count(value: float, _pos=None, scale: float | None = None) -> str:
+    """A count in M or k from 1e6 or 1e4 up (of ``scale``, the axis's largest value, so that an
+    axis keeps one unit), else as it is."""
+    scale = abs(value) if scale is None else scale
+    if value == 0:
+        return "0"
+    if scale >= 1e6:
         return f"{value / 1e6:.4g}M"
-    if abs(value) >= 1e4:
+    if scale >= 1e4:
         return f"{value / 1e3:.4g}k"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return f"{value:,.0f}" if scale >= 100 else f"{value:.3g}"
+
+
+class CountFormatter(Formatter):
+    """``count`` with one unit per axis: 0, 5k, 10k rather than 0, 5,000, 10k."""
+
+    def __call__(self, value, pos=None):
+        scale = max(map(abs, self.axis.get_view_interval())) if self.axis else None
+        return count(value, scale=scale)
 
 
 OUTCOME_LABELS = {
@@ -249,6 +265,12 @@ OUTCOME_LABELS = {
     "users_active_final": "active users at the end (sample)",
     "revenue_per_user_mean": "revenue per active user per day (USD)",
 }
+
+
+def factor_label(name: str) -> str:
+    """A parameter with its unit, from the parameter schema."""
+    unit = PARAMS[name].unit if name in PARAMS else ""
+    return f"{name} ({unit})" if unit and unit != "mode" else name
 
 
 def outcome_label(name: str) -> str:
@@ -260,7 +282,7 @@ def outcome_formatter(name: str):
         return FuncFormatter(money)
     if "share" in name:
         return FuncFormatter(percent)
-    return FuncFormatter(count)
+    return CountFormatter()
 
 
 def format_value(name: str, value: float) -> str:
@@ -328,7 +350,7 @@ def users_figure(results: Results) -> Figure:
     _band_lines(ax, results, "users_active")
     ax.set(title=f"Active users on the platform, {_name(results)}{_ci_note(results)}",
            ylabel="active users (simulated sample)")
-    ax.yaxis.set_major_formatter(FuncFormatter(count))
+    ax.yaxis.set_major_formatter(CountFormatter())
     _time_axis(ax, results)
     _point_legend(fig, ax, results)
     return fig
@@ -336,16 +358,15 @@ def users_figure(results: Results) -> Figure:
 
 def over_time_figure(results: Results) -> Figure:
     """Revenue, revenue per user, users lost and multi-homers: the run's course, per point."""
-    panels = [("revenue_total", f"revenue per day (USD, {SMOOTH_DAYS}-day mean)", money),
-              ("revenue_per_user", f"revenue per active user per day (USD, {SMOOTH_DAYS}-day mean)",
-               money),
-              ("users_churned_total", "users who have left so far (sample)", count),
-              ("users_multihoming", "users also on a rival app (sample)", count)]
+    panels = [("revenue_total", f"revenue per day (USD, {SMOOTH_DAYS}-day mean)"),
+              ("revenue_per_user", f"revenue per active user per day (USD, {SMOOTH_DAYS}-day mean)"),
+              ("users_churned_total", "users who have left so far (sample)"),
+              ("users_multihoming", "users also on a rival app (sample)")]
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), layout="constrained", sharex=True)
-    for ax, (column, label, formatter) in zip(axes.flat, panels, strict=True):
+    for ax, (column, label) in zip(axes.flat, panels, strict=True):
         _band_lines(ax, results, column, smoothed=column.startswith("revenue"))
         ax.set(title=label)
-        ax.yaxis.set_major_formatter(FuncFormatter(formatter))
+        ax.yaxis.set_major_formatter(outcome_formatter(column))
         _time_axis(ax, results, label=ax in axes[1])
     fig.suptitle(f"Key outcomes over time, {_name(results)}{_ci_note(results)}")
     _point_legend(fig, axes[0, 0], results)
@@ -362,10 +383,9 @@ def revenue_figure(results: Results) -> Figure:
         for stream in streams:
             band = mean_ci(rows, f"revenue_{stream}", ["day"])
             band = band[band["mean"] > 0]  # a log axis has no room for days a stream earns nothing
-            x, colour = results.time(band["day"]), _stream_colour(stream)
-            ax.plot(x, band["mean"], color=colour, label=stream.replace("_", " "))
-            ax.fill_between(x, band["low"].clip(lower=band["mean"] / 10), band["high"],
-                            color=colour, alpha=0.25, linewidth=0)
+            band["low"] = band["low"].clip(lower=band["mean"] / 10)
+            _draw_band(ax, results.time(band["day"]), band, _stream_colour(stream),
+                       stream.replace("_", " "))
             lowest = min(lowest, band["mean"].quantile(0.05))
         ax.set(title=_panel_title(results, point), yscale="log",
                ylabel=f"revenue per day (USD, {SMOOTH_DAYS}-day mean)")
@@ -373,11 +393,8 @@ def revenue_figure(results: Results) -> Figure:
         _time_axis(ax, results)
     axes.flat[0].set_ylim(bottom=lowest / 3)  # a stream's first days, or a wide band, are not
     # worth decades of empty axis
-    _tidy_panels(axes, len(points))
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", title="stream")
-    fig.suptitle(f"Revenue by stream (log scale), {_name(results)}{_first_note(results, points)}"
-                 f"{_ci_note(results)}")
+    _finish_panels(fig, axes, len(points), "stream", f"Revenue by stream (log scale), "
+                   f"{_name(results)}{_first_note(results, points)}{_ci_note(results)}")
     return fig
 
 
@@ -395,11 +412,9 @@ def revenue_mix_figure(results: Results) -> Figure:
                ylabel=f"revenue per day (USD, {SMOOTH_DAYS}-day mean)")
         ax.yaxis.set_major_formatter(FuncFormatter(money))
         _time_axis(ax, results)
-    _tidy_panels(axes, len(points))
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles[::-1], names[::-1], loc="outside right center", title="stream (top first)")
-    fig.suptitle(f"Revenue mix by stream, {_name(results)}{_first_note(results, points)}\n"
-                 "mean over replicates, stacked: the top edge is the total")
+    _finish_panels(fig, axes, len(points), "stream (top first)",
+                   f"Revenue mix by stream, {_name(results)}{_first_note(results, points)}\n"
+                   "mean over replicates, stacked: the top edge is the total", reverse=True)
     return fig
 
 
@@ -409,18 +424,13 @@ def churn_figure(results: Results) -> Figure:
         rows = results.smoothed[results.smoothed["point"] == point]
         for i, cause in enumerate(CAUSES):
             band = mean_ci(rows, f"churn_{cause}", ["day"])
-            x = results.time(band["day"])
-            ax.plot(x, band["mean"], color=PALETTE[i], label=cause)
-            ax.fill_between(x, band["low"].clip(lower=0), band["high"], color=PALETTE[i],
-                            alpha=0.25, linewidth=0)
+            band["low"] = band["low"].clip(lower=0)
+            _draw_band(ax, results.time(band["day"]), band, PALETTE[i], cause)
         ax.set(title=_panel_title(results, point),
                ylabel=f"users leaving per day ({SMOOTH_DAYS}-day mean)")
         _time_axis(ax, results)
-    _tidy_panels(axes, len(points))
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", title="cause")
-    fig.suptitle(f"Users leaving by cause, {_name(results)}{_first_note(results, points)}"
-                 f"{_ci_note(results)}")
+    _finish_panels(fig, axes, len(points), "cause", f"Users leaving by cause, {_name(results)}"
+                   f"{_first_note(results, points)}{_ci_note(results)}")
     return fig
 
 
@@ -435,18 +445,15 @@ def tradeoff_figure(results: Results, revenue: str = "revenue_total",
                         (efficient, {"color": PALETTE[3], "label": "efficient point"})):
         rows = table[mask]
         ax.errorbar(rows[churn], rows[revenue], fmt="o", capsize=2, markersize=6, elinewidth=0.8,
-                    alpha=0.8, **style,
-                    xerr=[rows[churn] - rows[f"{churn}_low"], rows[f"{churn}_high"] - rows[churn]],
-                    yerr=[rows[revenue] - rows[f"{revenue}_low"], rows[f"{revenue}_high"] - rows[revenue]])
+                    alpha=0.8, **style, xerr=_error_bars(rows, churn), yerr=_error_bars(rows, revenue))
     front = table[efficient].sort_values(churn)
     ax.plot(front[churn], front[revenue], "--", color=PALETTE[3], linewidth=1.5, zorder=1,
             label="efficient frontier")
-    if len(front) <= 12:
-        for point, row in front.iterrows():
-            ax.annotate(row["label"] if len(table) <= 12 else f"point {point}",
-                        (row[churn], row[revenue]), textcoords="offset points", xytext=(6, 4),
-                        fontsize="small", bbox={"boxstyle": "round,pad=0.15", "fc": "white",
-                                                "ec": "none", "alpha": 0.8})
+    if len(table) <= MAX_LABELS:  # more labels would overlap; the report's table marks them
+        for _, row in front.iterrows():
+            ax.annotate(row["label"], (row[churn], row[revenue]), textcoords="offset points",
+                        xytext=(6, 4), fontsize="small",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     ax.set(xlabel=f"{outcome_label(churn)}  (lower is better)",
            ylabel=f"{outcome_label(revenue)}  (higher is better)",
            title=f"Revenue against churn, {_name(results)}: one marker per design point"
@@ -455,6 +462,13 @@ def tradeoff_figure(results: Results, revenue: str = "revenue_total",
     ax.yaxis.set_major_formatter(outcome_formatter(revenue))
     ax.legend(loc="best")
     return fig
+
+
+def _error_bars(rows: pd.DataFrame, outcome: str) -> list[pd.Series]:
+    """Distances from the mean to the interval's ends; no bar reaches below zero, where none of
+    these outcomes can be (t-intervals of two or three runs are wide)."""
+    return [(rows[outcome] - rows[f"{outcome}_low"]).clip(upper=rows[outcome].clip(lower=0)),
+            rows[f"{outcome}_high"] - rows[outcome]]
 
 
 def factor_figure(results: Results) -> Figure:
@@ -475,8 +489,10 @@ def factor_figure(results: Results) -> Figure:
             ax.set_xticks(x, [str(v) for v in table[factor]])
         ax.set(title=outcome_label(outcome))
         ax.yaxis.set_major_formatter(outcome_formatter(outcome))
+    if numeric and table[factor].nunique() <= 8:
+        axes[1, 0].set_xticks(table[factor].unique())  # the design's levels, not round numbers
     for ax in axes[1]:
-        ax.set_xlabel(factor)
+        ax.set_xlabel(factor_label(factor))
     fig.suptitle(f"Outcomes against {factor}, {_name(results)}"
                  f"{_ci_note(results, 'band' if numeric else 'bars')}")
     return fig
@@ -500,7 +516,7 @@ def heatmap_figure(results: Results) -> Figure:
             _annotate_cells(ax, grid.to_numpy(), outcome, image)
         else:
             image = ax.scatter(table[first], table[second], c=table[outcome], cmap=HEATMAP, s=40)
-        ax.set(title=outcome_label(outcome), xlabel=first, ylabel=second)
+        ax.set(title=outcome_label(outcome), xlabel=factor_label(first), ylabel=factor_label(second))
         fig.colorbar(image, ax=ax, format=outcome_formatter(outcome), shrink=0.9)
     fig.suptitle(f"Outcomes over {first} and {second}, {_name(results)}\n"
                  "means over replicates (their 95% CIs are in the report)")
@@ -520,7 +536,7 @@ def scatter_figure(results: Results) -> Figure:
             ax.scatter(table[factor], table[outcome], s=12, color=PALETTE[row], alpha=0.7)
             ax.yaxis.set_major_formatter(outcome_formatter(outcome))
             if row == 1:
-                ax.set_xlabel(factor)
+                ax.set_xlabel(factor_label(factor))
         axes[row, 0].set_ylabel(outcome_label(outcome))
     fig.suptitle(f"Outcomes against each factor, {_name(results)}\n"
                  f"one marker per design point ({len(table)}), mean over replicates")
@@ -537,9 +553,14 @@ def _band_lines(ax, results: Results, column: str, smoothed: bool = False) -> No
     bands["low"] = bands["low"].clip(lower=0)
     for i, point in enumerate(shown):
         band = bands[bands["point"] == point]
-        x, colour = results.time(band["day"]), PALETTE[i % len(PALETTE)]
-        ax.plot(x, band["mean"], color=colour, label=results.points.loc[point, "label"])
-        ax.fill_between(x, band["low"], band["high"], color=colour, alpha=0.25, linewidth=0)
+        _draw_band(ax, results.time(band["day"]), band, PALETTE[i % len(PALETTE)],
+                   results.points.loc[point, "label"])
+
+
+def _draw_band(ax, x, band: pd.DataFrame, colour: str, label: str) -> None:
+    """The mean as a line, its interval (``low``, ``high``) as a band around it."""
+    ax.plot(x, band["mean"], color=colour, label=label)
+    ax.fill_between(x, band["low"], band["high"], color=colour, alpha=0.25, linewidth=0)
 
 
 def _point_panels(results: Results, sharey: bool):
@@ -552,6 +573,17 @@ def _point_panels(results: Results, sharey: bool):
     for ax in axes.flat[len(points):]:
         ax.set_visible(False)
     return fig, axes, points
+
+
+def _finish_panels(fig, axes, shown: int, legend_title: str, title: str,
+                   reverse: bool = False) -> None:
+    """Labels once per row and column, one legend beside the panels (in stacking order when
+    ``reverse``), the title."""
+    _tidy_panels(axes, shown)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    order = slice(None, None, -1 if reverse else 1)
+    fig.legend(handles[order], names[order], loc="outside right center", title=legend_title)
+    fig.suptitle(title)
 
 
 def _tidy_panels(axes, shown: int) -> None:

@@ -25,6 +25,7 @@ from experiments.plotting import (
     format_value,
     load_results,
     outcome_label,
+    pareto_front,
     plot_results,
     point_table,
 )
@@ -67,6 +68,9 @@ def write_report(path: str | Path, outcomes: list[str] | None = None, embed: boo
     outcomes = checked_outcomes(results.summary, outcomes or list(KEY_OUTCOMES))
     figures = plot_results(results)
     table = point_table(results, outcomes)
+    if len(table) > 1:
+        means = point_table(results, ["revenue_total", "churned_share"])
+        table["efficient"] = pareto_front(means["revenue_total"], means["churned_share"])
     csv = results.folder.path / "outcomes.csv"
     atomic_write(csv, lambda p: table.to_csv(p))
     page = results.folder.path / "report.html"
@@ -88,8 +92,10 @@ def report_html(results: Results, outcomes: list[str], table: pd.DataFrame, figu
                      f"{html.escape(results.missing)}.</p>")
     parts += ["<h2>Outcomes per design point</h2>",
               "<p>Mean over replicates, with its 95% t-interval in brackets; <em>n</em> is the "
-              "number of finished runs. Unrounded values are in <a href='outcomes.csv'>"
-              "outcomes.csv</a>.</p>", outcome_table_html(results, outcomes, table),
+              "number of finished runs. A point is on the revenue-churn frontier when no other "
+              "point has more total revenue with a smaller churned share (by their means). "
+              "Unrounded values are in <a href='outcomes.csv'>outcomes.csv</a>.</p>",
+              outcome_table_html(results, outcomes, table),
               "<h2>Figures</h2>"]
     parts += [_figure_html(results.folder.path, png, embed) for png in figures]
     spec_text = results.folder.spec_path.read_text()
@@ -100,7 +106,9 @@ def report_html(results: Results, outcomes: list[str], table: pd.DataFrame, figu
 def outcome_table_html(results: Results, outcomes: list[str], table: pd.DataFrame) -> str:
     """One row per point: its factor values, n, and each outcome as mean [low, high]."""
     factors = results.factors
+    efficient = "efficient" in table
     head = ["point", *factors, "n", *(outcome_label(o) for o in outcomes)]
+    head += ["on the revenue-churn frontier"] if efficient else []
     rows = ["<table id='outcomes'><thead><tr>"
             + "".join(f"<th class='label'>{html.escape(h)}</th>" if i <= len(factors) else
                       f"<th>{html.escape(h)}</th>" for i, h in enumerate(head))
@@ -113,6 +121,8 @@ def outcome_table_html(results: Results, outcomes: list[str], table: pd.DataFram
             mean, low, high = (format_value(outcome, row[f"{outcome}{end}"])
                                for end in ("", "_low", "_high"))
             cells.append(f"<td>{mean} [{low}, {high}]</td>")
+        if efficient:
+            cells.append(f"<td>{'yes' if row['efficient'] else ''}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "\n".join(rows) + "</tbody></table>"
 
