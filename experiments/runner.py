@@ -153,11 +153,13 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
     """
     _check_options(workers, backend, scheduler, time_limit_s)
     folder = ResultFolder(out or Path("results") / spec.name)
+    # planned first: a point whose parameters clash (an ultimatum's deadline before its
+    # announcement) is refused before anything is written; absolute: workers elsewhere write there
+    new = plan_runs(spec, folder.path.absolute())
     folder.prepare(spec, fresh)
     run = partial(execute_run, time_limit_s=time_limit_s)
     result = ExperimentResult(folder, 0, 0)
     tasks: list[RunTask] = []
-    new = plan_runs(spec, folder.path.absolute())  # absolute: workers elsewhere write there
     try:
         while new:  # one round, or more with adaptive replication
             tasks += new

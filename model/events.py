@@ -38,8 +38,8 @@ class PolicyTimeline:
         if p.ultimatum_day > 0:
             self._on(p.ultimatum_day, self.announce_ultimatum)
             self._deadline = self._on(p.ultimatum_deadline_day, self.enforce_deadline)
-        if p.postponement_day > 0:
-            self._on(p.postponement_day, self.postpone_deadline)
+            if p.postponement_day > 0:
+                self._on(p.postponement_day, self.postpone_deadline)
         if p.outage_day > 0:
             self._on(p.outage_day, self.start_outage)
 

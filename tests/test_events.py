@@ -113,15 +113,33 @@ def test_a_scheduled_opt_out_change_brings_opt_outs_only_after_its_day_and_no_de
 @pytest.mark.parametrize(("events", "field", "message"), [
     (dict(ultimatum_day=40, ultimatum_deadline_day=30), "ultimatum_deadline_day",
      "got 30, not after ultimatum_day = 40"),
-    (dict(ultimatum_deadline_day=30), "ultimatum_deadline_day", "got 30 but ultimatum_day = 0"),
+    (dict(ultimatum_day=6, ultimatum_deadline_day=6), "ultimatum_deadline_day",
+     "got 6, not after ultimatum_day = 6"),
     (dict(ultimatum_day=6, ultimatum_deadline_day=39, postponement_day=39), "postponement_day",
      "after ultimatum_day = 6 and before ultimatum_deadline_day = 39"),
-    (dict(postponement_day=15), "postponement_day", "got 15 but ultimatum_day = 0"),
+    (dict(ultimatum_day=6, ultimatum_deadline_day=39, postponement_day=6), "postponement_day",
+     "got 6; allowed: 0 .none. or a day after ultimatum_day = 6"),
 ])
 def test_an_impossible_timeline_is_refused_naming_the_fields(events, field, message):
     with pytest.raises(ParameterError, match=message) as err:
         resolve(events)
     assert err.value.field == field
+
+
+def test_a_design_point_with_an_impossible_timeline_exits_2_and_writes_nothing(tmp_path, capsys):
+    spec = tmp_path / "clash.toml"
+    spec.write_text('[experiment]\nname = "clash"\ndays = 2\n[parameters]\nn_users = 300\n'
+                    'ultimatum_deadline_day = 39\n[design.factors]\nultimatum_day = [6, 50]\n')
+    assert main(["run", str(spec), "--out", str(tmp_path / "out")]) == 2
+    assert "ultimatum_deadline_day: got 39, not after ultimatum_day = 50" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_an_ultimatum_its_other_dates_are_unused():
+    """So that a spec can fix the deadline and vary ``ultimatum_day`` over 0 and a day."""
+    resolve(dict(ultimatum_deadline_day=39, postponement_day=15))
+    df = daily(45, 1, ultimatum_deadline_day=39, postponement_day=15)
+    assert df["data_sharing_mode"].eq(1).all() and df["ultimatum_pending"].eq(0).all()
 
 
 def test_simulate_exits_2_on_a_deadline_before_its_announcement(capsys):
