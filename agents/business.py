@@ -24,9 +24,10 @@ class Business(mesa.Agent):
     chat for free (DIGEST B1, B2)."""
 
     def __init__(self, model, customers: np.ndarray, region: int, ad_budget_usd: float = 0.0,
-                 margin: float = 0.3):
+                 margin: float = 0.3, real_firms: float = 1.0):
         super().__init__(model)
         self.customers = customers
+        self.real_firms = real_firms
         self.region = region
         self.ad_budget_usd = ad_budget_usd
         self.margin = margin
@@ -47,6 +48,16 @@ class Business(mesa.Agent):
     @property
     def rng(self) -> np.random.Generator:
         return self.model.org_rng
+
+    def per_real_firm(self, amount: float) -> float:
+        """What an amount of this agent (USD, chats) comes to for one of the ``real_firms``
+        alike firms it stands for: its customers stand for ``model.scale`` real users each.
+        Firms decide on these figures, so their choices do not depend on ``n_users``."""
+        return amount * self.model.scale / self.real_firms
+
+    def simulated_usd(self, usd_per_real_firm: float) -> float:
+        """A price or cost per real firm as this agent's simulated USD (the inverse)."""
+        return usd_per_real_firm * self.real_firms / self.model.scale
 
     def draw(self, rate: float, pool: np.ndarray | None = None) -> np.ndarray:
         """Each of today's active users in ``pool`` (default: the firm's customers),

@@ -12,8 +12,8 @@ class Enterprise(Business):
     """Joins the Business Platform through a solution provider (B4), then sends templates,
     answers chats and buys click-to-chat ads; pays its provider a markup and a fee."""
 
-    def __init__(self, model, customers, region: int, ad_budget_usd: float):
-        super().__init__(model, customers, region, ad_budget_usd)
+    def __init__(self, model, customers, region: int, ad_budget_usd: float, real_firms: float):
+        super().__init__(model, customers, region, ad_budget_usd, real_firms=real_firms)
         self.provider = None
         self.paid_to_provider = 0.0
 
@@ -28,7 +28,7 @@ class Enterprise(Business):
         self.send_utility(self.draw(p.utility_rate), window=chats)
         platform.send(self, "authentication", self.draw(p.authentication_rate))
         reached = platform.send(self, "marketing", self.marketing_audience())
-        self.paid_to_provider += self.provider.bill(self.spent - spent_before)
+        self.paid_to_provider += self.provider.bill(self, self.spent - spent_before)
         self.convert(chats)
         self.convert(self.draw(p.ctr_sponsored, reached))
         self.convert(self.buy_click_to_chat(), from_ads=True)
@@ -39,7 +39,7 @@ class Enterprise(Business):
         open_ = [s for s in self.model.solution_providers if s.has_room()]
         if open_:
             fees = self.expected_daily_fees_usd()
-            min(open_, key=lambda s: s.markup_share * fees + s.monthly_fee_usd / 30).onboard(self)
+            min(open_, key=lambda s: s.daily_cost(self, fees)).onboard(self)
 
     def expected_daily_fees_usd(self) -> float:
         """Meta fees at the rate card's mean, for the intended utility and marketing sends to

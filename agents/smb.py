@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.business import MEMORY_DAYS, Business, order_values
+from model.network import random_contacts
 from model.sampling import coin_flips
 
 TOOLS = ("profile", "greetings", "quick_replies", "labels", "catalog")
@@ -21,14 +22,23 @@ TOOLS = ("profile", "greetings", "quick_replies", "labels", "catalog")
 catalog (DIGEST B1). Each answers faster or shows more, so each raises conversion alike."""
 
 
+LOSING_MONTHS_TO_EXIT = 3
+"""A firm closes after three losing months in a row: one bad month is noise, and a new firm's
+30-day averages take that long to fill up from zero (assumption)."""
+
+
 class SmallBusiness(Business):
     on_business_platform = False
 
-    def __init__(self, model, customers, region: int, ad_budget_usd: float, margin: float):
-        super().__init__(model, customers, region, ad_budget_usd, margin)
+    def __init__(self, model, customers, region: int, ad_budget_usd: float, margin: float,
+                 real_firms: float):
+        super().__init__(model, customers, region, ad_budget_usd, margin, real_firms)
         self.premium = False
         self.chat_sales_avg = 0.0
+        self.chats_avg = 0.0
         self._chat_sales_today = 0.0
+        self._chats_today = 0
+        self.losing_months = 0
         rng = model.org_rng
         self.tools = {tool for tool in TOOLS if rng.random() < model.p.tool_initial_share}
 
@@ -38,20 +48,50 @@ class SmallBusiness(Business):
 
     def adapt(self) -> None:
         """Premium when the extra chats it allows earn more margin than it costs (B1); a
-        tool when its extra margin beats its monthly effort, sooner the more others use it."""
+        tool when its extra margin beats its monthly effort, sooner the more others use it.
+        Both are judged per real firm (``per_real_firm``)."""
         p = self.model.p
         self.chat_sales_avg += (self._chat_sales_today - self.chat_sales_avg) / MEMORY_DAYS
-        base_sales = self.chat_sales_avg / (1 + p.premium_chat_uplift * self.premium)
-        premium_gain = 30 * base_sales * p.premium_chat_uplift * self.margin
-        self.premium = premium_gain > p.premium_price_usd_month
-        tool_gain = 30 * self.chat_sales_avg * p.tool_conversion_uplift * self.margin
-        if tool_gain > p.tool_effort_usd_month:
+        self.chats_avg += (self._chats_today - self.chats_avg) / MEMORY_DAYS
+        monthly_sales = self.per_real_firm(30 * self.chat_sales_avg)
+        base_sales = monthly_sales / (1 + p.premium_chat_uplift * self.premium)
+        self.premium = base_sales * p.premium_chat_uplift * self.margin > p.premium_price_usd_month
+        if monthly_sales * p.tool_conversion_uplift * self.margin > p.tool_effort_usd_month:
             shares = self.model.small_businesses.tool_shares
             for tool in TOOLS:
                 chance = p.tool_adoption_rate * (1 + p.tool_imitation_weight * shares[tool])
                 if tool not in self.tools and self.rng.random() < chance:
                     self.tools.add(tool)
         super().adapt()
+
+    def monthly_profit_usd(self) -> float:
+        """Profit of one of its real firms over the last month: margin on chat and ad-driven
+        sales less ad spend, the premium fee, the tools' effort and the fixed cost."""
+        p = self.model.p
+        trade = 30 * (self.margin * (self.chat_sales_avg + self.ad_sales_avg) - self.ad_spend_avg)
+        return (self.per_real_firm(trade) - p.premium_price_usd_month * self.premium
+                - p.tool_effort_usd_month * len(self.tools) - p.smb_fixed_cost_usd_month)
+
+    def outlook(self) -> str:
+        """The month's verdict (B3): ``"move"`` to the Business Platform when its chats need it
+        and its profit pays for it, ``"exit"`` after ``LOSING_MONTHS_TO_EXIT`` losing months
+        (``"wait"`` before), ``"grow"`` when it earns."""
+        p = self.model.p
+        profit = self.monthly_profit_usd()
+        if self.per_real_firm(self.chats_avg) >= p.api_move_chats_per_day and (
+                profit >= p.api_move_min_profit_usd_month):
+            return "move"
+        self.losing_months = self.losing_months + 1 if profit < 0 else 0
+        if self.losing_months:
+            return "exit" if self.losing_months >= LOSING_MONTHS_TO_EXIT else "wait"
+        return "grow"
+
+    def grow(self, share: float) -> None:
+        """Word of mouth: about ``share`` x its customers more, each a contact of a customer."""
+        rng = self.rng
+        told = rng.choice(self.customers, rng.poisson(share * len(self.customers)))
+        contacts = random_contacts(self.model.users.graph, told, rng)
+        self.customers = np.union1d(self.customers, contacts).astype(self.customers.dtype)
 
 
 class SmallBusinesses:
@@ -65,10 +105,15 @@ class SmallBusinesses:
     def __init__(self, model, firms: list[SmallBusiness]):
         self.model = model
         self.firms = firms
-        self.customers = np.concatenate([firm.customers for firm in firms])
-        self.owner = np.repeat(np.arange(len(firms)), [len(firm.customers) for firm in firms])
-        self.region = np.array([firm.region for firm in firms])
+        self.moved_to_platform = 0
+        self.exits = 0
+        self._index_customers()
         self.survey_tools()
+
+    def _index_customers(self) -> None:
+        self.customers = np.concatenate([firm.customers for firm in self.firms])
+        self.owner = np.repeat(np.arange(len(self.firms)), [len(firm.customers) for firm in self.firms])
+        self.region = np.array([firm.region for firm in self.firms])
 
     def __len__(self) -> int:
         return len(self.firms)
@@ -87,10 +132,11 @@ class SmallBusinesses:
         for firm, opened, chat_usd, ad_usd in zip(self.firms, conversations.tolist(), chat_sales.tolist(),
                                                   ad_sales.tolist(), strict=True):
             firm.conversations += opened
+            firm._chats_today = opened
             firm._chat_sales_today = chat_usd
             firm._ad_sales_today = ad_usd
             if firm.premium:
-                platform.charge(firm, "subscriptions", p.premium_price_usd_month / 30)
+                platform.charge(firm, "subscriptions", firm.simulated_usd(p.premium_price_usd_month / 30))
 
     def draw(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each of today's active customers of firm f with probability ``rate[f]``: the users
@@ -150,6 +196,27 @@ class SmallBusinesses:
             firm._ad_spend_today = float(spend[f])
         platform.clicks_to_chat += int(clicks.sum())
         return np.concatenate(clickers), np.concatenate(owners)
+
+    def review(self) -> None:
+        """Once a month every firm takes stock (B3): a profitable one grows, a losing one
+        exits, one whose volume and profit justify it moves to the Business Platform (an
+        ``Enterprise`` with its customers, region, budget and tier of real firms). A new
+        small business takes the place of each that leaves (assumption: steady turnover)."""
+        model = self.model
+        for i, firm in enumerate(self.firms):
+            verdict = firm.outlook()
+            if verdict == "grow":
+                firm.grow(model.p.smb_growth_per_year / 12)
+            if verdict in ("grow", "wait"):
+                continue
+            if verdict == "move":
+                model.move_to_business_platform(firm)
+                self.moved_to_platform += 1
+            else:
+                self.exits += 1
+            firm.remove()
+            self.firms[i] = model.found_small_business(model.org_rng)
+        self._index_customers()
 
     def survey_tools(self) -> None:
         """What a firm sees others do before it decides: the share using each tool."""

@@ -25,10 +25,14 @@ class SolutionProvider(mesa.Agent):
         self.clients += 1
         enterprise.provider = self
 
-    def bill(self, meta_fees_usd: float) -> float:
-        """A client's daily bill: the markup on the Meta fees it paid today, plus a 30th of
-        the monthly fee."""
-        bill = self.markup_share * meta_fees_usd + self.monthly_fee_usd / 30
+    def daily_cost(self, client, meta_fees_usd: float) -> float:
+        """A client's bill for a day: the markup on the Meta fees it paid, plus a 30th of the
+        monthly fee for each real firm the client stands for."""
+        return self.markup_share * meta_fees_usd + client.simulated_usd(self.monthly_fee_usd / 30)
+
+    def bill(self, client, meta_fees_usd: float) -> float:
+        """Charge a client its ``daily_cost``."""
+        bill = self.daily_cost(client, meta_fees_usd)
         self.takings_usd += bill
         return bill
 

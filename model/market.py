@@ -16,6 +16,7 @@ from agents.smb import SmallBusiness, SmallBusinesses
 from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
+from model.events import PolicyTimeline
 from model.ledger import USERS, Ledger
 from model.network import population_graph
 from model.params import PARAMS, REGIONS, resolve
@@ -27,6 +28,9 @@ HOLIDAYS = (45, 305, 359)
 HOLIDAY_DAYS = 7
 SMB_SHARE_OF_CLICK_TO_CHAT = 0.5
 """Share of click-to-chat ad budgets held by SMBs rather than enterprises (assumption)."""
+
+SMB_SIZE_SIGMA = 1.5
+"""Lognormal spread of small businesses' customer counts (assumption: heavy-tailed firm sizes)."""
 
 
 class WhatsAppMarket(mesa.Model):
@@ -48,10 +52,6 @@ class WhatsAppMarket(mesa.Model):
         self.platform = Platform(self, self.ledger)
         self.users = UserPopulation(self, graph, region, p.n_users, user_rng)
         self._create_organisations(setup_rng)
-        self.businesses = self.agents.select(
-            lambda a: isinstance(a, SmallBusiness | Enterprise)
-        )
-        self.organisations = self.agents.select(lambda a: not isinstance(a, UserPopulation))
         self.small_businesses = SmallBusinesses(self, list(self.agents_by_type[SmallBusiness]))
 
         self.shopping_section_open = False
@@ -92,6 +92,35 @@ class WhatsAppMarket(mesa.Model):
             packs = self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost, price_ratio)
             self.ledger.book(USERS, "stickers", packs * self.p.sticker_price_usd)
 
+    @property
+    def businesses(self) -> mesa.agent.AgentSet:
+        """Small businesses and enterprises (they come and go, B3)."""
+        return self.agents.select(lambda a: isinstance(a, SmallBusiness | Enterprise))
+
+    @property
+    def organisations(self) -> mesa.agent.AgentSet:
+        return self.agents.select(lambda a: not isinstance(a, UserPopulation))
+
+    def found_small_business(self, rng: np.random.Generator, size: int | None = None) -> SmallBusiness:
+        """A small business with ``size`` customers (default: lognormal, heavy-tailed, mean
+        ``smb_relations_per_user`` x users / ``n_smbs``) in one cluster of the graph, and a
+        share of the SMBs' click-to-chat budget in proportion to its size."""
+        p = self.p
+        users = self.users
+        relations = p.smb_relations_per_user * len(users)
+        if size is None:
+            size = max(1, round(relations / p.n_smbs * rng.lognormal(-SMB_SIZE_SIGMA**2 / 2, SMB_SIZE_SIGMA)))
+        customers = _local_block(size, users.business_affinity, rng)
+        budget = p.ctwa_budget_per_user_year * p.n_users / 365 * SMB_SHARE_OF_CLICK_TO_CHAT * size / relations
+        return SmallBusiness(self, customers, int(users.region[customers[0]]), ad_budget_usd=budget,
+                             margin=float(rng.uniform(0.2, 0.5)), real_firms=p.real_smbs / p.n_smbs)
+
+    def move_to_business_platform(self, firm: SmallBusiness) -> Enterprise:
+        """A small business that outgrew the app joins the Business Platform (B3): an
+        enterprise with its customers, region, ad budget and real firms, seeking a provider."""
+        return Enterprise(self, firm.customers, firm.region, ad_budget_usd=firm.ad_budget_usd,
+                          real_firms=firm.real_firms)
+
     # --- set-up --------------------------------------------------------------------------
     def _create_organisations(self, rng: np.random.Generator) -> None:
         p = self.p
@@ -101,12 +130,8 @@ class WhatsAppMarket(mesa.Model):
         per_day = p.n_users / 365
         ctwa_usd = p.ctwa_budget_per_user_year * per_day
 
-        sizes = _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, 1.5, rng)
-        for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
-            customers = _local_block(size, affinity, rng)
-            SmallBusiness(self, customers, int(users.region[customers[0]]),
-                          ad_budget_usd=ctwa_usd * SMB_SHARE_OF_CLICK_TO_CHAT * budget_share,
-                          margin=float(rng.uniform(0.2, 0.5)))
+        for size in _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, SMB_SIZE_SIGMA, rng):
+            self.found_small_business(rng, int(size))
 
         self.solution_providers = [
             SolutionProvider(self, float(rng.uniform(0, p.bsp_markup_max)),
@@ -117,7 +142,8 @@ class WhatsAppMarket(mesa.Model):
         for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
             customers = _random_customers(size, affinity, rng)
             firm = Enterprise(self, customers, int(users.region[customers[0]]),
-                              ad_budget_usd=ctwa_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT) * budget_share)
+                              ad_budget_usd=ctwa_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT) * budget_share,
+                              real_firms=p.real_enterprises / p.n_enterprises)
             if rng.random() < p.enterprise_onboarded_share:  # already on the platform at day 0
                 self.solution_providers[rng.integers(len(self.solution_providers))].onboard(firm)
 
@@ -140,19 +166,16 @@ class WhatsAppMarket(mesa.Model):
                        p.sponsored_budget_share, int(target))
 
     def _schedule_events(self) -> None:
-        """Dated events fire half a day before the day they belong to (Mesa events)."""
+        """Dated events fire half a day before the day they belong to (Mesa events); the
+        privacy and policy events, and the data-sharing lever they move, are ``policy``'s."""
         p = self.p
         self.schedule_recurring(self.users.roll_weekly_caps, Schedule(interval=1, start=0.5))
-        if p.media_shock_day > 0:
-            self.schedule_event(self.privacy_announcement, at=p.media_shock_day - 0.5)
+        self.schedule_recurring(self.small_businesses.review, Schedule(interval=30, start=30.5))
+        self.policy = PolicyTimeline(self, self.users)
         if p.shopping_section:
             self.schedule_event(self.open_shopping_section, at=p.shopping_launch_day - 0.5)
         if p.virtual_goods:
             self.schedule_event(self.open_sticker_store, at=p.virtual_goods_launch_day - 0.5)
-
-    def privacy_announcement(self) -> None:
-        """A policy announcement draws media attention, which then decays (I2, cal §5)."""
-        self.users.media_attention += self.p.media_shock_size
 
     def open_shopping_section(self) -> None:
         self.shopping_section_open = True

@@ -10,6 +10,7 @@ from functools import partial
 
 import numpy as np
 
+from agents.enterprise import Enterprise
 from agents.users import RIVALS, DayOutcome, UserState
 from model.ledger import STREAMS
 from model.platform import MESSAGE_CATEGORIES
@@ -29,7 +30,9 @@ COLUMNS = [
     "clicks_to_chat",
     "share_promo_optin", "share_data_optout", "share_payments_linked",
     "mean_concern", "mean_annoyance", "opt_outs_today",
-    "smb_premium", "smb_tools_mean", "enterprises_onboarded", "provider_takings_total", "blocks_today",
+    "data_sharing_mode", "ultimatum_pending", "media_attention",
+    "smb_premium", "smb_tools_mean", "smb_exits", "smbs_moved_to_platform", "enterprises",
+    "enterprises_onboarded", "provider_takings_total", "blocks_today",
     "marketing_over_limit", "senders_low_quality", "purchases",
     "payment_volume_p2p", "payment_volume_merchant",
 ]
@@ -87,6 +90,7 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
     scale = model.scale
     smbs = model.small_businesses.firms
     row: dict[str, float] = {"day": model.steps} | user_metrics(model.users, outcome)
+    row |= model.policy.columns()
     for stream, usd in revenue.items():
         row[f"revenue_{stream}"] = usd * scale
     total = sum(revenue.values())
@@ -102,6 +106,9 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         clicks_to_chat=platform.clicks_to_chat,
         smb_premium=sum(1 for b in smbs if b.premium),
         smb_tools_mean=sum(len(b.tools) for b in smbs) / max(len(smbs), 1),
+        smb_exits=model.small_businesses.exits,
+        smbs_moved_to_platform=model.small_businesses.moved_to_platform,
+        enterprises=len(model.agents_by_type[Enterprise]),
         messages_utility_free=platform.free_utility,
         enterprises_onboarded=sum(s.clients for s in model.solution_providers),
         provider_takings_total=sum(s.takings_usd for s in model.solution_providers) * scale,

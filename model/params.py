@@ -196,6 +196,35 @@ _SCHEMA: list[Param] = [
        "assumption, decays with media_decay", "events", 0.0, 10.0),
     _p("media_decay", 0.1, "1/day", "daily decay of media attention",
        "assumption: attention fades within weeks (cal §5.4)", "events", 0.001, 1.0),
+    _p("ultimatum_day", 0, "day", "day users are told to accept mandatory data sharing by "
+       "ultimatum_deadline_day or lose access; they anticipate it from then (0 = none)",
+       "cal §5.3: in-app pop-up of 4-6 Jan 2021", "events", 0, 100_000),
+    _p("ultimatum_deadline_day", 0, "day", "day the ultimatum's deadline falls: data sharing "
+       "becomes mandatory and opt-outs are lost, unless postponed (after ultimatum_day; unused without one)",
+       "cal §5.3: deadline 8 Feb 2021", "events", 0, 100_000),
+    _p("postponement_day", 0, "day", "day the platform postpones the deadline and says no account "
+       "will be deleted; users stop anticipating (0 = none; after ultimatum_day, before the deadline)",
+       "cal §5.3, §10.6: postponed on 15 Jan 2021, nine days after the pop-up", "events", 0, 100_000),
+    _p("postponement_days", 96, "days", "days the deadline moves on a postponement",
+       "cal §5.3: 8 Feb -> 15 May 2021", "events", 1, 100_000),
+    _p("postponement_reassurance", 0.5, "share", "share of media attention a postponement's "
+       "reassurance takes away", "assumption; cal §6.4: reassuring information lowers avoidance "
+       "(Athey et al. 2017)", "events", 0.0, 1.0),
+    _p("data_sharing_change_day", 0, "day", "day the data-sharing lever switches to "
+       "data_sharing_after (0 = none)",
+       "cal §5.2, §10.6: off -> opt-out on 25 Aug 2016; the lever is schedulable", "events",
+       0, 100_000),
+    _p("data_sharing_after", "opt_out", "mode", "data-sharing mode from data_sharing_change_day",
+       "cal §5.2: opt-out since Aug 2016", "events", choices=DATA_SHARING_MODES),
+    _p("outage_day", 0, "day", "day the platform is down for outage_hours (0 = none)",
+       "cal §5.1, §5.4: outages of 22 Feb 2014 and 4 Oct 2021", "events", 0, 100_000),
+    _p("outage_hours", 6.0, "hours", "length of the outage",
+       "cal §5.4: ~6 h on 4 Oct 2021 (~4 h on 22 Feb 2014, cal §5.1)", "events", 0.0, 24.0),
+    _p("outage_install_per_hour", 0.004, "1/hour",
+       "chance per outage hour that a user active that day installs a rival",
+       "cal §5.1: Telegram +4.95 M in a day after a 4-h outage at ~450 M MAU x DAU/MAU 0.7 gives "
+       "0.4%/h; cal §5.4: +70 M after 6 h at ~2.8 B, 0.6%/h (a claim with reactivations)", "events",
+       0.0, 1.0),
     # --- users: churn and return ------------------------------------------------------------
     _p("baseline_churn_per_year", 0.03, "1/year", "peer-independent calm-period attrition",
        "cal §6.1, §9 row 28: constant, peer-independent termination (Karsai 2014)", "users",
@@ -277,11 +306,23 @@ _SCHEMA: list[Param] = [
        "cal §1.3: 1 K -> 10 K -> 100 K -> unlimited unique users a day", "business", 0.0, 1.0),
     _p("marketing_price_elasticity", 0.6, "elasticity", "cut in marketing volume per % price rise",
        "assumption: no public estimate", "business", 0.0, 5.0),
+    _p("utility_price_elasticity", 0.3, "elasticity",
+       "cut in paid utility volume per % price rise above the default rate card (to SMS or e-mail)",
+       "assumption: no public estimate; cal §10.8: Meta cuts utility prices to win volume", "business",
+       0.0, 5.0),
+    _p("authentication_price_elasticity", 0.5, "elasticity",
+       "cut in authentication volume per % price rise above the default rate card (to SMS one-time codes)",
+       "assumption: SMS is a close substitute for one-time codes (cal §2.2)", "business", 0.0, 5.0),
     # --- organisations ----------------------------------------------------------------------
     _p("n_smbs", 300, "agents", "small businesses on the Business App (B1)",
        "assumption: each stands for a share of ~200 M (cal §1.3)", "business", 1, 100_000),
     _p("n_enterprises", 40, "agents", "enterprises on the Business Platform (B2)",
        "assumption: count not disclosed (cal §1.3)", "business", 1, 10_000),
+    _p("real_smbs", 200e6, "firms", "real small businesses the simulated ones stand for (each "
+       "stands for real_smbs / n_smbs alike firms; their decisions and fees are per real firm)",
+       "cal §1.3: >200 M Business app monthly users, Jun 2023", "business", 1.0, 1e10),
+    _p("real_enterprises", 1e6, "firms", "real Business Platform firms the simulated enterprises stand for",
+       "assumption: not disclosed by Meta (cal §1.3)", "business", 1.0, 1e10),
     _p("n_solution_providers", 4, "agents", "business solution providers onboarding enterprises (B4)",
        "assumption: a few large BSPs (Twilio, Gupshup, ...; cal §2.3)", "business", 1, 1_000),
     _p("bsp_markup_max", 0.2, "share of Meta's fee", "largest provider markup (markups drawn from 0 to it)",
@@ -315,13 +356,28 @@ _SCHEMA: list[Param] = [
        "assumption: tools are free but take effort (DIGEST B1)", "business", 0.0, 1.0),
     _p("tool_conversion_uplift", 0.05, "share", "rise in an SMB's chat conversion per tool it uses",
        "assumption: faster answers and a catalog convert more (DIGEST B1, G1)", "business", 0.0, 1.0),
-    _p("tool_effort_usd_month", 2.0, "USD/month", "monthly effort of keeping a tool up, in money",
-       "assumption", "business", 0.0, 10_000.0),
+    _p("tool_effort_usd_month", 0.25, "USD/month",
+       "monthly effort of keeping a tool up, in money, per real firm",
+       "assumption: a few minutes a month; WhatsApp sales of a typical small firm are tens of $/month",
+       "business", 0.0, 10_000.0),
     _p("tool_adoption_rate", 0.01, "1/day", "chance an SMB takes up a worthwhile tool, per day, alone",
        "assumption", "business", 0.0, 1.0),
     _p("tool_imitation_weight", 2.0, "factor", "rise in tool adoption per unit share of SMBs using it",
        "cal §6.1: adoption via influence linear in the adopting share (Karsai 2014); weight assumed",
        "business", 0.0, 50.0),
+    _p("smb_fixed_cost_usd_month", 0.5, "USD/month", "monthly cost to a small business of serving "
+       "its WhatsApp customers (staff time), per real firm",
+       "assumption: sets which firms are unprofitable (B3)", "business", 0.0, 10_000.0),
+    _p("smb_growth_per_year", 0.2, "1/year", "yearly customer growth of a profitable small business, by "
+       "word of mouth (new customers among its customers' contacts)",
+       "assumption (B3)", "business", 0.0, 10.0),
+    _p("api_move_chats_per_day", 5.0, "chats/day", "chats a day per real firm above which a small business "
+       "needs the Business Platform (volume, B3)",
+       "assumption: the app is answered by hand (DIGEST B3)", "business", 0.0, 1e6),
+    _p("api_move_min_profit_usd_month", 50.0, "USD/month", "monthly profit per real firm a small business "
+       "needs to move to the Business Platform (resources, B3)",
+       "assumption: integration through a provider costs up to $350/month (cal §2.3)", "business",
+       0.0, 1e6),
     _p("ctwa_budget_per_user_year", 3.0, "USD/user/year", "initial click-to-chat ad budgets (A3)",
        "cal §3.1: CTWA $1.5 B run-rate in Q3 2022 growing +80%/yr, i.e. several $ B by 2025; set "
        "with ctwa_clicks_per_user_day and ctwa_conversion so click-to-chat earns above paid "
@@ -411,7 +467,26 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         values[name] = PARAMS[name].coerce(value)
     if sum(values[f"region_weight_{r}"] for r in REGIONS) <= 0:
         raise ParameterError("region_weight_in", "at least one region weight must be positive")
+    _check_ultimatum(values)
     return values
+
+
+def _check_ultimatum(values: dict[str, Any]) -> None:
+    """An ultimatum's dates must come in their only possible order: announcement, then any
+    postponement, then the deadline (cal §5.3). Without an ultimatum the other two dates are
+    unused, so that a spec can fix them and vary ``ultimatum_day`` (0 or a day)."""
+    announced, deadline = values["ultimatum_day"], values["ultimatum_deadline_day"]
+    postponed = values["postponement_day"]
+    if announced == 0:
+        return
+    if deadline <= announced:
+        raise ParameterError("ultimatum_deadline_day",
+                             f"got {deadline}, not after ultimatum_day = {announced}; allowed: a "
+                             "day after the announcement")
+    if postponed and not announced < postponed < deadline:
+        raise ParameterError("postponement_day",
+                             f"got {postponed}; allowed: 0 (none) or a day after ultimatum_day = "
+                             f"{announced} and before ultimatum_deadline_day = {deadline}")
 
 
 def _close(name: str) -> str:

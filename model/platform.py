@@ -34,19 +34,25 @@ class Platform:
         }
         self.rate_card["service"] = np.full(len(REGIONS), p.price_service_usd)
         self.ad_price_index = np.array([1.0, p.ad_price_index_br, p.ad_price_index_eu])
-        default_marketing = np.array(
-            [PARAMS[f"price_marketing_{r}_usd"].default for r in REGIONS]
-        )
-        with np.errstate(divide="ignore"):
-            ratio = self.rate_card["marketing"] / default_marketing
-            self.marketing_volume_factor = np.minimum(
-                ratio ** -p.marketing_price_elasticity, 1 / max(p.marketing_rate, 1e-9)
-            )
+        self.marketing_volume_factor = np.minimum(
+            self._price_response("marketing", p.marketing_price_elasticity), 1 / max(p.marketing_rate, 1e-9))
+        self.kept_on_whatsapp = {
+            "utility": np.minimum(self._price_response("utility", p.utility_price_elasticity), 1.0),
+            "authentication": np.minimum(
+                self._price_response("authentication", p.authentication_price_elasticity), 1.0),
+        }
         # share of linked buyers' order value paid in the chat: 1 up to the default merchant
         # fee, falling with a dearer fee as merchants steer buyers to fee-free rails
         fee_ratio = p.merchant_fee_rate / PARAMS["merchant_fee_rate"].default
         self.in_chat_share = min(1.0, fee_ratio ** -p.merchant_fee_elasticity) if fee_ratio > 0 else 1.0
         self.open_day()
+
+    def _price_response(self, category: str, elasticity: float) -> np.ndarray:
+        """(price / default price) ^ -elasticity in each region: the volume of a template
+        category relative to today's rate card."""
+        default = np.array([PARAMS[f"price_{category}_{r}_usd"].default for r in REGIONS])
+        with np.errstate(divide="ignore"):
+            return (self.rate_card[category] / default) ** -elasticity
 
     def open_day(self) -> None:
         """Reset today's traffic counters; prices and levers hold for the whole day."""
@@ -80,6 +86,8 @@ class Platform:
             users.promo_today[to] += 1
         if category == "marketing":
             self._blocks(sender, to)
+        if category in self.kept_on_whatsapp and unit_price is None:
+            to = self._kept_on_whatsapp(category, to)
         if unit_price is None:
             cost = float(self.rate_card[category][users.region[to]].sum())
         else:
@@ -87,6 +95,16 @@ class Platform:
         self.charge(sender, category, cost)
         self.sent[category] += len(to)
         return to
+
+    def _kept_on_whatsapp(self, category: str, to: np.ndarray) -> np.ndarray:
+        """At a dearer rate card than the default, senders move a share of their paid
+        utility and authentication messages to SMS or e-mail (the ``*_price_elasticity``);
+        a cheaper one adds none, as the firm's events set the volume (assumption)."""
+        share = self.kept_on_whatsapp[category]
+        if share.min() >= 1.0:
+            return to
+        users = self.model.users
+        return to[users.user_rng.random(len(to)) < share[users.region[to]]]
 
     def _within_quality_limit(self, sender, to: np.ndarray) -> np.ndarray:
         """Marketing skips users who blocked the sender and stops at its tier's daily limit

@@ -10,6 +10,7 @@ from conftest import SMALL, run_model
 from agents import Advertiser, Enterprise, SmallBusiness
 from agents.quality import SenderQuality
 from model import WhatsAppMarket
+from model.params import PARAMS
 
 SEEDS = range(4)
 
@@ -176,7 +177,8 @@ def test_enterprises_pick_the_cheapest_provider_and_pay_it_outside_the_ledger():
     providers = model.solution_providers
     for e in model.agents_by_type[Enterprise]:
         fees = e.expected_daily_fees_usd()
-        costs = [s.markup_share * fees + s.monthly_fee_usd / 30 for s in providers]
+        costs = [s.markup_share * fees + s.monthly_fee_usd / 30 * e.real_firms / model.scale
+                 for s in providers]
         assert e.provider is providers[int(np.argmin(costs))]
         assert e.spent == pytest.approx(model.ledger.paid_by[e.unique_id])  # markups are not revenue
     paid = sum(e.paid_to_provider for e in model.agents_by_type[Enterprise])
@@ -191,7 +193,9 @@ def test_dearer_providers_cut_their_clients_marketing():
 
 def test_business_app_tools_spread_by_imitation_and_raise_conversion():
     def tools_after(weight, seed):
-        model = WhatsAppMarket(rng=seed, n_users=10_000, tool_imitation_weight=weight)
+        # no firm moves to the Business Platform or exits before day 91: the same firms throughout
+        model = WhatsAppMarket(rng=seed, n_users=10_000, tool_imitation_weight=weight,
+                               api_move_chats_per_day=1e6)
         history = []
         for _ in range(90):
             model.step()
@@ -248,3 +252,25 @@ def test_small_businesses_draw_each_firm_at_its_own_rate_and_clickers_are_distin
     assert len(clickers) > 0 and len(np.unique(clickers)) == len(clickers)
     assert np.all(model.users.active_today[clickers])
     assert np.array_equal(model.users.region[clickers], smbs.region[owner])
+
+
+def test_dearer_utility_and_authentication_prices_move_paid_volume_to_other_channels():
+    """Doubling a rate card keeps (2)^-elasticity of the paid sends; free ones in an open
+    service window go on; a cheaper card adds none (events set the volume)."""
+    def paid(factor, seed, category):
+        prices = {f"price_{category}_{r}_usd": factor * PARAMS[f"price_{category}_{r}_usd"].default
+                  for r in ("in", "br", "eu")}
+        day = totals(20, seed, **prices, utility_price_elasticity=1.0, authentication_price_elasticity=1.0)
+        free = day["messages_utility_free"] if category == "utility" else 0
+        return day[f"messages_{category}"] - free, free
+
+    for category in ("utility", "authentication"):
+        ratios = []
+        for seed in range(3):
+            base, base_free = paid(1.0, seed, category)
+            dear, dear_free = paid(2.0, seed, category)
+            ratios.append(dear / base)
+            assert paid(0.5, seed, category)[0] == base
+            if category == "utility":
+                assert dear_free > 0 and base_free > 0  # free sends go on at any price
+        assert np.mean(ratios) == pytest.approx(0.5, abs=0.03), category
