@@ -20,10 +20,11 @@ a busier machine or a slower model."""
 
 
 def day_cost_s(n_users: int) -> float:
-    """One simulated day of the full model on one core. Fixed costs (organisations) dominate
-    up to 100,000 users: measured 36-52 ms a day at 5,000-100,000 users on this machine while
-    shared (Nov 2026); the baseline's 8 runs of 100,000 users x 365 days take ~95 s on 2 cores."""
-    return 0.045 + 0.15e-6 * n_users
+    """One simulated day of the full model on one of 2 workers sharing 2 cores. Fixed costs
+    (organisations) dominate: one process alone took 22 and 41 ms a day at 20,000 and 100,000
+    users (Nov 2026); scaled so that the baseline (8 runs of 100,000 users x 365 days) takes
+    its 2 minutes on 2 workers (README)."""
+    return 0.0345 + 0.475e-6 * n_users
 
 
 @pytest.mark.parametrize("name", sorted(builtin_specs()))
