@@ -17,7 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from experiments.analyze import checked_outcomes, outcome_names
-from experiments.plotting import KEY_OUTCOMES, Results, format_value, load_results
+from experiments.plotting import format_value
+from experiments.results import KEY_OUTCOMES, Results, load_results
 from experiments.spec import SpecError
 from model.ledger import STREAMS
 

@@ -19,16 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.analyze import checked_outcomes
-from experiments.plotting import (
-    KEY_OUTCOMES,
-    Results,
-    format_value,
-    load_results,
-    outcome_label,
-    pareto_front,
-    plot_results,
-    point_table,
-)
+from experiments.plotting import format_value, outcome_label, plot_results
+from experiments.results import KEY_OUTCOMES, Results, load_results, pareto_front, point_table
 from experiments.storage import atomic_write
 
 CAPTIONS = {

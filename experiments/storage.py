@@ -130,12 +130,7 @@ class ResultFolder:
     # --- summary ------------------------------------------------------------------------
     def write_summary(self, run_ids: Iterable[str]) -> pd.DataFrame:
         """One row per finished run among ``run_ids``, rebuilt from the run files."""
-        records = [r for r in map(self.read_record, run_ids) if r is not None]
-        rows = [{k: v for k, v in r.items() if k not in ("parameters", "outcomes")}
-                | r["parameters"] | r["outcomes"] for r in records]
-        summary = pd.DataFrame(rows)
-        if not summary.empty:
-            summary = summary.sort_values(["point", "replicate"], ignore_index=True)
+        summary = summary_frame([r for r in map(self.read_record, run_ids) if r is not None])
         atomic_write(self.summary_path, lambda p: summary.to_parquet(p, index=False))
         return summary
 
@@ -151,6 +146,15 @@ class ResultFolder:
             frames.append(frame.assign(run_id=record["run_id"], point=record["point"],
                                        replicate=record["replicate"], **varied))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def summary_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per run record: its ids, every parameter and its outcomes, by point and replicate."""
+    summary = pd.DataFrame([{k: v for k, v in r.items() if k not in ("parameters", "outcomes")}
+                            | r["parameters"] | r["outcomes"] for r in records])
+    if not summary.empty:
+        summary = summary.sort_values(["point", "replicate"], ignore_index=True)
+    return summary
 
 
 def _identity(spec_dict: dict[str, Any]) -> dict[str, Any]:

@@ -13,16 +13,8 @@ from conftest import write_spec
 from scipy import stats
 
 from experiments.cli import main
-from experiments.plotting import (
-    factor_figure,
-    figure_set,
-    load_results,
-    pareto_front,
-    plot_folder,
-    point_table,
-    tradeoff_figure,
-    users_figure,
-)
+from experiments.plotting import factor_figure, figure_set, plot_folder, tradeoff_figure, users_figure
+from experiments.results import load_results, pareto_front, point_table
 from experiments.runner import summarise
 from experiments.runs import plan_runs
 from experiments.spec import parse_spec

@@ -1,0 +1,195 @@
+"""A result folder as figures, reports and comparisons read it: its finished runs (the
+folder may still be filling or have been interrupted), what is missing, and outcomes per
+design point with their 95% t-intervals over replicates (``mean_ci``)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from scipy import stats
+
+from experiments.spec import ExperimentSpec, SpecError, parse_spec
+from experiments.storage import ResultFolder, summary_frame
+from model.ledger import STREAMS
+
+KEY_OUTCOMES = ("revenue_total", "churned_share", "users_active_final", "revenue_per_user_mean")
+"""Outcomes shown against factors, in heat maps, reports and comparisons by default."""
+CAUSES = ("ads", "privacy", "peers", "other")
+SMOOTH_DAYS = 7
+"""Flows per day (revenue, churn) are drawn as each run's trailing 7-day mean."""
+_DAILY_COLUMNS = ["day", "users_active", "users_multihoming", "users_churned_total", "users_total",
+                  "revenue_per_user", *(f"churn_{c}" for c in CAUSES),
+                  *(f"revenue_{s}" for s in (*STREAMS, "total"))]
+
+
+# --- reading a result folder, finished or not ----------------------------------------------------
+@dataclass
+class Results:
+    """The finished runs of a result folder, and what is missing."""
+
+    folder: ResultFolder
+    spec: ExperimentSpec
+    summary: pd.DataFrame
+    """One row per finished run, as in ``summary.parquet``."""
+    planned: int
+    missing: str
+    """What is missing, in words ("5 of 6 runs; 1 missing ..."); empty when every planned run
+    is done."""
+    complete: bool
+    """Every planned run is done (the runs' ids match the spec's plan)."""
+
+    @property
+    def factors(self) -> list[str]:
+        """The parameters the design varies, in name order."""
+        keys = set()
+        for values in self.summary["point_values"]:
+            keys |= set(json.loads(values))
+        return sorted(keys)
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """One row per point with finished runs: its label, replicates and factor values."""
+        rows = []
+        for point, runs in self.summary.groupby("point"):
+            values = json.loads(runs["point_values"].iloc[0])
+            label = ", ".join(f"{k}={value_text(v)}" for k, v in sorted(values.items()))
+            rows.append({"point": point, "label": label or "baseline", "n": len(runs), **values})
+        return pd.DataFrame(rows).set_index("point")
+
+    @cached_property
+    def daily(self) -> pd.DataFrame:
+        """The daily rows of every finished run, with its point and replicate."""
+        frames = []
+        for run in self.summary.itertuples():
+            path = self.folder.run_path(run.run_id)
+            try:
+                frame = pd.read_parquet(path, columns=_DAILY_COLUMNS)
+            except (OSError, ValueError, pa.ArrowException) as err:
+                raise SpecError("RESULT_DIR", f"{path} is not a readable run file ({err}); delete "
+                                              "it and `wasim run` redoes the run") from err
+            frames.append(frame.assign(point=run.point, replicate=run.replicate))
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def smoothed(self) -> pd.DataFrame:
+        """``daily`` with each run's flows (revenue and churn per day) as trailing means over
+        SMOOTH_DAYS days: a day's revenue or churn of a sample is noisy, its course is not."""
+        flows = [c for c in self.daily.columns if c.startswith(("revenue_", "churn_"))]
+        runs = self.daily.groupby(["point", "replicate"], sort=False)[flows]
+        means = runs.transform(lambda column: column.rolling(SMOOTH_DAYS, min_periods=1).mean())
+        return self.daily.assign(**{c: means[c] for c in flows})
+
+    def time(self, days: pd.Series) -> pd.Series:
+        """Days as dates when the spec gives a start date, else as they are."""
+        if self.spec.start_date is None:
+            return days
+        return pd.Timestamp(self.spec.start_date) + pd.to_timedelta(days - 1, unit="D")
+
+
+def load_results(path: str | Path, doing: str = "plotting") -> Results:
+    """The finished runs of the folder at ``path``; warns (``doing`` them) about missing ones.
+    A folder that is not a result folder, a run file that cannot be read and a folder with no
+    finished run are errors (SpecError, exit 2): there is nothing honest to show."""
+    folder = ResultFolder(path)
+    if not folder.spec_path.is_file():
+        raise SpecError("RESULT_DIR", f"{folder.path} has no spec.toml; not a result folder "
+                                      "(make one with `wasim run EXPERIMENT --out DIR`)")
+    try:
+        spec = parse_spec(folder.read_spec_dict())
+        tasks = folder.planned_runs()
+    except ValueError as err:  # TOMLDecodeError and SpecError are ValueErrors
+        raise SpecError("RESULT_DIR", f"{folder.spec_path} is not a valid spec ({err})") from err
+    on_disk = _records_on_disk(folder)
+    planned = {t.run_id for t in tasks}
+    if on_disk and not planned & set(on_disk):
+        done, complete = list(on_disk.values()), False
+        missing = (f"{len(on_disk)} runs of another model version (none is among the {len(tasks)} "
+                   "runs its spec plans today: the parameters, hence the run ids, differ); which "
+                   "runs are missing cannot be told")
+    else:
+        done = [on_disk[t.run_id] for t in tasks if t.run_id in on_disk]
+        missing = _missing(folder, tasks, set(on_disk))
+        complete = not missing
+    if not done:
+        raise SpecError("RESULT_DIR", f"{folder.path} has no finished run (0 of {len(tasks)}); "
+                                      "`wasim run` makes them, `wasim status` says what failed")
+    summary = summary_frame(done)
+    if missing:
+        warnings.warn(f"{folder.path}: {doing} {missing}", stacklevel=2)
+    return Results(folder, spec, summary, len(tasks), missing, complete)
+
+
+def _records_on_disk(folder: ResultFolder) -> dict[str, dict]:
+    """The record of every run file, by run id; a file without one is corrupt (run files are
+    written whole or not at all), which is an error rather than a run to skip in silence."""
+    records = {}
+    for path in sorted(folder.runs_dir.glob("*.parquet")):
+        record = folder.read_record(path.stem)
+        if record is None:
+            raise SpecError("RESULT_DIR", f"{path} is not a readable run file (truncated or "
+                                          "corrupt); delete it and `wasim run` redoes the run")
+        records[path.stem] = record
+    return records
+
+
+def _missing(folder: ResultFolder, tasks, done: set[str]) -> str:
+    """Which runs are missing, by point: ``wasim run`` finishes them."""
+    absent = {t.run_id for t in tasks} - done
+    if not absent:
+        return ""
+    failed = len(absent & folder.failed_ids())
+    by_point: dict[int, list] = {}
+    for task in tasks:
+        by_point.setdefault(task.point, []).append(task)
+    shown = []
+    for point in sorted({t.point for t in tasks if t.run_id in absent}):
+        lacking = sum(t.run_id in absent for t in by_point[point])
+        values = ", ".join(f"{k}={value_text(v)}" for k, v in by_point[point][0].point_values.items())
+        shown.append(f"point {point}{f' ({values})' if values else ''}: {lacking} of "
+                     f"{len(by_point[point])}")
+    more = f" and {len(shown) - 5} more points" if len(shown) > 5 else ""
+    return (f"{len(tasks) - len(absent)} of {len(tasks)} runs; {len(absent)} missing ({failed} "
+            f"failed; `wasim status` lists them): {'; '.join(shown[:5])}{more}")
+
+
+def value_text(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+# --- statistics --------------------------------------------------------------------------------
+def mean_ci(frame: pd.DataFrame, column: str, by: list[str]) -> pd.DataFrame:
+    """Mean and 95% t-interval over replicates of ``column`` for each group of ``by``
+    (one run: no interval, low = high = mean)."""
+    grouped = frame.groupby(by)[column]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    t = stats.t.ppf(0.975, np.maximum(out["count"] - 1, 1))
+    half = np.where(out["count"] > 1, t * out["std"] / np.sqrt(out["count"]), 0.0)
+    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def point_table(results: Results, outcomes: list[str] | tuple[str, ...] = KEY_OUTCOMES) -> pd.DataFrame:
+    """Outcomes per design point: ``<outcome>`` (mean), ``<outcome>_low`` and ``_high`` (its 95%
+    t-interval over replicates), with the point's label, factor values and runs ``n``."""
+    table = results.points.copy()
+    for outcome in outcomes:
+        ci = mean_ci(results.summary, outcome, ["point"]).set_index("point")
+        table[outcome], table[f"{outcome}_low"], table[f"{outcome}_high"] = (
+            ci["mean"], ci["low"], ci["high"])
+    return table
+
+
+def pareto_front(revenue: np.ndarray, churn: np.ndarray) -> np.ndarray:
+    """Whether each point is efficient: no other point has as much revenue or more with as
+    little churn or less, and is better in one of them."""
+    revenue, churn = np.asarray(revenue, float), np.asarray(churn, float)
+    better_or_equal = (revenue[None, :] >= revenue[:, None]) & (churn[None, :] <= churn[:, None])
+    strictly = (revenue[None, :] > revenue[:, None]) | (churn[None, :] < churn[:, None])
+    return ~(better_or_equal & strictly).any(axis=1)
