@@ -33,7 +33,6 @@ class Business(mesa.Agent):
         self.margin = margin
         self.spent = 0.0
         self.sales_usd = 0.0
-        self.conversations = 0
         self.ad_spend_avg = 0.0
         self.ad_sales_avg = 0.0
         self._ad_spend_today = 0.0
@@ -98,7 +97,6 @@ class Business(mesa.Agent):
         if self.on_business_platform:
             free = 0.0 if entry_point else None
             openers = self.model.platform.send(self, "service", openers, unit_price=free)
-        self.conversations += len(openers)
         return openers
 
     def send_utility(self, recipients: np.ndarray, window: np.ndarray) -> None:

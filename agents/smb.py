@@ -127,12 +127,11 @@ class SmallBusinesses:
         chat_sales = self.convert(chats, chat_owner, p.chat_conversion)
         clickers, click_owner = self.buy_click_to_chat()
         ad_sales = self.convert(clickers, click_owner, p.ctwa_conversion)
-        conversations = np.bincount(np.concatenate([chat_owner, click_owner]), minlength=len(self))
+        opened = np.bincount(np.concatenate([chat_owner, click_owner]), minlength=len(self))
         platform = self.model.platform
-        for firm, opened, chat_usd, ad_usd in zip(self.firms, conversations.tolist(), chat_sales.tolist(),
-                                                  ad_sales.tolist(), strict=True):
-            firm.conversations += opened
-            firm._chats_today = opened
+        for firm, chats_today, chat_usd, ad_usd in zip(self.firms, opened.tolist(), chat_sales.tolist(),
+                                                       ad_sales.tolist(), strict=True):
+            firm._chats_today = chats_today
             firm._chat_sales_today = chat_usd
             firm._ad_sales_today = ad_usd
             if firm.premium:
@@ -145,10 +144,10 @@ class SmallBusinesses:
         rng = self.model.org_rng
         picked = coin_flips(len(self.customers), top, rng)
         owner = self.owner[picked]
-        picked = picked[rng.random(len(picked)) * top < rate[owner]]
-        users = self.customers[picked]
+        kept = rng.random(len(picked)) * top < rate[owner]
+        users, owner = self.customers[picked[kept]], owner[kept]
         active = self.model.users.active_today[users]
-        return users[active], self.owner[picked][active]
+        return users[active], owner[active]
 
     def convert(self, chats: np.ndarray, owner: np.ndarray, conversion: float) -> np.ndarray:
         """Chats that end in a sale, at ``conversion`` times each firm's tool factor (G1).
