@@ -98,7 +98,13 @@ class WhatsAppMarket(mesa.Model):
         return self.agents.select(lambda a: isinstance(a, SmallBusiness | Enterprise))
 
     @property
+    def click_to_chat_budget_usd(self) -> float:
+        """All firms' click-to-chat budgets for a day at the start (A3; firms then adapt theirs)."""
+        return self.p.ctwa_budget_per_user_year * self.p.n_users / 365
+
+    @property
     def organisations(self) -> mesa.agent.AgentSet:
+        """Every agent but the users (firms, providers, advertisers, partners)."""
         return self.agents.select(lambda a: not isinstance(a, UserPopulation))
 
     def found_small_business(self, rng: np.random.Generator, size: int | None = None) -> SmallBusiness:
@@ -111,7 +117,7 @@ class WhatsAppMarket(mesa.Model):
         if size is None:
             size = max(1, round(relations / p.n_smbs * rng.lognormal(-SMB_SIZE_SIGMA**2 / 2, SMB_SIZE_SIGMA)))
         customers = _local_block(size, users.business_affinity, rng)
-        budget = p.ctwa_budget_per_user_year * p.n_users / 365 * SMB_SHARE_OF_CLICK_TO_CHAT * size / relations
+        budget = self.click_to_chat_budget_usd * SMB_SHARE_OF_CLICK_TO_CHAT * size / relations
         return SmallBusiness(self, customers, int(users.region[customers[0]]), ad_budget_usd=budget,
                              margin=float(rng.uniform(0.2, 0.5)), real_firms=p.real_smbs / p.n_smbs)
 
@@ -127,8 +133,6 @@ class WhatsAppMarket(mesa.Model):
         users = self.users
         n_nodes = len(users)
         affinity = users.business_affinity  # heavier messagers deal with more firms
-        per_day = p.n_users / 365
-        ctwa_usd = p.ctwa_budget_per_user_year * per_day
 
         for size in _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, SMB_SIZE_SIGMA, rng):
             self.found_small_business(rng, int(size))
@@ -139,10 +143,11 @@ class WhatsAppMarket(mesa.Model):
             for _ in range(p.n_solution_providers)
         ]
         sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes, 1.0, rng)
+        enterprise_budget = self.click_to_chat_budget_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT)
         for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
             customers = _random_customers(size, affinity, rng)
             firm = Enterprise(self, customers, int(users.region[customers[0]]),
-                              ad_budget_usd=ctwa_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT) * budget_share,
+                              ad_budget_usd=enterprise_budget * budget_share,
                               real_firms=p.real_enterprises / p.n_enterprises)
             if rng.random() < p.enterprise_onboarded_share:  # already on the platform at day 0
                 self.solution_providers[rng.integers(len(self.solution_providers))].onboard(firm)
@@ -157,7 +162,7 @@ class WhatsAppMarket(mesa.Model):
         spend_weight = region_weight * self.platform.ad_price_index
         regions = rng.choice(len(REGIONS), p.n_advertisers, p=spend_weight / spend_weight.sum())
         budgets = rng.lognormal(0, 1.0, p.n_advertisers)
-        budgets *= p.ad_budget_per_user_year * per_day / budgets.sum()
+        budgets *= p.ad_budget_per_user_year * p.n_users / 365 / budgets.sum()
         targets = interest_draws(p.n_interests, p.n_advertisers, rng)
         for region, budget, target in zip(regions, budgets, targets, strict=True):
             click_value = (p.click_value_usd * self.platform.ad_price_index[region]
