@@ -36,7 +36,7 @@ class Platform:
         self.ad_price_index = np.array([1.0, p.ad_price_index_br, p.ad_price_index_eu])
         self.marketing_volume_factor = np.minimum(
             self._price_response("marketing", p.marketing_price_elasticity), 1 / max(p.marketing_rate, 1e-9))
-        self.kept_on_whatsapp = {
+        self.share_kept_on_whatsapp = {
             "utility": np.minimum(self._price_response("utility", p.utility_price_elasticity), 1.0),
             "authentication": np.minimum(
                 self._price_response("authentication", p.authentication_price_elasticity), 1.0),
@@ -86,7 +86,7 @@ class Platform:
             users.promo_today[to] += 1
         if category == "marketing":
             self._blocks(sender, to)
-        if category in self.kept_on_whatsapp and unit_price is None:
+        if category in self.share_kept_on_whatsapp and unit_price is None:
             to = self._kept_on_whatsapp(category, to)
         if unit_price is None:
             cost = float(self.rate_card[category][users.region[to]].sum())
@@ -100,7 +100,7 @@ class Platform:
         """At a dearer rate card than the default, senders move a share of their paid
         utility and authentication messages to SMS or e-mail (the ``*_price_elasticity``);
         a cheaper one adds none, as the firm's events set the volume (assumption)."""
-        share = self.kept_on_whatsapp[category]
+        share = self.share_kept_on_whatsapp[category]
         if share.min() >= 1.0:
             return to
         users = self.model.users
