@@ -35,12 +35,10 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[f
     difference = b.mean() - a.mean()
     if len(a) < 2 or len(b) < 2:
         return difference, np.nan, np.nan
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    if va + vb == 0:
+    if a.var() + b.var() == 0:
         return difference, difference, difference
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = stats.t.ppf(0.5 + level / 2, df) * np.sqrt(va + vb)
-    return difference, difference - half, difference + half
+    interval = stats.ttest_ind(b, a, equal_var=False).confidence_interval(level)
+    return difference, float(interval.low), float(interval.high)
 
 
 def compare_folders(dir_a: str | Path, dir_b: str | Path,
