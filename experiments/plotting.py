@@ -52,6 +52,11 @@ MAX_PANELS = 6
 """Points drawn at most in per-point figures; larger designs show their first points."""
 MAX_LABELS = 8
 """Design points named in the trade-off figure at most; beyond that, names overlap."""
+HORIZONS_DAYS = (90, 180, 365, 730)
+"""A quarter, half a year, a year and two: where the revenue-maximising value of a factor is
+read (``horizon_figure``), with the run's last day when it is none of these."""
+MIN_HORIZON_DAYS = 180
+"""Runs shorter than this reach one horizon at most, and there is no move to show."""
 # --- units ---------------------------------------------------------------------------------------
 def money(value: float, _pos=None) -> str:
     sign = "-" if value < 0 else ""
@@ -130,6 +135,8 @@ def figure_set(results: Results) -> dict[str, Callable[[Results, Path], Path]]:
         chosen["tradeoff"] = tradeoff_figure
     if len(factors) == 1 and n_points > 1:
         chosen[f"outcomes_vs_{factors[0]}"] = factor_figure
+        if results.spec.days >= MIN_HORIZON_DAYS:
+            chosen["revenue_by_horizon"] = horizon_figure
     if len(factors) == 2:
         chosen["heatmap"] = heatmap_figure
     if len(factors) > 1 and results.spec.design_kind in SAMPLED_KINDS:
@@ -321,6 +328,90 @@ def factor_figure(results: Results) -> Figure:
     for ax in axes[1]:
         ax.set_xlabel(factor_label(factor))
     fig.suptitle(f"Outcomes against {factor}, {_name(results)}"
+                 f"{_ci_note(results, 'band' if numeric else 'bars')}")
+    return fig
+
+
+def horizons(days: int) -> list[int]:
+    """The horizons a run of ``days`` days reaches, its last day among them."""
+    reached = [h for h in HORIZONS_DAYS if h <= days]
+    return reached if days in reached else [*reached, days]
+
+
+def horizon_revenue(results: Results) -> pd.DataFrame:
+    """Cumulative revenue_total of each point up to each horizon, from the daily rows: one row
+    per horizon (``horizon_days``) and point, with the factor's value, the mean and 95%
+    t-interval (``low``, ``high``) over the point's runs (``count``: those finished, so a
+    partial folder counts what it has), and ``best``: the highest mean at its horizon."""
+    factor = results.factors[0]
+    daily = results.daily  # each run's rows in day order, so a running sum is to that day
+    daily = daily.assign(revenue_cumulative=daily.groupby(["point", "replicate"])[
+        "revenue_total"].cumsum())
+    reached = daily[daily["day"].isin(horizons(results.spec.days))]
+    table = mean_ci(reached.rename(columns={"day": "horizon_days"}), "revenue_cumulative",
+                    ["horizon_days", "point"])
+    table.insert(2, factor, table["point"].map(results.points[factor]))
+    table["best"] = table.index.isin(table.groupby("horizon_days")["mean"].idxmax())
+    return table
+
+
+def best_by_horizon(results: Results) -> pd.DataFrame:
+    """Per horizon, the point whose runs earned the most up to it: ``horizon_revenue``'s best
+    rows (horizon_days, point, the factor's value, mean, low, high, count)."""
+    table = horizon_revenue(results)
+    return table[table["best"]].drop(columns=["best", "std"]).reset_index(drop=True)
+
+
+def horizon_figure(results: Results) -> Figure:
+    """Where the revenue-maximising value of the one factor lies, and how it moves with the
+    horizon: cumulative revenue up to each horizon against the factor, one line per horizon,
+    each as a share of its best point's mean; a ring marks the best, annotated with its value
+    and revenue.
+
+    One shared axis rather than a panel per horizon: the question is where each curve peaks,
+    and peaks compare at a glance on one axis. Revenue grows with the horizon by construction,
+    so unscaled lines (or panels on one scale) would flatten the early ones, and panels on
+    their own scales would have to be compared tick by tick."""
+    factor = results.factors[0]
+    table = horizon_revenue(results).sort_values(["horizon_days", factor])
+    levels = table[factor].drop_duplicates().sort_values().tolist()
+    numeric = pd.api.types.is_numeric_dtype(table[factor]) and not pd.api.types.is_bool_dtype(table[factor])
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    shown = table["horizon_days"].unique()
+    rank_at: dict = {}  # horizons already annotated at a level: their labels stack upwards
+    for i, horizon in enumerate(shown):
+        rows = table[table["horizon_days"] == horizon]
+        colour, label = PALETTE[i % len(PALETTE)], f"{horizon} days"
+        band = (rows[["mean", "low", "high"]] / rows["mean"].max()).clip(lower=0)
+        if numeric:
+            x = rows[factor]
+            _draw_band(ax, x, band, colour, label)
+        else:  # markers side by side at each category, so the bars do not hide each other
+            x = rows[factor].map(levels.index) + 0.08 * (i - (len(shown) - 1) / 2)
+            ax.errorbar(x, band["mean"], yerr=[band["mean"] - band["low"], band["high"] - band["mean"]],
+                        fmt="o", capsize=3, markersize=4, color=colour, label=label)
+        best = rows["best"].to_numpy()
+        ax.plot(x[best], band["mean"][best], "o", markersize=9 + 4 * i, markerfacecolor="none",
+                markeredgewidth=2, color=colour, zorder=3)
+        level = rows[factor][best].iloc[0]
+        rank = rank_at[level] = rank_at.get(level, -1) + 1
+        align = {0: "left", len(levels) - 1: "right"}.get(levels.index(level), "center")
+        ax.annotate(f"best at {horizon} d: {value_text(level)} ({money(rows['mean'][best].iloc[0])})",
+                    (x[best].iloc[0], 1.0), textcoords="offset points", xytext=(0, 12 + 11 * rank),
+                    ha=align, fontsize="small", color=colour)
+    bottom = max(0.0, ax.get_ylim()[0])
+    ax.set_ylim(bottom, bottom + (1 - bottom) / 0.75)  # room above the peaks for their labels
+    if numeric:
+        if len(levels) <= 8:  # the design's levels, not round numbers
+            ax.set_xticks(levels, [value_text(v) for v in levels])
+    else:
+        ax.set_xticks(range(len(levels)), [value_text(v) for v in levels])
+    ax.set(xlabel=factor_label(factor),
+           ylabel=f"cumulative revenue, share of the best {factor} at that horizon")
+    ax.yaxis.set_major_formatter(FuncFormatter(percent))
+    fig.legend(title="revenue up to", loc="outside lower center", ncols=len(shown))
+    fig.suptitle(f"Where revenue peaks against {factor}, by horizon, {_name(results)}\n"
+                 "cumulative revenue_total up to each horizon, scaled by that horizon's best mean"
                  f"{_ci_note(results, 'band' if numeric else 'bars')}")
     return fig
 
