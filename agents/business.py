@@ -33,9 +33,9 @@ class Business(mesa.Agent):
         self.margin = margin
         self.spent = 0.0
         self.sales_usd = 0.0
-        self.ad_spend_avg = 0.0
+        self.ad_cost_avg = 0.0
         self.ad_sales_avg = 0.0
-        self._ad_spend_today = 0.0
+        self._ad_cost_today = 0.0
         self._ad_sales_today = 0.0
         p = model.p
         self.quality = SenderQuality(p.block_rate_low, p.tier_base_share)
@@ -120,7 +120,7 @@ class Business(mesa.Agent):
         clickers = pool[self.rng.choice(len(pool), clicks, replace=False, shuffle=False)]
         model.platform.charge(self, "click_to_chat", clicks * cpc)
         model.platform.clicks_to_chat += clicks
-        self._ad_spend_today = clicks * cpc
+        self._ad_cost_today = clicks * cpc
         return self.open_conversations(1.0, clickers, entry_point=True)
 
     def convert(self, chats: np.ndarray, from_ads: bool = False) -> float:
@@ -134,16 +134,17 @@ class Business(mesa.Agent):
         return sales
 
     def adapt(self) -> None:
-        """The ad budget follows the return on ad spend over the last month; the quality
-        rating and messaging tier follow the week's blocks."""
+        """The ad budget follows the return on the ads' cost over the last month (the clicks,
+        and for enterprises the staff time the chats they open take); the quality rating and
+        messaging tier follow the week's blocks."""
         self.quality.end_day()
         w = 1 / MEMORY_DAYS
-        self.ad_spend_avg += w * (self._ad_spend_today - self.ad_spend_avg)
+        self.ad_cost_avg += w * (self._ad_cost_today - self.ad_cost_avg)
         self.ad_sales_avg += w * (self._ad_sales_today - self.ad_sales_avg)
-        if self.ad_spend_avg > 0:
-            roas = self.margin * self.ad_sales_avg / self.ad_spend_avg
+        if self.ad_cost_avg > 0:
+            roas = self.margin * self.ad_sales_avg / self.ad_cost_avg
             self.ad_budget_usd *= 1 + BUDGET_STEP * np.sign(roas - 1)
-        self._ad_spend_today = 0.0
+        self._ad_cost_today = 0.0
         self._ad_sales_today = 0.0
 
 

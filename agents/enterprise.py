@@ -1,5 +1,6 @@
 """Enterprises on the Business Platform (B2): template messages by category, billed per
-message at the recipient's regional rate; service conversations; click-to-chat ads."""
+message at the recipient's regional rate; service conversations answered by staff or a
+chatbot; CRM and analytics (G1); click-to-chat ads."""
 
 from __future__ import annotations
 
@@ -16,6 +17,22 @@ class Enterprise(Business):
         super().__init__(model, customers, region, ad_budget_usd, real_firms=real_firms)
         self.provider = None
         self.paid_to_provider = 0.0
+        self.chatbot = False
+        self.crm = False
+        self.service_cost_usd = 0.0
+        self._chats_month = 0
+        self._sales_at_review = 0.0
+
+    @property
+    def conversion_factor(self) -> float:
+        """CRM and analytics put the right offer before the right customer (G1)."""
+        return 1 + self.model.p.crm_conversion_uplift * self.crm
+
+    @property
+    def tool_fees_usd_month(self) -> float:
+        """What its chatbot and CRM cost one real firm a month, billed by its provider (B4)."""
+        p = self.model.p
+        return p.chatbot_fee_usd_month * self.chatbot + p.crm_fee_usd_month * self.crm
 
     def step(self) -> None:
         if self.provider is None:
@@ -29,9 +46,33 @@ class Enterprise(Business):
         platform.send(self, "authentication", self.draw(p.authentication_rate))
         reached = platform.send(self, "marketing", self.marketing_audience())
         self.paid_to_provider += self.provider.bill(self, self.spent - spent_before)
+        self.answer(chats)
         self.convert(chats)
         self.convert(self.draw(p.ctr_sponsored, reached))
-        self.convert(self.buy_click_to_chat(), from_ads=True)
+        ad_chats = self.buy_click_to_chat()
+        self._ad_cost_today += self.answer(ad_chats)  # chats bought must be answered too
+        self.convert(ad_chats, from_ads=True)
+
+    def answer(self, chats: np.ndarray) -> float:
+        """Staff answer service chats at ``service_cost_per_chat_usd``; a chatbot settles
+        ``chatbot_deflection`` of them at no cost per chat (G1, B4). Returns the cost."""
+        p = self.model.p
+        self._chats_month += len(chats)
+        cost = len(chats) * p.service_cost_per_chat_usd * (1 - p.chatbot_deflection * self.chatbot)
+        self.service_cost_usd += cost
+        return cost
+
+    def review_tools(self) -> None:
+        """Once a month, per real firm: keep a chatbot if the staff time it saves on last
+        month's chats pays its fee, and CRM if the margin on the sales it adds does
+        (cost-benefit adoption, the rule small businesses follow for Business App tools)."""
+        p = self.model.p
+        chats = self.per_real_firm(self._chats_month)
+        self.chatbot = chats * p.service_cost_per_chat_usd * p.chatbot_deflection > p.chatbot_fee_usd_month
+        sales = self.per_real_firm(self.sales_usd - self._sales_at_review) / self.conversion_factor
+        self.crm = self.margin * sales * p.crm_conversion_uplift > p.crm_fee_usd_month
+        self._chats_month = 0
+        self._sales_at_review = self.sales_usd
 
     def seek_provider(self) -> None:
         """Sign with the provider that costs least for this firm's expected Meta fees,

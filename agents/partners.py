@@ -3,8 +3,11 @@ events (flights, transactions, orders) become utility and authentication message
 
 from __future__ import annotations
 
+import numpy as np
+
 from agents.business import Business
 from model.ledger import USERS
+from model.network import random_contacts
 
 SUPPORT_SHARE = 0.3
 """Share of disrupted passengers who open a support chat (assumption)."""
@@ -34,18 +37,32 @@ class Bank(Business):
         platform.send(self, "authentication", self.draw(p.authentication_rate))
         self.transfer_p2p()
 
-    def transfer_p2p(self) -> None:
-        """Adopters send money to contacts; a fee deters transfers (assumption: a 10% fee
-        stops them, cal §4: P2P is free where it thrives)."""
+    def transfer_p2p(self) -> tuple[np.ndarray, np.ndarray]:
+        """Adopters send money to one of their contacts each ($1). The money arrives only
+        in a linked account: a recipient on the platform without one links it when asked,
+        with chance ``p2p_invite_link_prob`` (receiving money is the nudge, cal §4.1),
+        else the transfer fails. A fee deters transfers (assumption: a 10% fee stops them,
+        cal §4: P2P is free where it thrives). Returns the senders and recipients of the
+        transfers made."""
         model = self.model
         p = model.p
         users = model.users
         rate = p.p2p_rate * max(0.0, 1 - p.p2p_fee_rate / 0.1)
         senders = self.draw(rate)
-        senders = senders[users.payments_linked[senders]]
+        indptr = users.graph.indptr
+        senders = senders[users.payments_linked[senders] & (indptr[senders + 1] > indptr[senders])]
+        recipients = random_contacts(users.graph, senders, self.rng)
+        reachable = users.on_platform[recipients]
+        senders, recipients = senders[reachable], recipients[reachable]
+        unlinked = ~users.payments_linked[recipients]
+        joins = unlinked & (self.rng.random(len(recipients)) < p.p2p_invite_link_prob)
+        users.link_payments(np.unique(recipients[joins]))
+        made = ~unlinked | joins
+        senders, recipients = senders[made], recipients[made]
         volume = float(p.p2p_amount_usd * self.rng.exponential(1.0, len(senders)).sum())
         model.ledger.book(USERS, "payments", volume * p.p2p_fee_rate)
         model.payments_volume["p2p"] += volume
+        return senders, recipients
 
 
 class Shop(Business):

@@ -68,7 +68,7 @@ class SmallBusiness(Business):
         """Profit of one of its real firms over the last month: margin on chat and ad-driven
         sales less ad spend, the premium fee, the tools' effort and the fixed cost."""
         p = self.model.p
-        trade = 30 * (self.margin * (self.chat_sales_avg + self.ad_sales_avg) - self.ad_spend_avg)
+        trade = 30 * (self.margin * (self.chat_sales_avg + self.ad_sales_avg) - self.ad_cost_avg)
         return (self.per_real_firm(trade) - p.premium_price_usd_month * self.premium
                 - p.tool_effort_usd_month * len(self.tools) - p.smb_fixed_cost_usd_month)
 
@@ -192,7 +192,7 @@ class SmallBusinesses:
         for f in np.flatnonzero(clicks):
             firm = self.firms[f]
             platform.charge(firm, "click_to_chat", float(spend[f]))
-            firm._ad_spend_today = float(spend[f])
+            firm._ad_cost_today = float(spend[f])
         platform.clicks_to_chat += int(clicks.sum())
         return np.concatenate(clickers), np.concatenate(owners)
 

@@ -27,8 +27,9 @@ class SolutionProvider(mesa.Agent):
 
     def daily_cost(self, client, meta_fees_usd: float) -> float:
         """A client's bill for a day: the markup on the Meta fees it paid, plus a 30th of the
-        monthly fee for each real firm the client stands for."""
-        return self.markup_share * meta_fees_usd + client.simulated_usd(self.monthly_fee_usd / 30)
+        monthly fee and of its chatbot and CRM fees for each real firm the client stands for."""
+        monthly = self.monthly_fee_usd + client.tool_fees_usd_month
+        return self.markup_share * meta_fees_usd + client.simulated_usd(monthly / 30)
 
     def bill(self, client, meta_fees_usd: float) -> float:
         """Charge a client its ``daily_cost``."""

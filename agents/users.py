@@ -156,6 +156,7 @@ class UserPopulation(mesa.Agent):
         self.payments_linked = rng.random(n) < p.payments_adoption_initial
         self.linked_contacts = NeighbourCounts(graph, 1)  # contacts with a linked account
         self.linked_contacts.move(np.flatnonzero(self.payments_linked), -1, 0)
+        self.free_stickers = np.zeros(n, dtype=bool)  # has taken a free sticker pack (F2)
         self.annoyance = np.zeros(n, dtype=np.float32)
         self.concern = np.zeros(n, dtype=np.float32)
         self.peer_exposure = np.zeros(n, dtype=np.float32)
@@ -185,8 +186,8 @@ class UserPopulation(mesa.Agent):
         fields = ("region", "state", "rival", "daily_active", "messages_per_day", "status_propensity",
                   "status_time", "ad_tolerance", "privacy_sensitivity", "feature_appetite", "switching_cost",
                   "price_sensitivity", "payment_propensity", "sticker_propensity", "interest",
-                  "business_affinity",
-                  "promo_optin", "data_optout", "payments_linked", "annoyance", "concern", "peer_exposure")
+                  "business_affinity", "promo_optin", "data_optout", "payments_linked", "free_stickers",
+                  "annoyance", "concern", "peer_exposure")
         user = {f: getattr(self, f)[i].item() for f in fields}
         user["state"] = UserState(user["state"]).name.lower()
         user["rival"] = Rival(user["rival"]).name.lower()
@@ -296,9 +297,13 @@ class UserPopulation(mesa.Agent):
         linked_share = self.linked_contacts[0] * self._inverse_degree
         adoption = np.float32(p.payment_adoption_rate) * self.payment_propensity * unworried
         adoption *= 1 + np.float32(p.payment_peer_weight) * linked_share
-        adopters = np.flatnonzero(self.active_today & ~self.payments_linked & (self._uniforms() < adoption))
-        self.payments_linked[adopters] = True
-        self.linked_contacts.move(adopters, -1, 0)
+        adopters = self.active_today & ~self.payments_linked & (self._uniforms() < adoption)
+        self.link_payments(np.flatnonzero(adopters))
+
+    def link_payments(self, users: np.ndarray) -> None:
+        """``users`` (distinct, none linked yet) link a bank account ($1)."""
+        self.payments_linked[users] = True
+        self.linked_contacts.move(users, -1, 0)
 
     # --- 9. stay, multi-home, leave, return, join ----------------------------------------
     def decide(self, outcome: DayOutcome) -> None:
@@ -397,12 +402,19 @@ class UserPopulation(mesa.Agent):
         self.ever_joined += k
         return k
 
+    def take_free_stickers(self, rate: float) -> None:
+        """Active users without one take a free sticker pack today w.p. ``rate`` (F2)."""
+        candidates = np.flatnonzero(self.active_today & ~self.free_stickers)
+        self.free_stickers[candidates[self.user_rng.random(len(candidates), dtype=np.float32) < rate]] = True
+
     def buy_stickers(self, rate: float, price_ratio: float) -> int:
-        """Sticker packs bought today by active users (F2); dearer packs deter the price
-        sensitive (``price_ratio`` = price / default price)."""
+        """Sticker packs bought today by active users (F2): free packs whet the appetite
+        (``free_pack_gateway``); dearer packs deter the price sensitive (``price_ratio`` =
+        price / default price)."""
         p = self.model.p
         active = np.flatnonzero(self.active_today)
         chance = np.float32(rate) * self.sticker_propensity[active]
+        chance *= 1 + np.float32(p.free_pack_gateway) * self.free_stickers[active]
         if price_ratio != 1:
             chance *= np.float32(price_ratio) ** (
                 -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[active]

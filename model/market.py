@@ -86,8 +86,10 @@ class WhatsAppMarket(mesa.Model):
         self.datacollector.collect(self)
 
     def sell_virtual_goods(self) -> None:
-        """Personalised sticker packs, boosted in limited-edition holiday weeks (F2)."""
+        """Free packs, and personalised packs for sale, boosted in limited-edition holiday
+        weeks (F2)."""
         if self.sticker_store_open:
+            self.users.take_free_stickers(self.p.free_pack_rate)
             price_ratio = self.p.sticker_price_usd / PARAMS["sticker_price_usd"].default
             packs = self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost, price_ratio)
             self.ledger.book(USERS, "stickers", packs * self.p.sticker_price_usd)
@@ -164,11 +166,13 @@ class WhatsAppMarket(mesa.Model):
         budgets = rng.lognormal(0, 1.0, p.n_advertisers)
         budgets *= p.ad_budget_per_user_year * p.n_users / 365 / budgets.sum()
         targets = interest_draws(p.n_interests, p.n_advertisers, rng)
-        for region, budget, target in zip(regions, budgets, targets, strict=True):
-            click_value = (p.click_value_usd * self.platform.ad_price_index[region]
-                           * rng.lognormal(-0.125, 0.5))
-            Advertiser(self, int(region), float(budget), float(click_value),
-                       p.sponsored_budget_share, int(target))
+        brands = rng.random(p.n_advertisers) < p.brand_advertiser_share
+        for region, budget, target, brand in zip(regions, budgets, targets, brands, strict=True):
+            index = self.platform.ad_price_index[region]
+            click_value = p.click_value_usd * index * rng.lognormal(-0.125, 0.5)
+            Advertiser(self, int(region), float(budget), float(click_value), p.sponsored_budget_share,
+                       int(target), impression_value_usd=brand * p.brand_cpm_value_usd / 1000 * index,
+                       influencer_share=brand * p.influencer_budget_share)
 
     def _schedule_events(self) -> None:
         """Dated events fire half a day before the day they belong to (Mesa events); the
@@ -176,11 +180,15 @@ class WhatsAppMarket(mesa.Model):
         p = self.p
         self.schedule_recurring(self.users.roll_weekly_caps, Schedule(interval=1, start=0.5))
         self.schedule_recurring(self.small_businesses.review, Schedule(interval=30, start=30.5))
+        self.schedule_recurring(self.review_enterprise_tools, Schedule(interval=30, start=30.5))
         self.policy = PolicyTimeline(self, self.users)
         if p.shopping_section:
             self.schedule_event(self.open_shopping_section, at=p.shopping_launch_day - 0.5)
         if p.virtual_goods:
             self.schedule_event(self.open_sticker_store, at=p.virtual_goods_launch_day - 0.5)
+
+    def review_enterprise_tools(self) -> None:
+        self.agents_by_type[Enterprise].do("review_tools")
 
     def open_shopping_section(self) -> None:
         self.shopping_section_open = True

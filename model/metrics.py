@@ -27,12 +27,13 @@ COLUMNS = [
     *REVENUE_COLUMNS, "revenue_total", "revenue_per_user",
     *[f"messages_{c}" for c in MESSAGE_CATEGORIES], "messages_utility_free",
     "impressions_personalised", "impressions_contextual", "ad_clicks", "display_clicks",
-    "clicks_to_chat",
-    "share_promo_optin", "share_data_optout", "share_payments_linked",
+    "clicks_to_chat", "influencer_spend",
+    "share_promo_optin", "share_data_optout", "share_payments_linked", "share_free_stickers",
     "mean_concern", "mean_annoyance", "opt_outs_today",
     "data_sharing_mode", "ultimatum_pending", "media_attention",
     "smb_premium", "smb_tools_mean", "smb_exits", "smbs_moved_to_platform", "enterprises",
-    "enterprises_onboarded", "provider_takings_total", "blocks_today",
+    "enterprises_onboarded", "enterprises_chatbot", "enterprises_crm", "provider_takings_total",
+    "blocks_today",
     "marketing_over_limit", "senders_low_quality", "purchases",
     "payment_volume_p2p", "payment_volume_merchant",
 ]
@@ -96,6 +97,9 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
     total = sum(revenue.values())
     row["revenue_total"] = total * scale
     row["revenue_per_user"] = total / max(row["users_active"], 1)
+    users = model.users
+    row["share_free_stickers"] = float(np.count_nonzero(users.free_stickers & users.on_platform)) / max(
+        row["users_active"], 1)
     for category, count in platform.sent.items():
         row[f"messages_{category}"] = count
     row.update(
@@ -104,6 +108,7 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         ad_clicks=sum(platform.clicks.values()),
         display_clicks=platform.clicks["display"],
         clicks_to_chat=platform.clicks_to_chat,
+        influencer_spend=platform.paid_to_creators * scale,
         smb_premium=sum(1 for b in smbs if b.premium),
         smb_tools_mean=sum(len(b.tools) for b in smbs) / max(len(smbs), 1),
         smb_exits=model.small_businesses.exits,
@@ -111,6 +116,8 @@ def day_metrics(model, outcome: DayOutcome, revenue: dict[str, float]) -> dict[s
         enterprises=len(model.agents_by_type[Enterprise]),
         messages_utility_free=platform.free_utility,
         enterprises_onboarded=sum(s.clients for s in model.solution_providers),
+        enterprises_chatbot=sum(1 for e in model.agents_by_type[Enterprise] if e.chatbot),
+        enterprises_crm=sum(1 for e in model.agents_by_type[Enterprise] if e.crm),
         provider_takings_total=sum(s.takings_usd for s in model.solution_providers) * scale,
         blocks_today=platform.blocks,
         marketing_over_limit=platform.over_limit,

@@ -260,6 +260,19 @@ _SCHEMA: list[Param] = [
        "assumption: Status ads new in 2025-26, no revenue disclosed (cal §3.1)", "ads", 0.0, 100.0),
     _p("sponsored_budget_share", 0.3, "share", "share of advertiser budget for sponsored messages",
        "assumption", "ads", 0.0, 1.0),
+    _p("brand_advertiser_share", 0.3, "share", "share of advertisers buying reach (brand campaigns, "
+       "G1) rather than clicks", "assumption", "ads", 0.0, 1.0),
+    _p("brand_cpm_value_usd", 1.0, "USD/1000", "what a brand advertiser in the India-like region "
+       "is willing to pay per thousand impressions (x the region's ad price index)",
+       "cal §7.2: CPM India ~$2, US ~$20 (vendor data); set below the market CPM", "ads", 0.0, 1000.0),
+    _p("influencer_budget_share", 0.2, "share", "share of a brand advertiser's budget paid to creators "
+       "for sponsored posts in Channels (G1)", "assumption", "ads", 0.0, 0.7),
+    _p("influencer_cpm_usd", 2.0, "USD/1000", "creators' price per thousand views in the India-like "
+       "region (x the region's ad price index)", "assumption: about the market CPM (cal §7.2)",
+       "ads", 0.01, 1000.0),
+    _p("influencer_annoyance_weight", 0.5, "ads", "annoyance of a sponsored post seen, in ads",
+       "assumption: native content annoys less (cal §6.5: ad quality drives ad blindness)", "users",
+       0.0, 5.0),
     _p("click_value_usd", 0.15, "USD/click", "advertiser value of a click in the India-like region",
        "cal §7.2: CPC $0.12 (Nigeria) to $2.69 (US)", "ads", 0.0, 100.0),
     _p("ad_price_index_br", 3.0, "factor", "ad prices in the Brazil-like region relative to India-like",
@@ -378,6 +391,19 @@ _SCHEMA: list[Param] = [
        "needs to move to the Business Platform (resources, B3)",
        "assumption: integration through a provider costs up to $350/month (cal §2.3)", "business",
        0.0, 1e6),
+    _p("service_cost_per_chat_usd", 0.2, "USD/chat", "an enterprise's staff cost of answering a "
+       "service chat (G1)", "assumption: a few minutes of an agent's time at India/Brazil wages",
+       "business", 0.0, 100.0),
+    _p("chatbot_fee_usd_month", 100.0, "USD/month", "what a chatbot costs a real enterprise a month, "
+       "billed by its solution provider (G1, B4)",
+       "assumption: BSP chatbot plans run $50-500/month (cal §2.3 for BSP fees)", "business",
+       0.0, 1e6),
+    _p("chatbot_deflection", 0.6, "share", "share of service chats a chatbot settles without staff",
+       "assumption: vendors claim 50-80%", "business", 0.0, 1.0),
+    _p("crm_fee_usd_month", 100.0, "USD/month", "what CRM and analytics cost a real enterprise a month, "
+       "billed by its solution provider (G1, B4)", "assumption", "business", 0.0, 1e6),
+    _p("crm_conversion_uplift", 0.2, "share", "rise in an enterprise's conversion with CRM and "
+       "analytics (better targeted offers, G1)", "assumption", "business", 0.0, 5.0),
     _p("ctwa_budget_per_user_year", 3.0, "USD/user/year", "initial click-to-chat ad budgets (A3)",
        "cal §3.1: CTWA $1.5 B run-rate in Q3 2022 growing +80%/yr, i.e. several $ B by 2025; set "
        "with ctwa_clicks_per_user_day and ctwa_conversion so click-to-chat earns above paid "
@@ -407,6 +433,10 @@ _SCHEMA: list[Param] = [
     # --- payments ($1, $2) and commerce (P3, F1) --------------------------------------------
     _p("p2p_rate", 0.02, "1/adopter/day", "chance an adopter sends money to a contact ($1)",
        "cal §4.1: 51 M tx/month, Nov 2024", "payments", 0.0, 1.0),
+    _p("p2p_invite_link_prob", 0.2, "probability",
+       "chance a recipient without a linked account links one to receive a transfer ($1)",
+       "assumption: UPI transfers need a linked recipient (cal §4.1); receiving money is the "
+       "strongest nudge to link", "payments", 0.0, 1.0),
     _p("p2p_amount_usd", 20.0, "USD", "mean peer-to-peer transfer", "assumption", "payments",
        0.0, 10_000.0),
     _p("p2p_fee_rate", 0.0, "share", "fee on peer-to-peer transfers ($1)",
@@ -443,6 +473,12 @@ _SCHEMA: list[Param] = [
        "cal §8: LINE sticker market", "prices", 0.0, 100.0),
     _p("sticker_purchase_rate", 0.0002, "1/active user/day", "chance an active user buys a pack",
        "cal §8: <= $0.05-0.2 per MAU per year", "users", 0.0, 1.0),
+    _p("free_pack_rate", 0.002, "1/active user/day", "chance an active user without one takes a free "
+       "sticker pack from the store (F2)", "cal §8: WhatsApp's own packs are free (since Oct 2018); "
+       "rate assumed", "users", 0.0, 1.0),
+    _p("free_pack_gateway", 1.0, "factor", "rise in a user's chance to buy packs once she has a free one",
+       "assumption: sampling leads to buying; keeps sticker revenue within cal §8's <= $0.05-0.2 "
+       "per MAU per year", "users", 0.0, 20.0),
     _p("brand_pack_budget_share", 0.02, "share of a month's budget",
        "what each advertiser pays for a branded sticker pack in a holiday drop (F2)",
        "cal §8: branded packs were used as promotion (Disney 2018); size assumed", "prices", 0.0, 1.0),

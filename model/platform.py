@@ -60,6 +60,7 @@ class Platform:
         self.impressions = {"personalised": 0.0, "contextual": 0.0}
         self.clicks = {"display": 0.0, "sponsored": 0.0}
         self.clicks_to_chat = 0
+        self.paid_to_creators = 0.0
         self.blocks = 0
         self.over_limit = 0
         self.free_utility = 0
@@ -149,7 +150,8 @@ class Platform:
 
     # --- ad auctions (A1, A2) ------------------------------------------------------------
     def run_ad_auctions(self, advertisers) -> None:
-        """Sell today's display (Status) impressions and sponsored-message slots by region.
+        """Sell today's display (Status) impressions and sponsored-message slots by region;
+        then brands' influencer posts reach the same tab.
         A visit holds ``ad_load x status_items_per_visit`` slots times the viewer's relative
         time in the tab."""
         if not len(advertisers):
@@ -165,6 +167,7 @@ class Platform:
             visits = users.status_visit[span]
             self._sell_personalised(bidders, span.start + np.flatnonzero(visits & personal[span]))
             self._sell_contextual(bidders, span.start + np.flatnonzero(visits & ~personal[span]))
+            self._show_influencer_posts(bidders, span.start + np.flatnonzero(visits), r)
             eligible = span.start + np.flatnonzero(
                 users.active_today[span] & users.promo_optin[span]
                 & (users.sponsored_week[span] < p.sponsored_cap_per_week)
@@ -202,6 +205,22 @@ class Platform:
             users.display_seen[viewers] = p.ad_load * p.status_items_per_visit * sold / supply * time
         self.impressions["contextual"] += sold
 
+    def _show_influencer_posts(self, bidders, visitors: np.ndarray, region: int) -> None:
+        """Brands' sponsored posts by creators in Channels (G1): the creators are paid, not
+        the platform (assumption: its only reported take from Channels is on subscriptions,
+        cal §8). The posts bought at ``influencer_cpm_usd`` (x the price index) are seen by
+        the tab's visitors in proportion to their time there and annoy at
+        ``influencer_annoyance_weight`` of an ad (native content, cal §6.5: quality matters)."""
+        spend = sum(a.pay_creators() for a in bidders if a.influencer_share > 0)
+        if spend <= 0 or len(visitors) == 0:
+            return
+        users = self.model.users
+        p = self.model.p
+        posts = spend / (p.influencer_cpm_usd / 1000 * self.ad_price_index[region])
+        time = users.status_time[visitors]
+        users.display_seen[visitors] += np.float32(p.influencer_annoyance_weight * posts / time.sum()) * time
+        self.paid_to_creators += spend
+
     def _auction(self, bidders, stream: str, supply: float, ctr: np.ndarray, reserve: float) -> float:
         """Generalised second-price auction; each bidder's click-through is its own."""
         bids = np.array([a.bid(c) for a, c in zip(bidders, ctr, strict=True)])
@@ -210,7 +229,7 @@ class Platform:
         for a, q, unit_price, c in zip(bidders, units, price, ctr, strict=True):
             if q > 0:
                 self.charge(a, stream, q * unit_price)
-                a.record(stream, q * unit_price, q * c)
+                a.record(stream, q * unit_price, q * c, q)
                 self.clicks["display"] += q * c
         return float(units.sum())
 
@@ -230,5 +249,5 @@ class Platform:
                 continue
             got = self.send(a, "sponsored", order[start:start + q], unit_price=unit_price)
             start += q
-            a.record("sponsored", unit_price * len(got), len(got) * ctr)
+            a.record("sponsored", unit_price * len(got), len(got) * ctr, len(got))
             self.clicks["sponsored"] += len(got) * ctr

@@ -26,15 +26,17 @@ def test_losing_firms_exit_after_three_months_and_entrants_keep_the_count():
 
 
 def test_profitable_firms_grow_by_word_of_mouth():
-    def customers(growth):
-        model = months(WhatsAppMarket(rng=2, **SMALL, smb_fixed_cost_usd_month=0.0,
+    def customers(growth, seed):
+        model = months(WhatsAppMarket(rng=seed, **SMALL, smb_fixed_cost_usd_month=0.0,
                                       smb_growth_per_year=growth), 3)
         firms = model.small_businesses.firms
         assert np.array_equal(model.small_businesses.customers, np.concatenate([f.customers for f in firms]))
         return sum(len(f.customers) for f in firms)
 
-    still, growing = customers(0.0), customers(2.4)  # 20% a month
-    assert growing > 1.3 * still
+    # 20% a month at two reviews: at most 1.44x, less for firms that lose money or whose new
+    # customers were theirs already; over 6 seeds the ratio was 1.14-1.41 (mean 1.33, sd 0.10)
+    ratios = [customers(2.4, seed) / customers(0.0, seed) for seed in range(4)]
+    assert min(ratios) > 1.05 and np.mean(ratios) > 1.33 - 3 * 0.10 / 2
 
 
 def test_firms_move_to_the_business_platform_when_volume_and_profit_justify_it():
