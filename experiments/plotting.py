@@ -323,8 +323,11 @@ def factor_figure(results: Results) -> Figure:
             ax.set_xticks(x, [str(v) for v in table[factor]])
         ax.set(title=outcome_label(outcome))
         ax.yaxis.set_major_formatter(outcome_formatter(outcome))
-    if numeric and table[factor].nunique() <= 8:
-        axes[1, 0].set_xticks(table[factor].unique())  # the design's levels, not round numbers
+    if numeric and table[factor].nunique() <= 8:  # the design's levels, not round numbers,
+        levels = table[factor].unique()           # slanted: close levels would run together
+        axes[1, 0].set_xticks(levels, [value_text(v) for v in levels])
+        for ax in axes[1]:
+            ax.tick_params(axis="x", labelrotation=45)
     for ax in axes[1]:
         ax.set_xlabel(factor_label(factor))
     fig.suptitle(f"Outcomes against {factor}, {_name(results)}"
