@@ -122,6 +122,23 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
                      help="summary column(s) to analyse (default: revenue_total churned_share)")
     cmd.set_defaults(handler=cmd_analyze)
+
+    cmd = sub.add_parser("calibrate", help="fit the free behavioural parameters to calibration.md "
+                                           "§9 (Nelder-Mead over replicated runs); the fit per target")
+    cmd.add_argument("--users", type=int, default=20_000)
+    cmd.add_argument("--days", type=int, default=365)
+    cmd.add_argument("--replicates", type=int, default=3, help="runs per evaluation, on fixed seeds")
+    cmd.add_argument("--max-evals", type=int, default=20,
+                     help="largest number of evaluations (one takes ~20 s at the defaults on 2 idle cores)")
+    cmd.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    cmd.add_argument("--out", type=Path, default=Path("results/calibration"),
+                     help="folder for fit.csv, calibrated.toml and trace.csv")
+    cmd.add_argument("--seed", type=int, default=0, help="root seed of the replicates")
+    cmd.add_argument("--config", type=Path, metavar="FILE",
+                     help="parameters and targets (default experiments/calibration/calibration.toml)")
+    cmd.add_argument("--check", action="store_true",
+                     help="no search: every target at the schema's defaults, same seeds")
+    cmd.set_defaults(handler=cmd_calibrate)
     return parser
 
 
@@ -284,6 +301,21 @@ def cmd_analyze(args) -> int:
     analysis = analyze_folder(args.result_dir, args.outcome)
     print(analysis.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for path in analysis.files:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from experiments.calibrate import Settings, calibrate, check, load_calibration, report, write_results
+
+    calibration = load_calibration(args.config)
+    settings = Settings(args.users, args.days, args.replicates, args.seed, args.workers)
+    if args.check:
+        print(report(check(calibration, settings)))
+        return 0
+    result = calibrate(calibration, settings, args.max_evals)
+    print(report(result))
+    for path in write_results(args.out, result, calibration, args.max_evals):
         print(f"wrote {path}")
     return 0
 
