@@ -37,6 +37,7 @@ class Business(mesa.Agent):
         self.ad_sales_avg = 0.0
         self._ad_cost_today = 0.0
         self._ad_sales_today = 0.0
+        self.ad_carry_usd = 0.0  # click-to-chat budget left over from yesterday, under one click
         p = model.p
         self.quality = SenderQuality(p.block_rate_low, p.tier_base_share)
         self.blocked = customers[:0]  # customers who blocked this sender (sorted)
@@ -109,14 +110,17 @@ class Business(mesa.Agent):
 
     def buy_click_to_chat(self) -> np.ndarray:
         """Click-to-chat ads (A3): each paid click opens a chat with an active user of the
-        firm's region. Returns who clicked; books the spend."""
+        firm's region; the budget is paced (``carry_over``). Returns who clicked; books the
+        spend."""
         model = self.model
         cpc = model.platform.click_to_chat_price[self.region]
-        clicks = int(self.ad_budget_usd // cpc) if cpc > 0 else 0
+        available = self.ad_budget_usd + self.ad_carry_usd
+        clicks = int(available // cpc) if cpc > 0 else 0
         pool = model.users.active_in_region(self.region)
-        if clicks == 0 or len(pool) == 0:
-            return pool[:0]
         clicks = min(clicks, len(pool))  # one click per user at most
+        self.ad_carry_usd = float(carry_over(available, clicks * cpc, cpc))
+        if clicks == 0:
+            return pool[:0]
         clickers = pool[self.rng.choice(len(pool), clicks, replace=False, shuffle=False)]
         model.platform.charge(self, "click_to_chat", clicks * cpc)
         model.platform.clicks_to_chat += clicks
@@ -146,6 +150,14 @@ class Business(mesa.Agent):
             self.ad_budget_usd *= 1 + BUDGET_STEP * np.sign(roas - 1)
         self._ad_cost_today = 0.0
         self._ad_sales_today = 0.0
+
+
+def carry_over(available_usd, spent_usd, cpc_usd):
+    """What a click-to-chat budget carries to tomorrow: what it did not spend today, up to one
+    click. A budget below a click's price then buys one every few days instead of none, and
+    whole clicks lose nothing to rounding however small the sample's firms (assumption: ad
+    platforms pace daily budgets over days). Works on numbers and arrays alike."""
+    return np.minimum(available_usd - spent_usd, cpc_usd)
 
 
 def order_values(model, buyers: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

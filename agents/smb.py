@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.business import MEMORY_DAYS, Business, order_values
+from agents.business import MEMORY_DAYS, Business, carry_over, order_values
 from model.network import random_contacts
 from model.sampling import coin_flips
 
@@ -167,8 +167,8 @@ class SmallBusinesses:
         return sales
 
     def buy_click_to_chat(self) -> tuple[np.ndarray, np.ndarray]:
-        """Click-to-chat ads (A3): each firm buys the clicks its budget pays for at its
-        region's price; each click opens a free chat with a distinct active user of the
+        """Click-to-chat ads (A3): each firm buys the clicks its paced budget pays for at its
+        region's price (``carry_over``); each click opens a free chat with a distinct active user of the
         region (a user answers at most one small business's ad a day; assumption). If the
         firms of a region want more clicks than it has active users, all are scaled down.
         Returns the clickers and their firms; books the spend."""
@@ -176,8 +176,9 @@ class SmallBusinesses:
         platform = model.platform
         rng = model.org_rng
         cpc = platform.click_to_chat_price[self.region]
-        budgets = np.fromiter((firm.ad_budget_usd for firm in self.firms), float, len(self))
-        clicks = np.floor_divide(budgets, cpc, out=np.zeros(len(self)), where=cpc > 0).astype(np.int64)
+        available = np.fromiter((firm.ad_budget_usd + firm.ad_carry_usd for firm in self.firms), float,
+                                len(self))
+        clicks = np.floor_divide(available, cpc, out=np.zeros(len(self)), where=cpc > 0).astype(np.int64)
         clickers, owners = [], []
         for region in np.unique(self.region):
             firms = np.flatnonzero((self.region == region) & (clicks > 0))
@@ -189,6 +190,8 @@ class SmallBusinesses:
             clickers.append(pool[rng.choice(len(pool), int(wanted.sum()), replace=False)])
             owners.append(np.repeat(firms, wanted))
         spend = clicks * cpc
+        for firm, carry in zip(self.firms, carry_over(available, spend, cpc), strict=True):
+            firm.ad_carry_usd = float(carry)
         for f in np.flatnonzero(clicks):
             firm = self.firms[f]
             platform.charge(firm, "click_to_chat", float(spend[f]))

@@ -57,7 +57,8 @@ def test_without_data_sharing_no_impression_is_personalised_and_click_through_fa
 
 def test_no_organisation_spends_beyond_its_budget():
     """Day by day: an advertiser's auction spend stays within its daily budget, a firm's
-    click-to-chat spend within its ad budget (both set before the day)."""
+    click-to-chat spend within its ad budget and yesterday's carry-over (under one click), so
+    over the month within the sum of its daily budgets."""
     model = WhatsAppMarket(rng=2, **SMALL)
     charges = []
     charge = model.platform.charge
@@ -69,9 +70,13 @@ def test_no_organisation_spends_beyond_its_budget():
     model.platform.charge = recording_charge
     organisations = list(model.agents_by_type[Advertiser]) + list(model.agents_by_type[SmallBusiness]) \
         + list(model.agents_by_type[Enterprise])
+    month_budget = dict.fromkeys(organisations, 0.0)
+    month_spend = dict.fromkeys(organisations, 0.0)
     for _ in range(30):
-        budgets = {a: a.daily_budget_usd if isinstance(a, Advertiser) else a.ad_budget_usd
+        budgets = {a: a.daily_budget_usd if isinstance(a, Advertiser) else a.ad_budget_usd + a.ad_carry_usd
                    for a in organisations}
+        for a in organisations:
+            month_budget[a] += a.daily_budget_usd if isinstance(a, Advertiser) else a.ad_budget_usd
         charges.clear()
         model.step()
         spend = dict.fromkeys(organisations, 0.0)
@@ -80,7 +85,21 @@ def test_no_organisation_spends_beyond_its_budget():
                 spend[payer] += amount
         for organisation, spent in spend.items():
             assert spent <= budgets[organisation] * (1 + 1e-9), organisation
+            month_spend[organisation] += spent
+    for organisation, spent in month_spend.items():
+        assert spent <= month_budget[organisation] * (1 + 1e-9), organisation
     assert sum(a.spent for a in model.agents_by_type[Advertiser]) > 0
+
+
+def test_a_budget_below_one_click_buys_clicks_every_few_days_by_carrying_over():
+    model = run_model(days=1, seed=3)
+    firm = next(iter(model.agents_by_type[Enterprise]))
+    cpc = 0.05
+    model.platform.click_to_chat_price[:] = cpc
+    firm.ad_budget_usd, firm.ad_carry_usd = 0.4 * cpc, 0.0
+    clicks = [len(firm.buy_click_to_chat()) for _ in range(10)]
+    assert clicks == [0, 0, 1, 0, 1, 0, 0, 1, 0, 1]  # 0.4 of a click a day: 4 in 10 days
+    assert firm.ad_carry_usd == pytest.approx(0.0, abs=1e-12)
 
 
 def test_payments_spread_among_contacts():
