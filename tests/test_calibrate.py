@@ -4,6 +4,7 @@ that --check at the defaults reproduces a fit's table (tiny runs: 2,000 users, a
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -109,3 +110,13 @@ def test_bad_input_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys,
     assert code == 2
     assert f"wasim: error: {field}: " in err and allowed in err
     assert not out.exists()
+
+
+def test_the_schema_defaults_are_the_committed_fit():
+    """Each fitted parameter's default is the value in results/calibration/calibrated.toml,
+    and its source says it was calibrated (what `wasim calibrate --check` then reproduces)."""
+    fit = tomllib.loads((Path(__file__).parents[1] / "results/calibration/calibrated.toml").read_text())
+    assert set(fit["parameters"]) == {p.name for p in load_calibration().parameters}
+    for name, value in fit["parameters"].items():
+        assert PARAMS[name].default == value, name
+        assert PARAMS[name].source.startswith("calibrated: wasim calibrate"), name
