@@ -4,10 +4,13 @@ brand advertisers also pay creators for sponsored posts in Channels (G1)."""
 from __future__ import annotations
 
 import mesa
-import numpy as np
 
 ADAPT_STEP = 0.02
 """Daily relative budget change after a good or bad return (assumption: slow learning)."""
+
+BINDING_SHARE = 0.9
+"""Share of its auction budget an advertiser must have spent for the budget to count as binding:
+only then does more budget buy more (assumption)."""
 
 
 class Advertiser(mesa.Agent):
@@ -60,14 +63,18 @@ class Advertiser(mesa.Agent):
         return spend
 
     def adapt(self) -> None:
-        """Grow the budget when what it bought (clicks, or impressions for a brand) was worth
-        more than it cost, shrink it otherwise."""
+        """Shrink the budget when what it bought (clicks, or impressions for a brand) was worth
+        less than 1.05 x its cost; grow it when it was worth more and the budget ran out, since
+        an unspent budget buys nothing more (and a brand's creator spend follows the budget)."""
         spend = sum(self._today.values())
         value = self._seen_today * self.impression_value_usd if self.is_brand else \
             self._clicks_today * self.click_value_usd
         self.value += value
-        if spend > 0:
-            self.daily_budget_usd *= 1 + ADAPT_STEP * np.sign(value - spend * 1.05)
+        auction_budget = self.daily_budget_usd * (1 - self.influencer_share)
+        if spend > 0 and value < spend * 1.05:
+            self.daily_budget_usd *= 1 - ADAPT_STEP
+        elif value > spend * 1.05 and spend >= BINDING_SHARE * auction_budget:
+            self.daily_budget_usd *= 1 + ADAPT_STEP
         self._today = dict.fromkeys(self._today, 0.0)
         self._clicks_today = 0.0
         self._seen_today = 0.0

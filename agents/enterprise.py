@@ -68,9 +68,9 @@ class Enterprise(Business):
         (cost-benefit adoption, the rule small businesses follow for Business App tools)."""
         p = self.model.p
         chats = self.per_real_firm(self._chats_month)
-        self.chatbot = chats * p.service_cost_per_chat_usd * p.chatbot_deflection > p.chatbot_fee_usd_month
+        self.chatbot = chats * p.service_cost_per_chat_usd * p.chatbot_deflection >= p.chatbot_fee_usd_month
         sales = self.per_real_firm(self.sales_usd - self._sales_at_review) / self.conversion_factor
-        self.crm = self.margin * sales * p.crm_conversion_uplift > p.crm_fee_usd_month
+        self.crm = self.margin * sales * p.crm_conversion_uplift >= p.crm_fee_usd_month
         self._chats_month = 0
         self._sales_at_review = self.sales_usd
 

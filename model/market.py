@@ -168,10 +168,10 @@ class WhatsAppMarket(mesa.Model):
         targets = interest_draws(p.n_interests, p.n_advertisers, rng)
         brands = rng.random(p.n_advertisers) < p.brand_advertiser_share
         for region, budget, target, brand in zip(regions, budgets, targets, brands, strict=True):
-            index = self.platform.ad_price_index[region]
-            click_value = p.click_value_usd * index * rng.lognormal(-0.125, 0.5)
-            Advertiser(self, int(region), float(budget), float(click_value), p.sponsored_budget_share,
-                       int(target), impression_value_usd=brand * p.brand_cpm_value_usd / 1000 * index,
+            worth = self.platform.ad_price_index[region] * rng.lognormal(-0.125, 0.5)  # mean 1 x index
+            Advertiser(self, int(region), float(budget), float(p.click_value_usd * worth),
+                       p.sponsored_budget_share, int(target),
+                       impression_value_usd=float(brand * p.brand_cpm_value_usd / 1000 * worth),
                        influencer_share=brand * p.influencer_budget_share)
 
     def _schedule_events(self) -> None:

@@ -360,6 +360,21 @@ def test_brands_bid_for_reach_and_pay_creators_outside_the_ledger_and_their_post
     assert model.today["mean_annoyance"] > run(0.0).today["mean_annoyance"]
 
 
+@pytest.mark.parametrize(("spent_share", "worth", "change"), [
+    (1.0, 2.0, 1.02),   # the budget ran out and paid: more budget would buy more
+    (0.5, 2.0, 1.0),    # it paid but half was left: more budget would buy nothing
+    (0.5, 1.0, 0.98),   # it was worth less than 1.05 x its cost
+])
+def test_advertisers_grow_budgets_only_when_they_bind_and_pay(spent_share, worth, change):
+    model = run_model(days=1, seed=1, brand_advertiser_share=0.0)
+    advertiser = next(iter(model.agents_by_type[Advertiser]))
+    advertiser.daily_budget_usd = budget = 100.0
+    clicks = spent_share * budget * worth / advertiser.click_value_usd
+    advertiser.record("display_ads", spent_share * budget, clicks, seen=0.0)
+    advertiser.adapt()
+    assert advertiser.daily_budget_usd == pytest.approx(budget * change)
+
+
 def test_free_sticker_packs_spread_from_launch_and_whet_the_appetite_for_paid_ones():
     model = run_model(days=12, seed=5, virtual_goods=True, virtual_goods_launch_day=4, free_pack_rate=0.05)
     share = model.datacollector.get_model_vars_dataframe().set_index("day")["share_free_stickers"]
