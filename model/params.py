@@ -94,7 +94,7 @@ _SCHEMA: list[Param] = [
     _p("pool_headroom", 0.25, "share of n_users", "potential users in the graph who can join later",
        "assumption: room for ~2 years of joining at the calibrated user_growth_per_year",
        "population", 0.0, 2.0),
-    _p("user_growth_per_year", 0.124, "1/year", "exogenous growth of the reachable user pool",
+    _p("user_growth_per_year", 0.12, "1/year", "exogenous growth of the reachable user pool",
        "calibrated: wasim calibrate (results/calibration) to MAU +8%/yr net of churn, cal §9 row 3, "
        "§10.1", "population", 0.0, 1.0),
     _p("region_weight_in", 0.5, "weight", "relative size of the India-like region",
@@ -115,7 +115,7 @@ _SCHEMA: list[Param] = [
     _p("cross_region_tie_share", 0.03, "share", "share of ties that cross regions",
        "assumption: communities by region", "network", 0.0, 1.0),
     # --- users: activity and traits ----------------------------------------------------------
-    _p("daily_active_mean", 0.745, "probability", "mean daily-active probability of a user",
+    _p("daily_active_mean", 0.74, "probability", "mean daily-active probability of a user",
        "calibrated: wasim calibrate (results/calibration) to DAU/MAU 0.72, cal §9 row 2", "users",
        0.0, 1.0),
     _p("messages_per_day_mean", 50.0, "messages/day", "mean messages a user sends a day",
@@ -423,7 +423,7 @@ _SCHEMA: list[Param] = [
        "cal §3.2: 0.2-0.5 B paid templates/day", "business", 0.0, 1.0),
     _p("authentication_rate", 0.005, "1/customer/day", "chance of a one-time code to a customer",
        "assumption, cal §3.2", "business", 0.0, 1.0),
-    _p("marketing_rate", 0.0367, "1/customer/day", "intended marketing sends per customer per day",
+    _p("marketing_rate", 0.0335, "1/customer/day", "intended marketing sends per customer per day",
        "calibrated: wasim calibrate (results/calibration) to paid messaging $2 B/yr, cal §9 row 13",
        "business", 0.0, 5.0),
     _p("flight_rate", 0.001, "1/customer/day", "chance an airline customer flies today (P1)",
