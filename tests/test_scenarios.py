@@ -11,7 +11,7 @@ from experiments.runs import plan_runs
 from experiments.spec import builtin_specs, load_spec
 
 SCENARIOS = {"baseline", "ad_load", "data_sharing", "privacy_shock_2021", "messaging_pricing", "payments",
-             "future_streams", "sensitivity"}
+             "future_streams", "sensitivity", "app_vs_api", "optout_2016", "outage_2021"}
 MAX_RUNS = 200
 WORKERS = 2
 MAX_MINUTES = 7.0
