@@ -50,6 +50,9 @@ HEATMAP = "viridis"
 
 MAX_PANELS = 6
 """Points drawn at most in per-point figures; larger designs show their first points."""
+MAX_BARS = 40
+"""Most design points shown as bars side by side (a chosen design; sampled ones have many)."""
+
 MAX_LABELS = 8
 """Design points named in the trade-off figure at most; beyond that, names overlap."""
 HORIZONS_DAYS = (90, 180, 365, 730)
@@ -133,6 +136,8 @@ def figure_set(results: Results) -> dict[str, Callable[[Results, Path], Path]]:
     factors, n_points = results.factors, len(results.points)
     if n_points > 1:
         chosen["tradeoff"] = tradeoff_figure
+    if 1 < n_points <= MAX_BARS and results.spec.design_kind not in SAMPLED_KINDS:
+        chosen["revenue_by_point"] = revenue_by_point_figure
     if len(factors) == 1 and n_points > 1:
         chosen[f"outcomes_vs_{factors[0]}"] = factor_figure
         if results.spec.days >= MIN_HORIZON_DAYS:
@@ -249,6 +254,32 @@ def revenue_mix_figure(results: Results) -> Figure:
     _finish_panels(fig, axes, len(points), "stream (top first)",
                    f"Revenue mix by stream, {_name(results)}{_first_note(results, points)}\n"
                    "mean over replicates, stacked: the top edge is the total", reverse=True)
+    return fig
+
+
+def revenue_by_point_figure(results: Results) -> Figure:
+    """Each design point's revenue over the run, by stream: one stacked bar per point (mean over
+    replicates), the total's 95% t-interval as a whisker. Every point in one chart, so points
+    compare directly, whatever the design (the time-series figures show only the first few)."""
+    streams = _streams(results)
+    columns = [f"revenue_{s}" for s in streams]
+    table = point_table(results, [*columns, "revenue_total"])
+    y = np.arange(len(table))[::-1]  # the first point at the top
+    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.42 * len(table)), layout="constrained")
+    left = np.zeros(len(table))
+    for stream, column in zip(streams, columns, strict=True):
+        ax.barh(y, table[column], left=left, color=_stream_colour(stream), height=0.7,
+                label=stream.replace("_", " "))
+        left += table[column].to_numpy()
+    total = table["revenue_total"]
+    ax.errorbar(total, y, xerr=[total - table["revenue_total_low"], table["revenue_total_high"] - total],
+                fmt="none", ecolor="black", elinewidth=1, capsize=3)
+    ax.set_yticks(y, table["label"])
+    ax.set(xlabel="revenue over the run (USD)",
+           title=f"Revenue by stream at each design point, {_name(results)}\n"
+                 "mean over replicates, stacked; whisker: 95% t-interval of the total")
+    ax.xaxis.set_major_formatter(FuncFormatter(money))
+    fig.legend(title="stream", loc="outside lower center", ncols=min(len(streams), 6))
     return fig
 
 

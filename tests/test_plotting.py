@@ -22,6 +22,7 @@ from experiments.plotting import (
     horizons,
     plot_folder,
     plot_results,
+    revenue_by_point_figure,
     tradeoff_figure,
     users_figure,
 )
@@ -90,10 +91,10 @@ GRID_2 = {"kind": "grid", "factors": {"ad_load": [0.0, 0.1], "data_sharing": ["o
 RANGES = {"ad_load": {"low": 0.0, "high": 0.2}, "peer_churn_multiplier": {"low": 1.2, "high": 1.8}}
 DESIGNS = {
     "single": ({"kind": "grid"}, set()),
-    "one factor": (GRID_1, {"tradeoff", "outcomes_vs_ad_load"}),
-    "two factors": (GRID_2, {"tradeoff", "heatmap"}),
+    "one factor": (GRID_1, {"tradeoff", "outcomes_vs_ad_load", "revenue_by_point"}),
+    "two factors": (GRID_2, {"tradeoff", "heatmap", "revenue_by_point"}),
     "rows": ({"kind": "rows", "points": [{"ad_load": 0.0}, {"ad_load": 0.2}]},
-             {"tradeoff", "outcomes_vs_ad_load"}),
+             {"tradeoff", "outcomes_vs_ad_load", "revenue_by_point"}),
     "lhs, three factors": ({"kind": "lhs", "samples": 6, "factors": {
         **RANGES, "data_sharing": ["off", "opt_out"]}}, {"tradeoff", "outcomes_vs_factors"}),
     "morris": ({"kind": "morris", "samples": 4, "factors": RANGES},
@@ -199,6 +200,19 @@ def test_tradeoff_marks_the_efficient_points(folders):
     # data sharing adds privacy churn and no revenue: (0.1, opt_out) earns no more than
     # (0.1, off) beyond noise and loses more users
     assert not efficient["data_sharing"].eq("opt_out").all()
+
+
+def test_revenue_by_point_stacks_each_point_s_stream_means_and_whiskers_the_total(folders):
+    results = load_results(folders["two factors"].path)
+    ax = revenue_by_point_figure(results).axes[0]
+    summary = results.summary.groupby("point")
+    bars = [patch for patch in ax.patches if patch.get_width() > 0]
+    widths = pd.DataFrame([(round(p.get_y() + p.get_height() / 2), p.get_x() + p.get_width()) for p in bars],
+                          columns=["row", "right"]).groupby("row")["right"].max()
+    # the first point is the top row: the stack's right edge is the point's mean total revenue
+    totals = summary["revenue_total"].mean().to_numpy()[::-1]
+    assert widths.to_numpy() == pytest.approx(totals, rel=1e-9)
+    assert [t.get_text() for t in ax.get_yticklabels()] == results.points["label"].tolist()
 
 
 def test_missing_runs_are_named_by_point(tmp_path):
