@@ -55,11 +55,13 @@ class Results:
 
     @cached_property
     def points(self) -> pd.DataFrame:
-        """One row per point with finished runs: its label, replicates and factor values."""
+        """One row per point with finished runs: its label, replicates and factor values. The
+        label is the one the folder's spec gives the point (rows designs), else its values."""
         rows = []
         for point, runs in self.summary.groupby("point"):
             values = json.loads(runs["point_values"].iloc[0])
-            label = ", ".join(f"{k}={value_text(v)}" for k, v in sorted(values.items()))
+            label = (self.spec.point_label(values)
+                     or ", ".join(f"{k}={value_text(v)}" for k, v in sorted(values.items())))
             rows.append({"point": point, "label": label or "baseline", "n": len(runs), **values})
         return pd.DataFrame(rows).set_index("point")
 
@@ -115,7 +117,7 @@ def load_results(path: str | Path, doing: str = "plotting") -> Results:
                    "runs are missing cannot be told")
     else:
         done = [on_disk[t.run_id] for t in tasks if t.run_id in on_disk]
-        missing = _missing(folder, tasks, set(on_disk))
+        missing = _missing(folder, spec, tasks, set(on_disk))
         complete = not missing
     if not done:
         raise SpecError("RESULT_DIR", f"{folder.path} has no finished run (0 of {len(tasks)}); "
@@ -139,7 +141,7 @@ def _records_on_disk(folder: ResultFolder) -> dict[str, dict]:
     return records
 
 
-def _missing(folder: ResultFolder, tasks, done: set[str]) -> str:
+def _missing(folder: ResultFolder, spec: ExperimentSpec, tasks, done: set[str]) -> str:
     """Which runs are missing, by point: ``wasim run`` finishes them."""
     absent = {t.run_id for t in tasks} - done
     if not absent:
@@ -151,8 +153,10 @@ def _missing(folder: ResultFolder, tasks, done: set[str]) -> str:
     shown = []
     for point in sorted({t.point for t in tasks if t.run_id in absent}):
         lacking = sum(t.run_id in absent for t in by_point[point])
-        values = ", ".join(f"{k}={value_text(v)}" for k, v in by_point[point][0].point_values.items())
-        shown.append(f"point {point}{f' ({values})' if values else ''}: {lacking} of "
+        values = by_point[point][0].point_values
+        name = (spec.point_label(values)
+                or ", ".join(f"{k}={value_text(v)}" for k, v in values.items()))
+        shown.append(f"point {point}{f' ({name})' if name else ''}: {lacking} of "
                      f"{len(by_point[point])}")
     more = f" and {len(shown) - 5} more points" if len(shown) > 5 else ""
     return (f"{len(tasks) - len(absent)} of {len(tasks)} runs; {len(absent)} missing ({failed} "

@@ -23,6 +23,8 @@ _DESIGN_KEYS = {"grid": {"kind", "factors"}, "rows": {"kind", "points"},
 _OPTION_KEYS = {"saltelli": {"calc_second_order"}, "morris": {"num_levels"}}
 _CATEGORICAL_KINDS = ("grid", "lhs", "sobol")  # SALib's Sobol' and Morris estimators need numbers
 _POWER_OF_TWO_KINDS = ("sobol", "saltelli")  # Sobol' points are balanced only at 2^m of them
+LABEL_MAX_CHARS = 60
+"""A rows point's ``label`` names it in figures: short enough for a panel title or a legend."""
 
 
 class SpecError(ValueError):
@@ -69,7 +71,9 @@ class ExperimentSpec:
     samples: int | None = None
     """Sample size of a sampled design (base samples for saltelli, trajectories for morris)."""
     points: list[dict[str, Any]] = field(default_factory=list)
-    """The explicit points of a rows design."""
+    """The explicit points of a rows design: their parameter values, without labels."""
+    labels: list[str | None] = field(default_factory=list)
+    """Each rows point's ``label``, in the order of ``points``; None for a point without one."""
 
     def to_toml_dict(self) -> dict[str, Any]:
         """The resolved spec, in the layout of the file it came from."""
@@ -83,7 +87,8 @@ class ExperimentSpec:
         if self.samples is not None:
             design["samples"] = self.samples
         if self.design_kind == "rows":
-            design["points"] = self.points
+            design["points"] = [{"label": label, **point} if label else point
+                                for point, label in zip(self.points, self.labels, strict=True)]
         else:
             design["factors"] = self.factors
         if self.options:
@@ -92,12 +97,21 @@ class ExperimentSpec:
 
     def identity(self) -> dict[str, Any]:
         """What fixes the runs' numbers: a result folder holds runs of one identity only.
-        Replicates, the description and the start date may change (more replicates extend an
-        experiment; the start date only labels figures)."""
+        Replicates, the description, the start date and the points' labels may change (more
+        replicates extend an experiment; the others only name things in figures)."""
         data = self.to_toml_dict()
         data["experiment"] = {k: v for k, v in data["experiment"].items()
                               if k not in ("replicates", "description", "start_date")}
+        if self.design_kind == "rows":
+            data["design"]["points"] = [dict(point) for point in self.points]
         return data
+
+    def point_label(self, values: dict[str, Any]) -> str | None:
+        """The label of the rows point with these values; None if it has none (or no such point)."""
+        for point, label in zip(self.points, self.labels, strict=True):
+            if point == values:
+                return label
+        return None
 
 
 def builtin_specs() -> dict[str, Path]:
@@ -199,7 +213,7 @@ def _design(design: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
     _no_unknown(design, _DESIGN_KEYS[kind], "design.", f" for a {kind} design")
     fields: dict[str, Any] = {"design_kind": kind}
     if kind == "rows":
-        fields["points"] = _points(design, fixed)
+        fields["points"], fields["labels"] = _points(design, fixed)
     else:
         fields["factors"] = _factors(_table(design, "factors", "design."), fixed, kind)
     if kind in SAMPLED_KINDS:
@@ -285,16 +299,22 @@ def _options(raw: dict[str, Any], kind: str) -> dict[str, Any]:
     return {}
 
 
-def _points(design: dict[str, Any], fixed: dict[str, Any]) -> list[dict[str, Any]]:
-    """A rows design's points. Each is checked like [parameters]; a repeated point would give
-    the same runs twice, so it is refused (replicates are the way to repeat a point)."""
+def _points(design: dict[str, Any], fixed: dict[str, Any]
+            ) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """A rows design's points and their labels. Each point is checked like [parameters]; a
+    repeated point would give the same runs twice, so it is refused (replicates are the way to
+    repeat a point). A point's optional ``label`` only names it: it is taken out here, so it
+    never reaches the model, the run ids or the spec's identity."""
     raw = design.get("points")
     if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
         raise SpecError("design.points", f"got {raw!r}; allowed: a non-empty list of tables, "
                                          "e.g. points = [{ad_load = 0.0}, {ad_load = 0.1}]")
     points: list[dict[str, Any]] = []
+    labels: list[str | None] = []
     for i, point in enumerate(raw):
         where = f"design.points[{i}]"
+        point = dict(point)
+        labels.append(_label(point.pop("label"), labels, f"{where}.label") if "label" in point else None)
         for name in point:
             if name in fixed:
                 raise SpecError(f"{where}.{name}", "also set in [parameters]; set it in one place")
@@ -307,7 +327,18 @@ def _points(design: dict[str, Any], fixed: dict[str, Any]) -> list[dict[str, Any
             raise SpecError(where, f"same as design.points[{points.index(resolved)}]; "
                                    "list each point once (replicates repeat it)")
         points.append(resolved)
-    return points
+    return points, labels
+
+
+def _label(value: Any, taken: list[str | None], where: str) -> str:
+    allowed = (f"allowed: a non-empty text of at most {LABEL_MAX_CHARS} characters, unique within "
+               'the design, e.g. label = "marketing x0.5"')
+    if not isinstance(value, str) or not value.strip() or len(value) > LABEL_MAX_CHARS:
+        raise SpecError(where, f"got {value!r}; {allowed}")
+    if value in taken:
+        raise SpecError(where, f"got {value!r}, the label of design.points[{taken.index(value)}]; "
+                               f"{allowed}")
+    return value
 
 
 def _coerce(param: Param, value: Any, where: str) -> Any:

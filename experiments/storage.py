@@ -57,7 +57,10 @@ class ResultFolder:
 
     # --- spec ---------------------------------------------------------------------------
     def prepare(self, spec: ExperimentSpec, fresh: bool) -> None:
-        """Create the folder for ``spec``; refuse one made by a different spec."""
+        """Create the folder for ``spec``; refuse one made by a different spec. A folder of the
+        same spec identity gets the spec as it is now (replicates, description, start date,
+        point labels), so rerunning a finished experiment after renaming its points relabels
+        its figures without running anything."""
         if fresh and self.path.exists():
             for part in (self.runs_dir, self.failed_dir, self.figures_dir):
                 shutil.rmtree(part, ignore_errors=True)

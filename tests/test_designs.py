@@ -7,6 +7,7 @@ import pytest
 import tomli_w
 
 from experiments.designs import design_points, salib_problem, sample_matrix
+from experiments.runs import plan_runs
 from experiments.spec import SpecError, parse_spec
 from model.params import DATA_SHARING_MODES
 
@@ -109,6 +110,59 @@ def test_spec_round_trips_through_toml_with_its_design_in_the_identity(spec):
     assert spec.identity()["design"] == spec.to_toml_dict()["design"]
 
 
+LABELLED_INLINE = """
+[experiment]
+name = "labelled"
+[design]
+kind = "rows"
+points = [
+    {label = "no ads", ad_load = 0.0},
+    {ad_load = 0.1, data_sharing = "opt_out", label = "ads, sharing"},
+    {ad_load = 0.2},
+]
+"""
+LABELLED_TABLES = """
+[experiment]
+name = "labelled"
+[design]
+kind = "rows"
+[[design.points]]
+label = "no ads"
+ad_load = 0.0
+[[design.points]]
+ad_load = 0.1
+data_sharing = "opt_out"
+label = "ads, sharing"
+[[design.points]]
+ad_load = 0.2
+"""
+UNLABELLED = [{"ad_load": 0.0}, {"ad_load": 0.1, "data_sharing": "opt_out"}, {"ad_load": 0.2}]
+
+
+@pytest.mark.parametrize("text", [LABELLED_INLINE, LABELLED_TABLES], ids=["inline", "tables"])
+def test_rows_labels_parse_in_both_forms_and_stay_out_of_the_points(text):
+    spec = parse_spec(tomllib.loads(text))
+    assert spec.labels == ["no ads", "ads, sharing", None]
+    assert design_points(spec) == spec.points == UNLABELLED
+    assert spec.point_label({"ad_load": 0.1, "data_sharing": "opt_out"}) == "ads, sharing"
+    assert spec.point_label({"ad_load": 0.2}) is None
+    again = parse_spec(tomllib.loads(tomli_w.dumps(spec.to_toml_dict())))
+    assert again == spec
+
+
+def test_labels_change_neither_the_identity_nor_the_run_ids_and_seeds(tmp_path):
+    """Labels only name points: adding, changing or dropping one leaves every run as it was,
+    so a result folder run before its spec had labels stays complete."""
+    specs = [spec_of(kind="rows", points=UNLABELLED),
+             spec_of(kind="rows", points=[p | {"label": f"point {i}"} for i, p in enumerate(UNLABELLED)]),
+             spec_of(kind="rows", points=[UNLABELLED[0], UNLABELLED[1] | {"label": "other"}, UNLABELLED[2]])]
+    assert specs[0].identity() == specs[1].identity() == specs[2].identity()
+    plans = [[(t.run_id, t.seed_spawn_key, t.point_values, t.parameters) for t in plan_runs(spec, tmp_path)]
+             for spec in specs]
+    assert plans[0] == plans[1] == plans[2]
+    assert not any("label" in values or "label" in parameters for _, _, values, parameters in plans[0])
+
+
 BAD_DESIGNS = {
     "low above high": ({"kind": "lhs", "samples": 8, "factors": {"ad_load": {"low": 0.3, "high": 0.2}}},
                        "design.factors.ad_load.low", "allowed: low < high"),
@@ -140,6 +194,20 @@ BAD_DESIGNS = {
     "repeated point": ({"kind": "rows", "points": [{"ad_load": 0.1}, {"ad_load": 0.1}]},
                        "design.points[1]", "same as design.points[0]"),
     "no points": ({"kind": "rows", "points": []}, "design.points", "non-empty list"),
+    "empty label": ({"kind": "rows", "points": [{"ad_load": 0.0, "label": ""}]},
+                    "design.points[0].label", "got ''; allowed: a non-empty text of at most 60"),
+    "blank label": ({"kind": "rows", "points": [{"ad_load": 0.0, "label": "  "}]},
+                    "design.points[0].label", "non-empty text"),
+    "long label": ({"kind": "rows", "points": [{"ad_load": 0.0, "label": "x" * 61}]},
+                   "design.points[0].label", "at most 60 characters"),
+    "label not text": ({"kind": "rows", "points": [{"ad_load": 0.0, "label": 1}]},
+                       "design.points[0].label", "got 1; allowed"),
+    "repeated label": ({"kind": "rows", "points": [{"ad_load": 0.0, "label": "a"}, {"ad_load": 0.1},
+                                                   {"ad_load": 0.2, "label": "a"}]},
+                       "design.points[2].label", "the label of design.points[0]; allowed: a non-empty"),
+    "label alone repeats a point": ({"kind": "rows", "points": [{"ad_load": 0.1, "label": "a"},
+                                                                {"ad_load": 0.1, "label": "b"}]},
+                                    "design.points[1]", "same as design.points[0]"),
 }
 
 

@@ -12,6 +12,8 @@ from conftest import without_timing, write_spec
 
 from experiments import runner
 from experiments.cli import main
+from experiments.plotting import revenue_figure
+from experiments.results import load_results
 from experiments.runs import plan_runs
 from experiments.spec import SpecError, load_spec, parse_spec
 
@@ -120,6 +122,16 @@ BAD_SPECS = {
     "unknown design": ('[design]\nkind = "magic"', "design.kind: got 'magic'; allowed: one of grid"),
     "bad factor value": ('[design.factors]\ndata_sharing = ["off", "maybe"]',
                          "design.factors.data_sharing: got 'maybe'"),
+    "empty label": ('[design]\nkind = "rows"\npoints = [{ad_load = 0.0, label = ""}]',
+                    r"design.points\[0\].label: got ''; allowed: a non-empty text of at most 60 char"),
+    "long label": ('[design]\nkind = "rows"\n[[design.points]]\nad_load = 0.0\nlabel = "' + "x" * 61 + '"',
+                   r"design.points\[0\].label: got 'x{61}'; allowed: .*at most 60 characters"),
+    "repeated label": ('[design]\nkind = "rows"\npoints = [{ad_load = 0.0, label = "a"}, '
+                       '{ad_load = 0.1, label = "a"}]',
+                       r"design.points\[1\].label: got 'a', the label of design.points\[0\]; allowed: "
+                       "a non-empty text of at most 60 characters, unique within the design"),
+    "label not text": ('[design]\nkind = "rows"\npoints = [{ad_load = 0.0, label = 0.5}]',
+                       r"design.points\[0\].label: got 0.5; allowed: a non-empty text"),
 }
 
 
@@ -152,6 +164,44 @@ def test_folder_of_another_spec_is_refused(tmp_path, capsys):
     assert main(["run", str(path), "--out", str(out), "--set", "n_smbs=31"]) == 2
     assert "different spec; use --fresh" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "runs").iterdir()) == before
+
+
+ROWS_SPEC = """
+[experiment]
+name = "rows"
+days = 4
+replicates = 1
+seed = 5
+[parameters]
+n_users = 1000
+n_smbs = 30
+[design]
+kind = "rows"
+points = [{ad_load = 0.0}, {ad_load = 0.1}]
+"""
+
+
+def test_labels_added_to_a_finished_experiment_reach_its_figures_when_run_again(tmp_path, capsys):
+    """A folder's figures name points by the labels in its own spec.toml; running the relabelled
+    spec again rewrites that file and runs nothing, since labels change no run."""
+    path, out = tmp_path / "rows.toml", tmp_path / "out"
+    path.write_text(ROWS_SPEC)
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    runs = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    assert load_results(out).points["label"].tolist() == ["ad_load=0", "ad_load=0.1"]
+
+    path.write_text(ROWS_SPEC.replace("{ad_load = 0.0}", '{ad_load = 0.0, label = "no ads"}'))
+    capsys.readouterr()
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    assert f"nothing to do: all 2 runs of 'rows' are done in {out}" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == runs
+    assert 'label = "no ads"' in (out / "spec.toml").read_text()
+    results = load_results(out)
+    assert results.complete and results.points["label"].tolist() == ["no ads", "ad_load=0.1"]
+    assert [ax.get_title() for ax in revenue_figure(results).axes[:2]] == ["no ads", "ad_load=0.1"]
+    (out / "runs" / f"{results.summary['run_id'][0]}.parquet").unlink()
+    with pytest.warns(UserWarning, match=r"1 missing .*: point 0 \(no ads\): 1 of 1"):
+        load_results(out)
 
 
 def test_list_and_params_commands(capsys):
