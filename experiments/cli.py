@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd = sub.add_parser("plot", help="figures of a result folder into RESULT_DIR/figures/")
     cmd.add_argument("result_dir", type=Path)
+    cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
+                     help="one to four summary columns for the figures against the factors "
+                          "(default: revenue_total churned_share users_active_final "
+                          "revenue_per_user_mean)")
     cmd.set_defaults(handler=cmd_plot)
 
     cmd = sub.add_parser("report", help="RESULT_DIR/report.html: description, spec, outcomes per "
@@ -266,10 +270,16 @@ def _warnings_on_stderr():
 
 
 def cmd_plot(args) -> int:
-    from experiments.plotting import plot_folder
+    from experiments.analyze import checked_outcomes
+    from experiments.plotting import plot_results
+    from experiments.results import KEY_OUTCOMES, load_results
 
     with _warnings_on_stderr():
-        for path in plot_folder(args.result_dir):
+        results = load_results(args.result_dir)
+        outcomes = checked_outcomes(results.summary, args.outcome or list(KEY_OUTCOMES))
+        if len(outcomes) > 4:
+            raise SpecError("--outcome", f"got {len(outcomes)} names; allowed: one to four")
+        for path in plot_results(results, outcomes):
             print(f"wrote {path} (and .svg)")
     return 0
 

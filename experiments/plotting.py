@@ -8,7 +8,7 @@ Every band and error bar is the 95% t-interval of the mean over a point's replic
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -125,9 +125,11 @@ def format_value(name: str, value: float) -> str:
 
 
 # --- the figure set ------------------------------------------------------------------------------
-def figure_set(results: Results) -> dict[str, Callable[[Results, Path], Path]]:
+def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
+               ) -> dict[str, Callable[[Results, Path], Path]]:
     """The figures that fit what the experiment varied: file name -> what draws and writes it
-    (to a stem; PNG and SVG). Deciding costs nothing; drawing is the slow part."""
+    (to a stem; PNG and SVG). Deciding costs nothing; drawing is the slow part. ``outcomes``
+    (one to four summary columns) are the panels of the figures against the factors."""
     from experiments.analyze import ANALYSED_KINDS
 
     chosen = {"users": users_figure, "outcomes_over_time": over_time_figure,
@@ -139,11 +141,11 @@ def figure_set(results: Results) -> dict[str, Callable[[Results, Path], Path]]:
     if 1 < n_points <= MAX_BARS and results.spec.design_kind not in SAMPLED_KINDS:
         chosen["revenue_by_point"] = revenue_by_point_figure
     if len(factors) == 1 and n_points > 1:
-        chosen[f"outcomes_vs_{factors[0]}"] = factor_figure
+        chosen[f"outcomes_vs_{factors[0]}"] = partial(factor_figure, outcomes=outcomes)
         if results.spec.days >= MIN_HORIZON_DAYS:
             chosen["revenue_by_horizon"] = horizon_figure
     if len(factors) == 2:
-        chosen["heatmap"] = heatmap_figure
+        chosen["heatmap"] = partial(heatmap_figure, outcomes=outcomes)
     if len(factors) > 1 and results.spec.design_kind in SAMPLED_KINDS:
         chosen["outcomes_vs_factors"] = scatter_figure
     figures = {name: partial(_write, draw) for name, draw in chosen.items()}
@@ -156,16 +158,16 @@ def figure_set(results: Results) -> dict[str, Callable[[Results, Path], Path]]:
     return figures
 
 
-def plot_folder(path: str | Path) -> list[Path]:
+def plot_folder(path: str | Path, outcomes: Sequence[str] = KEY_OUTCOMES) -> list[Path]:
     """Write the figure set of a result folder into its figures/ (PNG and SVG); return the PNGs."""
-    return plot_results(load_results(path))
+    return plot_results(load_results(path), outcomes)
 
 
-def plot_results(results: Results) -> list[Path]:
+def plot_results(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES) -> list[Path]:
     out = results.folder.figures_dir
     out.mkdir(parents=True, exist_ok=True)
     with plt.rc_context(STYLE):
-        return [write(results, out / name) for name, write in figure_set(results).items()]
+        return [write(results, out / name) for name, write in figure_set(results, outcomes).items()]
 
 
 def _write(draw: Callable[[Results], Figure], results: Results, stem: Path) -> Path:
@@ -336,15 +338,15 @@ def _error_bars(rows: pd.DataFrame, outcome: str) -> list[pd.Series]:
             rows[f"{outcome}_high"] - rows[outcome]]
 
 
-def factor_figure(results: Results) -> Figure:
-    """The key outcomes against the one varied factor: a curve with its band for numbers,
+def factor_figure(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES) -> Figure:
+    """The outcomes against the one varied factor: a curve with its band for numbers,
     markers with error bars for categories."""
     factor = results.factors[0]
-    table = point_table(results).sort_values(factor)
+    table = point_table(results, outcomes).sort_values(factor)
     numeric = pd.api.types.is_numeric_dtype(table[factor]) and not pd.api.types.is_bool_dtype(table[factor])
     x = table[factor] if numeric else np.arange(len(table))
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), layout="constrained", sharex=True)
-    for ax, outcome in zip(axes.flat, KEY_OUTCOMES, strict=True):
+    fig, axes = _outcome_panels(len(outcomes), (10, 7), sharex=True)
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
         mean, low, high = table[outcome], table[f"{outcome}_low"], table[f"{outcome}_high"]
         if numeric:
             ax.plot(x, mean, "o-", color=PALETTE[0], markersize=4)
@@ -356,10 +358,10 @@ def factor_figure(results: Results) -> Figure:
         ax.yaxis.set_major_formatter(outcome_formatter(outcome))
     if numeric and table[factor].nunique() <= 8:  # the design's levels, not round numbers,
         levels = table[factor].unique()           # slanted: close levels would run together
-        axes[1, 0].set_xticks(levels, [value_text(v) for v in levels])
-        for ax in axes[1]:
+        axes[-1, 0].set_xticks(levels, [value_text(v) for v in levels])
+        for ax in axes[-1]:
             ax.tick_params(axis="x", labelrotation=45)
-    for ax in axes[1]:
+    for ax in axes[-1]:
         ax.set_xlabel(factor_label(factor))
     fig.suptitle(f"Outcomes against {factor}, {_name(results)}"
                  f"{_ci_note(results, 'band' if numeric else 'bars')}")
@@ -450,15 +452,15 @@ def horizon_figure(results: Results) -> Figure:
     return fig
 
 
-def heatmap_figure(results: Results) -> Figure:
-    """Two factors: each key outcome's point means on the factors' grid, values written in the
+def heatmap_figure(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES) -> Figure:
+    """Two factors: each outcome's point means on the factors' grid, values written in the
     cells; a sampled design's scattered points are coloured by their mean instead."""
     first, second = results.factors
-    table = point_table(results)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), layout="constrained")
+    table = point_table(results, outcomes)
+    fig, axes = _outcome_panels(len(outcomes), (11, 8.5))
     rows, cols = sorted(table[second].unique()), sorted(table[first].unique())
     is_grid = len(rows) * len(cols) == len(table)
-    for ax, outcome in zip(axes.flat, KEY_OUTCOMES, strict=True):
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
         if is_grid:
             grid = table.pivot(index=second, columns=first, values=outcome).loc[rows, cols]
             image = ax.imshow(grid.to_numpy(), cmap=HEATMAP, aspect="auto", origin="lower")
@@ -496,6 +498,15 @@ def scatter_figure(results: Results) -> Figure:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+def _outcome_panels(n: int, size: tuple[float, float], sharex: bool = False):
+    """A panel per outcome, two to a row (the 2 x 2 of the default four outcomes)."""
+    rows, cols = (n + 1) // 2, min(n, 2)
+    fig, axes = plt.subplots(rows, cols, figsize=(size[0] / 2 * cols, size[1] / 2 * rows),
+                             layout="constrained", sharex=sharex, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
 def _band_lines(ax, results: Results, column: str, smoothed: bool = False) -> None:
     """One line per point (the first MAX_PANELS) with its band. The counts and money drawn
     cannot be negative, so neither is a band (a t-interval of few runs can reach below 0)."""

@@ -18,6 +18,7 @@ from experiments.plotting import (
     best_by_horizon,
     factor_figure,
     figure_set,
+    heatmap_figure,
     horizon_figure,
     horizons,
     plot_folder,
@@ -244,7 +245,7 @@ def test_a_real_experiment_with_a_missing_run_plots_and_warns_on_stderr(tmp_path
     assert main(["plot", str(out)]) == 0
     captured = capsys.readouterr()
     assert "wasim: warning:" in captured.err and "plotting 3 of 4 runs; 1 missing" in captured.err
-    assert captured.out.count("wrote ") == len(ALWAYS) + 2  # + tradeoff, outcomes_vs_ad_load
+    assert captured.out.count("wrote ") == len(ALWAYS) + 3  # tradeoff, revenue_by_point, outcomes_vs_ad_load
     assert (out / "figures" / "outcomes_vs_ad_load.svg").is_file()
 
 
@@ -335,7 +336,7 @@ def test_plot_writes_revenue_by_horizon(tmp_path, monkeypatch):
     folder = synthetic_folder(tmp_path / "f", long_spec(design, days=180, replicates=1),
                               draw=fading_ads_daily)
     every = plotting.figure_set
-    monkeypatch.setattr(plotting, "figure_set", lambda results: {
+    monkeypatch.setattr(plotting, "figure_set", lambda results, outcomes: {
         name: write for name, write in every(results).items() if name == "revenue_by_horizon"})
     png = folder.figures_dir / "revenue_by_horizon.png"
     assert plot_results(load_results(folder.path)) == [png]
@@ -372,3 +373,27 @@ def test_plot_of_a_folder_that_does_not_exist_exits_2(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "nowhere")]) == 2
     assert "not a result folder" in capsys.readouterr().err
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_chosen_outcomes_are_the_panels_of_the_heatmap(folders):
+    results = load_results(folders["two factors"].path)
+    chosen = ["revenue_payments", "share_payments_linked_final", "revenue_display_ads"]
+    fig = heatmap_figure(results, chosen)
+    visible = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert [ax.get_title() for ax in visible] == [plotting.outcome_label(o) for o in chosen]
+    cells = [float(t.get_text().strip("$%kMB")) for t in visible[0].texts]
+    assert len(cells) == len(results.points)
+
+
+@pytest.mark.parametrize(("outcomes", "message"), [
+    (["revenue_paymnts"], "allowed: one of"),
+    (["revenue_total", "churned_share", "revenue_payments", "revenue_commerce", "revenue_utility"],
+     "allowed: one to four"),
+])
+def test_plot_with_bad_outcomes_exits_2_naming_them_and_writes_nothing(folders, capsys, outcomes, message):
+    folder = folders["two factors"]
+    before = snapshot(folder.path)
+    assert main(["plot", str(folder.path), "--outcome", *outcomes]) == 2
+    err = capsys.readouterr().err
+    assert "--outcome" in err and message in err
+    assert snapshot(folder.path) == before
