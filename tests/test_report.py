@@ -27,7 +27,7 @@ def test_report_has_the_table_every_figure_and_the_spec_and_says_what_is_missing
     assert "[design.factors]" in page  # the spec
     assert "on the revenue-churn frontier" in page
     figures = sorted(p.name for p in folder.figures_dir.glob("*.png"))
-    assert {name[:-4] for name in figures} == ALWAYS | {"tradeoff", "outcomes_vs_ad_load"}
+    assert {name[:-4] for name in figures} == ALWAYS | {"tradeoff", "revenue_by_point", "outcomes_vs_ad_load"}
     assert sorted(re.findall(r"<img src='figures/([^']+)'", page)) == figures
 
     table = re.search(r"<table id='outcomes'>.*?</table>", page, re.S).group(0)
