@@ -31,7 +31,6 @@ class Advertiser(mesa.Agent):
         self.influencer_share = influencer_share
         self.spent = 0.0
         self.paid_to_creators = 0.0
-        self.value = 0.0
         self._today = {"display_ads": 0.0, "sponsored": 0.0}
         self._clicks_today = 0.0
         self._seen_today = 0.0
@@ -69,7 +68,6 @@ class Advertiser(mesa.Agent):
         spend = sum(self._today.values())
         value = self._seen_today * self.impression_value_usd if self.is_brand else \
             self._clicks_today * self.click_value_usd
-        self.value += value
         auction_budget = self.daily_budget_usd * (1 - self.influencer_share)
         if spend > 0 and value < spend * 1.05:
             self.daily_budget_usd *= 1 - ADAPT_STEP

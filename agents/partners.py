@@ -49,9 +49,7 @@ class Bank(Business):
         users = model.users
         rate = p.p2p_rate * max(0.0, 1 - p.p2p_fee_rate / 0.1)
         senders = self.draw(rate)
-        indptr = users.graph.indptr
-        senders = senders[users.payments_linked[senders] & (indptr[senders + 1] > indptr[senders])]
-        recipients = random_contacts(users.graph, senders, self.rng)
+        senders, recipients = random_contacts(users.graph, senders[users.payments_linked[senders]], self.rng)
         reachable = users.on_platform[recipients]
         senders, recipients = senders[reachable], recipients[reachable]
         unlinked = ~users.payments_linked[recipients]

@@ -90,7 +90,7 @@ class SmallBusiness(Business):
         """Word of mouth: about ``share`` x its customers more, each a contact of a customer."""
         rng = self.rng
         told = rng.choice(self.customers, rng.poisson(share * len(self.customers)))
-        contacts = random_contacts(self.model.users.graph, told, rng)
+        _, contacts = random_contacts(self.model.users.graph, told, rng)
         self.customers = np.union1d(self.customers, contacts).astype(self.customers.dtype)
 
 

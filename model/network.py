@@ -97,12 +97,14 @@ def degrees(graph: sp.csr_array) -> np.ndarray:
     return np.diff(graph.indptr)
 
 
-def random_contacts(graph: sp.csr_array, nodes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One contact of each node, uniformly among its contacts (nodes without any give none)."""
+def random_contacts(graph: sp.csr_array, nodes: np.ndarray,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One contact of each node, uniformly among its contacts: the nodes that have any, and
+    their contacts, aligned (nodes without contacts are left out)."""
     start, degree = graph.indptr[nodes], graph.indptr[nodes + 1] - graph.indptr[nodes]
     some = degree > 0
     offset = (rng.random(int(some.sum())) * degree[some]).astype(np.int64)
-    return graph.indices[start[some] + offset]
+    return nodes[some], graph.indices[start[some] + offset]
 
 
 def clustering_coefficient(graph: sp.csr_array, sample: np.ndarray) -> float:

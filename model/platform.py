@@ -212,6 +212,7 @@ class Platform:
         the tab's visitors in proportion to their time there and annoy at
         ``influencer_annoyance_weight`` of an ad (native content, cal §6.5: quality matters)."""
         spend = sum(a.pay_creators() for a in bidders if a.influencer_share > 0)
+        self.paid_to_creators += spend  # paid whether or not anyone visits the tab today
         if spend <= 0 or len(visitors) == 0:
             return
         users = self.model.users
@@ -219,7 +220,6 @@ class Platform:
         posts = spend / (p.influencer_cpm_usd / 1000 * self.ad_price_index[region])
         time = users.status_time[visitors]
         users.display_seen[visitors] += np.float32(p.influencer_annoyance_weight * posts / time.sum()) * time
-        self.paid_to_creators += spend
 
     def _auction(self, bidders, stream: str, supply: float, ctr: np.ndarray, reserve: float) -> float:
         """Generalised second-price auction; each bidder's click-through is its own."""
