@@ -60,9 +60,8 @@ class Results:
         rows = []
         for point, runs in self.summary.groupby("point"):
             values = json.loads(runs["point_values"].iloc[0])
-            label = (self.spec.point_label(values)
-                     or ", ".join(f"{k}={value_text(v)}" for k, v in sorted(values.items())))
-            rows.append({"point": point, "label": label or "baseline", "n": len(runs), **values})
+            rows.append({"point": point, "label": point_name(self.spec, values) or "baseline",
+                         "n": len(runs), **values})
         return pd.DataFrame(rows).set_index("point")
 
     @cached_property
@@ -153,14 +152,17 @@ def _missing(folder: ResultFolder, spec: ExperimentSpec, tasks, done: set[str]) 
     shown = []
     for point in sorted({t.point for t in tasks if t.run_id in absent}):
         lacking = sum(t.run_id in absent for t in by_point[point])
-        values = by_point[point][0].point_values
-        name = (spec.point_label(values)
-                or ", ".join(f"{k}={value_text(v)}" for k, v in values.items()))
+        name = point_name(spec, by_point[point][0].point_values)
         shown.append(f"point {point}{f' ({name})' if name else ''}: {lacking} of "
                      f"{len(by_point[point])}")
     more = f" and {len(shown) - 5} more points" if len(shown) > 5 else ""
     return (f"{len(tasks) - len(absent)} of {len(tasks)} runs; {len(absent)} missing ({failed} "
             f"failed; `wasim status` lists them): {'; '.join(shown[:5])}{more}")
+
+
+def point_name(spec: ExperimentSpec, values: dict) -> str:
+    """A design point's name: its label in the spec (rows designs), else its varied values."""
+    return spec.point_label(values) or ", ".join(f"{k}={value_text(v)}" for k, v in sorted(values.items()))
 
 
 def value_text(value) -> str:
