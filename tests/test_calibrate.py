@@ -60,9 +60,10 @@ def test_calibrate_writes_the_table_the_trace_and_the_values_within_its_budget(t
     table = pd.read_csv(out / "fit.csv")
     calibrated = tomllib.loads((out / "calibrated.toml").read_text())
     assert 1 <= len(trace) <= 5
-    assert trace["distance"].min() <= trace["distance"].iloc[0]  # never worse than the start
-    best = trace.loc[trace["distance"].idxmin()]
     names = [p.name for p in load_calibration().parameters]
+    starts = [p.start for p in load_calibration().parameters]
+    assert trace.loc[0, names].tolist() == pytest.approx(starts)  # the search starts where the file says
+    best = trace.loc[trace["distance"].idxmin()]
     assert calibrated["parameters"] == {n: float(f"{best[n]:.3g}") for n in names}
     assert calibrated["settings"]["users"] == 2000 and calibrated["fit"]["evaluations"] == len(trace)
     assert list(table.columns) == COLUMNS and len(table) == len(load_calibration().targets)
