@@ -251,8 +251,8 @@ def test_chatbots_are_bought_when_they_pay_and_cut_the_cost_of_each_chat():
         staff = p["service_cost_per_chat_usd"].default
         share = 1 - p["chatbot_deflection"].default if adopted else 1.0
         assert cost_per_chat == pytest.approx(staff * share, rel=1e-9)
-    _, model = enterprise_month(1e6, seed=2)
-    assert model.today["enterprises_chatbot"] == 0 and model.today["enterprises_crm"] == 0
+        running = len(firms) if adopted else 0
+        assert model.today["enterprises_chatbot"] == running and model.today["enterprises_crm"] == running
 
 
 def test_crm_raises_an_enterprise_s_conversion_by_its_uplift():
