@@ -1,26 +1,26 @@
 """Dated privacy and policy events (cal §5): the timeline of a run, and the data-sharing lever.
 
 Every event is a Mesa event (``schedule_event``) at *day − 0.5*: it fires between two days,
-before the day it belongs to (ODD §3). The timeline holds the data-sharing lever (D1) as it
-stands today and the mode users expect, which differ only while an ultimatum runs; the users
-read both. The same timeline drives the full model (``model.market``) and the users-only
+before the day it belongs to (ODD §3). The timeline moves the data-sharing lever (D1) on the
+platform's ``LeverBoard`` and knows the mode users expect, which differs from the lever only
+while an ultimatum runs. The same timeline drives the full model (``model.market``) and the users-only
 docking world (``model.docking``) with either implementation of the users, which need only
 ``media_attention``, ``outage_install_chance`` and ``lose_opt_outs()``.
 """
 
 from __future__ import annotations
 
+from model.levers import LeverBoard
 from model.params import DATA_SHARING_MODES
 
 
 class PolicyTimeline:
     """The run's dated events and the data-sharing lever they move."""
 
-    def __init__(self, model, users):
+    def __init__(self, model, users, levers: LeverBoard):
         self.model = model
         self.users = users
-        self.data_sharing: str = model.p.data_sharing
-        """The lever today: what the platform does with account data (D1)."""
+        self.levers = levers
         self.ultimatum_pending = False
         self._schedule(model.p)
 
@@ -28,7 +28,7 @@ class PolicyTimeline:
     def expected_data_sharing(self) -> str:
         """The mode users react to: while an ultimatum runs they act as if sharing were
         already mandatory (they anticipate the deadline; assumption), otherwise the lever's."""
-        return "mandatory" if self.ultimatum_pending else self.data_sharing
+        return "mandatory" if self.ultimatum_pending else self.levers.current.data_sharing
 
     def _schedule(self, p) -> None:
         if p.media_shock_day > 0:
@@ -82,7 +82,7 @@ class PolicyTimeline:
 
     def switch_data_sharing(self, mode: str) -> None:
         """Mandatory sharing leaves no opt-out standing."""
-        self.data_sharing = mode
+        self.levers.change(data_sharing=mode)
         if mode == "mandatory":
             self.users.lose_opt_outs()
 
@@ -103,6 +103,6 @@ class PolicyTimeline:
         """``data_sharing_mode``: index of the lever's mode in off, opt_out, mandatory;
         ``ultimatum_pending``: 1 while an ultimatum runs; ``media_attention``: after today's
         decay."""
-        return {"data_sharing_mode": DATA_SHARING_MODES.index(self.data_sharing),
+        return {"data_sharing_mode": DATA_SHARING_MODES.index(self.levers.current.data_sharing),
                 "ultimatum_pending": int(self.ultimatum_pending),
                 "media_attention": float(self.users.media_attention)}
