@@ -1,53 +1,74 @@
-"""What every business on the platform has: customers among the users, a region, a spend
-account, chats that turn into sales, and click-to-chat ads steered by their return."""
+"""What every firm has: customers among the users, a region, an account in the books, an ad
+budget steered by its return, and the day's plan of what it does with its customers.
+
+The firm decides (its plan, its budget, its tools, its provider); ``agents.firms.Firms``
+carries out every firm's day at once. A firm never touches users or money: its messages go
+through the platform, its payments through the ledger.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import mesa
 import numpy as np
 
-from agents.quality import SenderQuality
-from model.sampling import coin_flips, members
+from model.params import DAYS_PER_MONTH, REGIONS
 
-MEMORY_DAYS = 30.0
-"""Days over which a firm averages its sales and ad returns (assumption: a month)."""
 
-BUDGET_STEP = 0.02
-"""Daily relative change of an ad budget after a good or bad return (assumption)."""
+class Plan(NamedTuple):
+    """What a firm does today, as chances per active customer (DIGEST B1-B2, P1-P3)."""
+
+    chat: float = 0.0
+    """A customer opens a conversation (user-initiated, cal §2.1)."""
+    utility: float = 0.0
+    """A utility template (alerts, confirmations, flight updates)."""
+    authentication: float = 0.0
+    """A one-time code."""
+    order: float = 0.0
+    """A customer orders from the catalog in the chat (shops, P3)."""
+    conversion_factor: float = 0.0
+    """Multiplies the chance a conversation ends in a sale (0: its chats are support only;
+    tools raise it, G1)."""
+    disruption: float = 0.0
+    """A flyer's flight is disrupted: a second update and maybe a support chat (airlines, P1)."""
+    on_business_platform: bool = False
+    """Business Platform (API) firms pay per template; Business App firms chat for free (B1, B2)."""
+    buys_click_to_chat: bool = False
+    """Spends its ad budget on click-to-chat ads today (A3)."""
 
 
 class Business(mesa.Agent):
-    """A firm with customers among the users; all its fees go through ``model.platform``."""
-
-    on_business_platform = True
-    """Business Platform (API) firms pay per conversation and template; Business App firms
-    chat for free (DIGEST B1, B2)."""
+    """A firm with customers among the users."""
 
     def __init__(self, model, customers: np.ndarray, region: int, ad_budget_usd: float = 0.0,
-                 margin: float = 0.3, real_firms: float = 1.0):
+                 margin: float = 0.0, real_firms: float = 1.0):
         super().__init__(model)
         self.customers = customers
         self.real_firms = real_firms
         self.region = region
         self.ad_budget_usd = ad_budget_usd
         self.margin = margin
-        self.spent = 0.0
+        self.account = model.ledger.open_account(self)
         self.sales_usd = 0.0
         self.ad_cost_avg = 0.0
         self.ad_sales_avg = 0.0
+        self.ad_carry_usd = 0.0  # click-to-chat budget left over from yesterday, under one click
         self._ad_cost_today = 0.0
         self._ad_sales_today = 0.0
-        self.ad_carry_usd = 0.0  # click-to-chat budget left over from yesterday, under one click
-        p = model.p
-        self.quality = SenderQuality(p.block_rate_low, p.tier_base_share)
-        self.blocked = customers[:0]  # customers who blocked this sender (sorted)
-
-    conversion_factor = 1.0
-    """Multiplies conversion; small businesses raise it with tools (G1)."""
+        model.firms.add(self)
 
     @property
     def rng(self) -> np.random.Generator:
         return self.model.org_rng
+
+    def plan(self) -> Plan:
+        """Today's plan; a firm without one does nothing with its customers."""
+        return Plan()
+
+    def marketing_rate(self) -> np.ndarray:
+        """Chance each active customer gets a marketing template today, by region."""
+        return np.zeros(len(REGIONS))
 
     def per_real_firm(self, amount: float) -> float:
         """What an amount of this agent (USD, chats) comes to for one of the ``real_firms``
@@ -59,97 +80,31 @@ class Business(mesa.Agent):
         """A price or cost per real firm as this agent's simulated USD (the inverse)."""
         return usd_per_real_firm * self.real_firms / self.model.scale
 
-    def draw(self, rate: float, pool: np.ndarray | None = None) -> np.ndarray:
-        """Each of today's active users in ``pool`` (default: the firm's customers),
-        independently with probability ``rate``.
+    def monthly_fees_usd(self) -> float:
+        """What it pays the platform a day in flat monthly fees (simulated USD)."""
+        return 0.0
 
-        Coins are flipped for the whole pool and the picks thinned to today's active users:
-        the same law as one coin per active user (independent thinning).
-        """
-        pool = self.customers if pool is None else pool
-        picked = pool[coin_flips(len(pool), rate, self.rng)]
-        return picked[self.model.users.active_today[picked]]
-
-    def sell(self, buyers: np.ndarray) -> float:
-        """Orders from ``buyers`` (see ``order_values``); returns the sales in USD."""
-        if len(buyers) == 0:
-            return 0.0
-        values, in_chat = order_values(self.model, buyers, self.rng)
-        return self.book_sales(len(buyers), float(values.sum()), float(in_chat.sum()))
-
-    def book_sales(self, orders: int, sales_usd: float, in_chat_usd: float) -> float:
-        """Count the orders; book the merchant fee on the part paid in the chat on card
-        rails to the platform ($2). Returns the sales."""
-        model = self.model
-        p = model.p
-        model.platform.charge(self, "payments", in_chat_usd * p.card_rail_share * p.merchant_fee_rate)
-        model.payments_volume["merchant"] += in_chat_usd
-        model.purchases += orders
+    def close_day(self, sales_usd: float, ad_sales_usd: float, ad_cost_usd: float, chats: int) -> None:
+        """Today's trade, as ``Firms`` carried it out."""
         self.sales_usd += sales_usd
-        return sales_usd
-
-    def open_conversations(self, rate: float, pool: np.ndarray | None = None,
-                           entry_point: bool = False) -> np.ndarray:
-        """Users who start a service conversation today (user-initiated, cal §2.1).
-
-        Chats opened from a click-to-chat ad are a free entry point (cal §2.1, 72-h window).
-        """
-        openers = self.draw(rate, pool)
-        if self.on_business_platform:
-            free = 0.0 if entry_point else None
-            openers = self.model.platform.send(self, "service", openers, unit_price=free)
-        return openers
-
-    def send_utility(self, recipients: np.ndarray, window: np.ndarray) -> None:
-        """Utility templates, free to users inside an open 24-h service window, i.e. who
-        opened a chat with this firm today (cal §2.1: rules of 1 Jul 2025)."""
-        platform = self.model.platform
-        in_window = members(recipients, np.sort(window))
-        platform.free_utility += len(platform.send(self, "utility", recipients[in_window], unit_price=0.0))
-        platform.send(self, "utility", recipients[~in_window])
-
-    def buy_click_to_chat(self) -> np.ndarray:
-        """Click-to-chat ads (A3): each paid click opens a chat with an active user of the
-        firm's region; the budget is paced (``carry_over``). Returns who clicked; books the
-        spend."""
-        model = self.model
-        cpc = model.platform.click_to_chat_price[self.region]
-        available = self.ad_budget_usd + self.ad_carry_usd
-        clicks = int(available // cpc) if cpc > 0 else 0
-        pool = model.users.active_in_region(self.region)
-        clicks = min(clicks, len(pool))  # one click per user at most
-        self.ad_carry_usd = float(carry_over(available, clicks * cpc, cpc))
-        if clicks == 0:
-            return pool[:0]
-        clickers = pool[self.rng.choice(len(pool), clicks, replace=False, shuffle=False)]
-        model.platform.charge(self, "click_to_chat", clicks * cpc)
-        model.platform.clicks_to_chat += clicks
-        self._ad_cost_today = clicks * cpc
-        return self.open_conversations(1.0, clickers, entry_point=True)
-
-    def convert(self, chats: np.ndarray, from_ads: bool = False) -> float:
-        """Chats that end in a sale; chats from ads reach colder prospects (``ctwa_conversion``)
-        and count toward the return on ad spend."""
-        p = self.model.p
-        rate = (p.ctwa_conversion if from_ads else p.chat_conversion) * self.conversion_factor
-        sales = self.sell(self.draw(rate, chats))
-        if from_ads:
-            self._ad_sales_today += sales
-        return sales
+        self._ad_sales_today = ad_sales_usd
+        self._ad_cost_today = ad_cost_usd
 
     def adapt(self) -> None:
         """The ad budget follows the return on the ads' cost over the last month (the clicks,
-        and for enterprises the staff time the chats they open take); the quality rating and
-        messaging tier follow the week's blocks."""
-        self.quality.end_day()
-        w = 1 / MEMORY_DAYS
+        and for enterprises the staff time the chats they open take)."""
+        p = self.model.p
+        w = 1 / p.firm_memory_days
         self.ad_cost_avg += w * (self._ad_cost_today - self.ad_cost_avg)
         self.ad_sales_avg += w * (self._ad_sales_today - self.ad_sales_avg)
         if self.ad_cost_avg > 0:
             roas = self.margin * self.ad_sales_avg / self.ad_cost_avg
-            self.ad_budget_usd *= 1 + BUDGET_STEP * np.sign(roas - 1)
-        self._ad_cost_today = 0.0
-        self._ad_sales_today = 0.0
+            self.ad_budget_usd *= 1 + p.budget_adapt_step * np.sign(roas - 1)
+
+    def leave(self) -> None:
+        """Close: out of the registry of firms and the model."""
+        self.model.firms.discard(self)
+        self.remove()
 
 
 def carry_over(available_usd, spent_usd, cpc_usd):
@@ -160,15 +115,6 @@ def carry_over(available_usd, spent_usd, cpc_usd):
     return np.minimum(available_usd - spent_usd, cpc_usd)
 
 
-def order_values(model, buyers: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Each buyer's order value and the part of it paid in the chat ($2).
-
-    Values are exponential around ``order_value_usd`` scaled by the square root of the
-    regional price index (assumption: purchasing power). Buyers with a linked account pay in
-    the chat, less so the dearer the merchant fee (``Platform.in_chat_share``).
-    """
-    platform = model.platform
-    users = model.users
-    values = (model.p.order_value_usd * np.sqrt(platform.ad_price_index[users.region[buyers]])
-              * rng.exponential(1.0, len(buyers)))
-    return values, values * users.payments_linked[buyers] * platform.in_chat_share
+def monthly_in_daily_usd(firm: Business, usd_per_real_firm_month: float) -> float:
+    """A monthly fee per real firm as the agent's simulated USD a day."""
+    return firm.simulated_usd(usd_per_real_firm_month / DAYS_PER_MONTH)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.business import Business
+from agents.business import Business, Plan
+from model.params import PARAMS, REGIONS
 
 
 class Enterprise(Business):
@@ -14,9 +15,8 @@ class Enterprise(Business):
     answers chats and buys click-to-chat ads; pays its provider a markup and a fee."""
 
     def __init__(self, model, customers, region: int, ad_budget_usd: float, real_firms: float):
-        super().__init__(model, customers, region, ad_budget_usd, real_firms=real_firms)
+        super().__init__(model, customers, region, ad_budget_usd, model.p.enterprise_margin, real_firms)
         self.provider = None
-        self.paid_to_provider = 0.0
         self.chatbot = False
         self.crm = False
         self.service_cost_usd = 0.0
@@ -34,33 +34,38 @@ class Enterprise(Business):
         p = self.model.p
         return p.chatbot_fee_usd_month * self.chatbot + p.crm_fee_usd_month * self.crm
 
-    def step(self) -> None:
-        if self.provider is None:
-            self.seek_provider()
-            return
-        p = self.model.p
-        platform = self.model.platform
-        spent_before = self.spent
-        chats = self.open_conversations(p.chat_rate)
-        self.send_utility(self.draw(p.utility_rate), window=chats)
-        platform.send(self, "authentication", self.draw(p.authentication_rate))
-        reached = platform.send(self, "marketing", self.marketing_audience())
-        self.paid_to_provider += self.provider.bill(self, self.spent - spent_before)
-        self.answer(chats)
-        self.convert(chats)
-        self.convert(self.draw(p.ctr_sponsored, reached))
-        ad_chats = self.buy_click_to_chat()
-        self._ad_cost_today += self.answer(ad_chats)  # chats bought must be answered too
-        self.convert(ad_chats, from_ads=True)
-
-    def answer(self, chats: np.ndarray) -> float:
+    @property
+    def cost_per_chat_usd(self) -> float:
         """Staff answer service chats at ``service_cost_per_chat_usd``; a chatbot settles
-        ``chatbot_deflection`` of them at no cost per chat (G1, B4). Returns the cost."""
+        ``chatbot_deflection`` of them at no cost per chat (G1, B4)."""
         p = self.model.p
-        self._chats_month += len(chats)
-        cost = len(chats) * p.service_cost_per_chat_usd * (1 - p.chatbot_deflection * self.chatbot)
-        self.service_cost_usd += cost
-        return cost
+        return p.service_cost_per_chat_usd * (1 - p.chatbot_deflection * self.chatbot)
+
+    def plan(self) -> Plan:
+        """Nothing until a provider has onboarded it (B4)."""
+        if self.provider is None:
+            return Plan()
+        p = self.model.p
+        return Plan(chat=p.chat_rate, utility=p.utility_rate, authentication=p.authentication_rate,
+                    conversion_factor=self.conversion_factor, on_business_platform=True,
+                    buys_click_to_chat=True)
+
+    def marketing_rate(self) -> np.ndarray:
+        """Marketing volume falls with price: each active customer is targeted with
+        probability ``marketing_rate`` x (price x (1 + provider markup) / default price) ^
+        -elasticity (assumption)."""
+        p = self.model.p
+        if self.provider is None:
+            return np.zeros(len(REGIONS))
+        card = self.model.platform.levers.rate_card["marketing"]
+        default = np.array([PARAMS[f"price_marketing_{r}_usd"].default for r in REGIONS])
+        with np.errstate(divide="ignore"):
+            relative = card * (1 + self.provider.markup_share) / default
+            return np.minimum(p.marketing_rate * relative ** -p.marketing_price_elasticity, 1.0)
+
+    def close_day(self, sales_usd: float, ad_sales_usd: float, ad_cost_usd: float, chats: int) -> None:
+        super().close_day(sales_usd, ad_sales_usd, ad_cost_usd, chats)
+        self._chats_month += chats
 
     def review_tools(self) -> None:
         """Once a month, per real firm: keep a chatbot if the staff time it saves on last
@@ -86,21 +91,10 @@ class Enterprise(Business):
         """Meta fees at the rate card's mean, for the intended utility and marketing sends to
         today's typical active customers (a rough figure a firm can know in advance)."""
         p = self.model.p
-        card = self.model.platform.rate_card
+        card = self.model.platform.levers.rate_card
         sends = len(self.customers) * p.daily_active_mean
         return sends * (p.utility_rate * card["utility"].mean() + p.marketing_rate * card["marketing"].mean())
 
-    def marketing_audience(self) -> np.ndarray:
-        """Marketing volume falls with price: each active customer is targeted with
-        probability ``marketing_rate`` x (price x (1 + provider markup) / default price) ^
-        -elasticity (assumption).
-        Drawn at the highest regional rate, then thinned to each customer's own rate."""
-        p = self.model.p
-        markup = (1 + self.provider.markup_share) ** -p.marketing_price_elasticity
-        rate = np.minimum(p.marketing_rate * self.model.platform.marketing_volume_factor * markup, 1.0)
-        top = rate.max()
-        if top <= 0:
-            return self.customers[:0]
-        picked = self.draw(top)
-        keep = self.rng.random(len(picked)) * top < rate[self.model.users.region[picked]]
-        return picked[keep]
+    def provider_fees_usd(self, meta_fees_usd: float) -> float:
+        """Today's bill from its provider for ``meta_fees_usd`` paid to the platform."""
+        return self.provider.daily_cost(self, meta_fees_usd)

@@ -1,10 +1,12 @@
 """Business solution providers (B4): they onboard enterprises onto the Business Platform
 with limited capacity a day and charge a markup on Meta's per-message fee plus a monthly
-fee (cal §2.3). Their takings are not the platform's revenue."""
+fee (cal §2.3). Their takings are booked in the ledger, but are not the platform's revenue."""
 
 from __future__ import annotations
 
 import mesa
+
+from model.params import DAYS_PER_MONTH
 
 
 class SolutionProvider(mesa.Agent):
@@ -13,8 +15,8 @@ class SolutionProvider(mesa.Agent):
         self.markup_share = markup_share
         self.monthly_fee_usd = monthly_fee_usd
         self.capacity_per_day = capacity_per_day
+        self.account = model.ledger.open_account(self)
         self.clients = 0
-        self.takings_usd = 0.0
         self._onboarded_today = 0
 
     def has_room(self) -> bool:
@@ -29,13 +31,12 @@ class SolutionProvider(mesa.Agent):
         """A client's bill for a day: the markup on the Meta fees it paid, plus a 30th of the
         monthly fee and of its chatbot and CRM fees for each real firm the client stands for."""
         monthly = self.monthly_fee_usd + client.tool_fees_usd_month
-        return self.markup_share * meta_fees_usd + client.simulated_usd(monthly / 30)
+        return self.markup_share * meta_fees_usd + client.simulated_usd(monthly / DAYS_PER_MONTH)
 
-    def bill(self, client, meta_fees_usd: float) -> float:
-        """Charge a client its ``daily_cost``."""
-        bill = self.daily_cost(client, meta_fees_usd)
-        self.takings_usd += bill
-        return bill
+    @property
+    def takings_usd(self) -> float:
+        """All its clients have paid it."""
+        return self.model.ledger.received_by(self.account)
 
     def adapt(self) -> None:
         self._onboarded_today = 0

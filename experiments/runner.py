@@ -32,9 +32,9 @@ from experiments.provenance import model_hash
 from experiments.runs import RunTask, next_round, plan_runs
 from experiments.spec import ExperimentSpec, SpecError
 from experiments.storage import ResultFolder
-from model import WhatsAppMarket
 from model.blocks import run_blocks_serially
 from model.ledger import STREAMS
+from model.market import WhatsAppMarket
 
 BACKENDS = ("local", "dask")
 

@@ -1,16 +1,8 @@
 """The world and its rules: the platform, its levers and prices, the ledger, the social
-network, the parameter schema and data collection."""
+network, the parameter schema and data collection. The model is assembled in
+``model.market`` (``from model.market import WhatsAppMarket``), the one module of this
+package that imports the agents."""
 
 from model.params import PARAMS, ParameterError
 
-__all__ = ["PARAMS", "ParameterError", "WhatsAppMarket"]
-
-
-def __getattr__(name: str):
-    """``WhatsAppMarket`` is imported on first use: the agents import the ledger and the
-    network from this package, and the market imports the agents (PEP 562)."""
-    if name == "WhatsAppMarket":
-        from model.market import WhatsAppMarket
-
-        return WhatsAppMarket
-    raise AttributeError(f"module 'model' has no attribute {name!r}")
+__all__ = ["PARAMS", "ParameterError"]

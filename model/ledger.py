@@ -1,15 +1,24 @@
-"""The revenue ledger: the only way money reaches the platform.
+"""The books: every transfer of money in the model, from a payer to a payee, by kind.
 
-Every payment is booked from a payer to the platform under one revenue stream, so revenue
-cannot appear from nowhere and the per-stream sum always equals the total.
+Money moves only through ``Ledger.book``: fees to the platform (its revenue, by stream), a
+provider's markup and monthly fees, brands' payments to creators. Every account, users as a
+population included, has a number, so a day's many small fees are booked as arrays. What
+each payer paid and each payee received is read from the books, never kept twice. Beside
+the books, a ``DayTally`` counts the day's volumes (messages, clicks, purchases, payment
+volumes); both close together at the end of the day.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from dataclasses import dataclass, field, fields
 
 import numpy as np
+
+from model.levers import TEMPLATE_CATEGORIES
+
+MESSAGE_CATEGORIES = (*TEMPLATE_CATEGORIES, "sponsored")
+"""Messages the platform delivers and counts, by category."""
 
 STREAMS = (
     "sponsored",
@@ -24,36 +33,135 @@ STREAMS = (
     "commerce",
     "stickers",
 )
-"""Revenue streams, one result column ``revenue_<stream>`` each (DESIGN.md)."""
+"""The platform's revenue streams, one result column ``revenue_<stream>`` each (DESIGN.md)."""
 
-USERS = "users"
-"""Payer key for consumers, who pay as a population (stickers, P2P fees)."""
+OTHER_TRANSFERS = ("provider_fees", "creator_payments")
+"""Transfers that are not the platform's revenue: to solution providers (B4) and creators (G1)."""
 
-_INDEX = {s: i for i, s in enumerate(STREAMS)}
+KINDS = STREAMS + OTHER_TRANSFERS
+
+PLATFORM = 0
+"""Account of the platform (payee of every revenue stream)."""
+USERS = 1
+"""Account of the consumers, who pay as a population (stickers, P2P fees)."""
+CREATORS = 2
+"""Account of the creators paid for sponsored posts in Channels (G1)."""
+
+_KIND = {k: i for i, k in enumerate(KINDS)}
+_INITIAL_ACCOUNTS = 64
+
+
+@dataclass
+class DayTally:
+    """The day's volumes, counted beside the books."""
+
+    messages: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MESSAGE_CATEGORIES, 0))
+    messages_utility_free: int = 0
+    impressions_personalised: float = 0.0
+    impressions_contextual: float = 0.0
+    display_clicks: float = 0.0
+    sponsored_clicks: float = 0.0
+    clicks_to_chat: int = 0
+    blocks: int = 0
+    marketing_over_limit: int = 0
+    purchases: int = 0
+    payment_volume_p2p: float = 0.0
+    payment_volume_merchant: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Ledger:
-    """Books payments per stream and per payer; ``close_day`` hands over the day's totals."""
+    """Accounts and the transfers between them; ``close_day`` hands over the day."""
 
     def __init__(self) -> None:
-        self.today = np.zeros(len(STREAMS))
+        self._holders: list[object] = ["platform", "users", "creators"]
+        self._today = np.zeros((_INITIAL_ACCOUNTS, len(KINDS)))
+        self._paid = np.zeros(_INITIAL_ACCOUNTS)
+        self._received = np.zeros(_INITIAL_ACCOUNTS)
+        self._received_today = np.zeros(len(KINDS))
         self.lifetime = np.zeros(len(STREAMS))
-        self.paid_by: dict[object, float] = defaultdict(float)
+        """Platform revenue per stream since day 0."""
+        self.tally = DayTally()
 
-    def book(self, payer: object, stream: str, amount_usd: float) -> None:
-        """Move ``amount_usd`` from ``payer`` (an agent's unique_id or USERS) to the platform."""
-        if stream not in _INDEX:
-            raise KeyError(f"unknown revenue stream {stream!r}; streams: {', '.join(STREAMS)}")
+    # --- accounts ------------------------------------------------------------------------
+    def open_account(self, holder: object) -> int:
+        """A new account number for ``holder`` (an agent)."""
+        self._holders.append(holder)
+        number = len(self._holders) - 1
+        if number >= len(self._paid):
+            grow = len(self._paid)
+            self._today = np.vstack([self._today, np.zeros((grow, len(KINDS)))])
+            self._paid = np.concatenate([self._paid, np.zeros(grow)])
+            self._received = np.concatenate([self._received, np.zeros(grow)])
+        return number
+
+    def paid_by(self, account: int) -> float:
+        """All an account has paid since day 0."""
+        return float(self._paid[account])
+
+    def received_by(self, account: int | np.ndarray) -> float:
+        """All an account (or accounts) received since day 0."""
+        return float(np.sum(self._received[account]))
+
+    def paid_today(self, account: int | np.ndarray, *kinds: str) -> np.ndarray:
+        """What ``account`` (or each of an array of accounts) paid today for ``kinds``."""
+        return self._today[account][..., [_KIND[k] for k in kinds]].sum(axis=-1)
+
+    @property
+    def total_paid(self) -> float:
+        return float(self._paid.sum())
+
+    @property
+    def total_received(self) -> float:
+        return float(self._received.sum())
+
+    # --- transfers -----------------------------------------------------------------------
+    def book(self, payer: int, payee: int, kind: str, amount_usd: float) -> None:
+        """Move ``amount_usd`` from ``payer`` to ``payee``; revenue streams go to the platform."""
+        self._check(payee, kind)
         if not (amount_usd >= 0 and math.isfinite(amount_usd)):
             raise ValueError(f"a booking must be a finite amount >= 0, got {amount_usd!r}")
         if amount_usd == 0:
             return
-        self.today[_INDEX[stream]] += amount_usd
-        self.paid_by[payer] += amount_usd
+        k = _KIND[kind]
+        self._today[payer, k] += amount_usd
+        self._paid[payer] += amount_usd
+        self._received[payee] += amount_usd
+        self._received_today[k] += amount_usd
 
-    def close_day(self) -> dict[str, float]:
-        """The day's revenue per stream; starts a new day."""
-        day = dict(zip(STREAMS, self.today.tolist(), strict=True))
-        self.lifetime += self.today
-        self.today = np.zeros(len(STREAMS))
-        return day
+    def book_many(self, payers: np.ndarray, payee: int, kind: str, amounts_usd: np.ndarray) -> None:
+        """``book`` for many payers at once (an amount each; a payer may repeat)."""
+        self._check(payee, kind)
+        amounts_usd = np.asarray(amounts_usd, dtype=float)
+        if not np.all((amounts_usd >= 0) & np.isfinite(amounts_usd)):
+            raise ValueError("a booking must be a finite amount >= 0, got "
+                             f"{amounts_usd[~((amounts_usd >= 0) & np.isfinite(amounts_usd))][0]!r}")
+        k = _KIND[kind]
+        np.add.at(self._today[:, k], payers, amounts_usd)
+        np.add.at(self._paid, payers, amounts_usd)
+        total = float(amounts_usd.sum())
+        self._received[payee] += total
+        self._received_today[k] += total
+
+    @staticmethod
+    def _check(payee: int, kind: str) -> None:
+        if kind not in _KIND:
+            raise KeyError(f"unknown kind of transfer {kind!r}; kinds: {', '.join(KINDS)}")
+        if (kind in STREAMS) != (payee == PLATFORM):
+            raise ValueError(f"{kind!r} is {'' if kind in STREAMS else 'not '}platform revenue; "
+                             f"payee must {'' if kind in STREAMS else 'not '}be the platform")
+
+    def close_day(self) -> tuple[dict[str, float], dict[str, float], DayTally]:
+        """The day's platform revenue per stream, the other transfers by kind, and the tally;
+        opens a new day."""
+        today = self._received_today.tolist()
+        revenue = dict(zip(STREAMS, today[:len(STREAMS)], strict=True))
+        others = dict(zip(OTHER_TRANSFERS, today[len(STREAMS):], strict=True))
+        tally = self.tally
+        self.lifetime += self._received_today[:len(STREAMS)]
+        self._received_today = np.zeros(len(KINDS))
+        self._today[:] = 0
+        self.tally = DayTally()
+        return revenue, others, tally

@@ -11,26 +11,18 @@ from mesa.time import Schedule
 
 from agents.advertiser import Advertiser
 from agents.enterprise import Enterprise
+from agents.firms import Firms
 from agents.partners import Airline, Bank, Shop
-from agents.smb import SmallBusiness, SmallBusinesses
+from agents.smb import SmallBusiness
 from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
 from model.events import PolicyTimeline
-from model.ledger import USERS, Ledger
+from model.ledger import PLATFORM, USERS, Ledger
+from model.levers import LeverBoard, Levers
 from model.network import population_graph
-from model.params import PARAMS, REGIONS, resolve
+from model.params import DAYS_PER_MONTH, PARAMS, REGIONS, resolve
 from model.platform import Platform
-
-HOLIDAYS = (45, 305, 359)
-"""Days of the year with a limited-edition sticker drop (Valentine's, Diwali, Christmas)."""
-
-HOLIDAY_DAYS = 7
-SMB_SHARE_OF_CLICK_TO_CHAT = 0.5
-"""Share of click-to-chat ad budgets held by SMBs rather than enterprises (assumption)."""
-
-SMB_SIZE_SIGMA = 1.5
-"""Lognormal spread of small businesses' customer counts (assumption: heavy-tailed firm sizes)."""
 
 
 class WhatsAppMarket(mesa.Model):
@@ -44,45 +36,45 @@ class WhatsAppMarket(mesa.Model):
         super().__init__(rng=rng)
         self.p = SimpleNamespace(**resolve(params))
         p = self.p
-        graph_rng, user_rng, self.org_rng, setup_rng = self.rng.spawn(4)
+        graph_rng, user_rng, self.org_rng, setup_rng, platform_rng = self.rng.spawn(5)
         self.scale = p.real_users / p.n_users
 
         graph, region = population_graph(p, graph_rng)
         self.ledger = Ledger()
-        self.platform = Platform(self, self.ledger)
         self.users = UserPopulation(self, graph, region, p.n_users, user_rng)
+        self.levers = LeverBoard(Levers.from_params(p))
+        self.platform = Platform(self, self.ledger, self.levers, platform_rng)
+        self.firms = Firms(self)
         self._create_organisations(setup_rng)
-        self.small_businesses = SmallBusinesses(self, list(self.agents_by_type[SmallBusiness]))
+        self.firms.survey_tools()
 
         self.shopping_section_open = False
         self.sticker_store_open = False
         self.sticker_boost = 1.0
-        self.purchases = 0
-        self.payments_volume = {"p2p": 0.0, "merchant": 0.0}
         self.today: dict[str, float] = {}
         self._schedule_events()
         self.datacollector = mesa.DataCollector(model_reporters=metrics.reporters())
 
     # --- the day -----------------------------------------------------------------------
     def step(self) -> None:
-        """One day, in the order of DESIGN.md (dated events fire before it, between days)."""
+        """One day, in the order of DESIGN.md (dated events fire before it, between days):
+        the platform routes and bills what firms and advertisers send, then users react."""
         outcome = DayOutcome()
-        self.platform.open_day()
-        self.purchases = 0
-        self.payments_volume = {"p2p": 0.0, "merchant": 0.0}
+        exposure = self.platform.open_day()
         self.users.start_day()
-        self.platform.price_click_to_chat(self.businesses)
-        for partner in (Airline, Bank, Shop):
-            self.agents_by_type[partner].shuffle_do("step")
-        self.small_businesses.trade()
-        self.agents_by_type[Enterprise].shuffle_do("step")
-        self.platform.run_ad_auctions(list(self.agents_by_type[Advertiser]))
-        self.users.react(outcome)
+        # routing and billing: firms trade, advertisers bid; the platform fills ``exposure``
+        self.firms.trade()
+        self.platform.run_ad_auctions(self.advertisers)
+        # reactions: users take in the day's exposure, buy, and decide whether to stay
+        blocks = self.users.react(exposure, outcome)
+        self.platform.record_blocks(blocks)
         self.sell_virtual_goods()
         self.users.decide(outcome)
-        self.small_businesses.survey_tools()
-        self.organisations.do("adapt")
-        self.today = metrics.day_metrics(self, outcome, self.ledger.close_day())
+        # organisations take stock; the books close
+        self.firms.survey_tools()
+        self.adapt_organisations()
+        self.platform.close_day()
+        self.today = metrics.day_row(self, outcome)
         self.datacollector.collect(self)
 
     def sell_virtual_goods(self) -> None:
@@ -90,24 +82,26 @@ class WhatsAppMarket(mesa.Model):
         weeks (F2)."""
         if self.sticker_store_open:
             self.users.take_free_stickers(self.p.free_pack_rate)
-            price_ratio = self.p.sticker_price_usd / PARAMS["sticker_price_usd"].default
+            price = self.platform.levers.sticker_price_usd
+            price_ratio = price / PARAMS["sticker_price_usd"].default
             packs = self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost, price_ratio)
-            self.ledger.book(USERS, "stickers", packs * self.p.sticker_price_usd)
+            self.ledger.book(USERS, PLATFORM, "stickers", packs * price)
+
+    def adapt_organisations(self) -> None:
+        """Firms, providers and advertisers adapt to the day they had."""
+        for firm in self.firms.members:
+            firm.adapt()
+        for kind in (SolutionProvider, Advertiser):
+            self.agents_by_type[kind].do("adapt")
 
     @property
-    def businesses(self) -> mesa.agent.AgentSet:
-        """Small businesses and enterprises (they come and go, B3)."""
-        return self.agents.select(lambda a: isinstance(a, SmallBusiness | Enterprise))
+    def advertisers(self) -> list[Advertiser]:
+        return list(self.agents_by_type[Advertiser])
 
     @property
     def click_to_chat_budget_usd(self) -> float:
         """All firms' click-to-chat budgets for a day at the start (A3; firms then adapt theirs)."""
         return self.p.ctwa_budget_per_user_year * self.p.n_users / 365
-
-    @property
-    def organisations(self) -> mesa.agent.AgentSet:
-        """Every agent but the users (firms, providers, advertisers, partners)."""
-        return self.agents.select(lambda a: not isinstance(a, UserPopulation))
 
     def found_small_business(self, rng: np.random.Generator, size: int | None = None) -> SmallBusiness:
         """A small business with ``size`` customers (default: lognormal, heavy-tailed, mean
@@ -117,11 +111,13 @@ class WhatsAppMarket(mesa.Model):
         users = self.users
         relations = p.smb_relations_per_user * len(users)
         if size is None:
-            size = max(1, round(relations / p.n_smbs * rng.lognormal(-SMB_SIZE_SIGMA**2 / 2, SMB_SIZE_SIGMA)))
+            sigma = p.smb_size_sigma
+            size = max(1, round(relations / p.n_smbs * rng.lognormal(-sigma**2 / 2, sigma)))
         customers = _local_block(size, users.business_affinity, rng)
-        budget = self.click_to_chat_budget_usd * SMB_SHARE_OF_CLICK_TO_CHAT * size / relations
+        budget = self.click_to_chat_budget_usd * p.smb_click_to_chat_share * size / relations
         return SmallBusiness(self, customers, int(users.region[customers[0]]), ad_budget_usd=budget,
-                             margin=float(rng.uniform(0.2, 0.5)), real_firms=p.real_smbs / p.n_smbs)
+                             margin=float(rng.uniform(p.smb_margin_low, p.smb_margin_high)),
+                             real_firms=p.real_smbs / p.n_smbs)
 
     def move_to_business_platform(self, firm: SmallBusiness) -> Enterprise:
         """A small business that outgrew the app joins the Business Platform (B3): an
@@ -136,7 +132,7 @@ class WhatsAppMarket(mesa.Model):
         n_nodes = len(users)
         affinity = users.business_affinity  # heavier messagers deal with more firms
 
-        for size in _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, SMB_SIZE_SIGMA, rng):
+        for size in _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, p.smb_size_sigma, rng):
             self.found_small_business(rng, int(size))
 
         self.solution_providers = [
@@ -144,8 +140,9 @@ class WhatsAppMarket(mesa.Model):
                              float(rng.uniform(0, p.bsp_monthly_fee_max_usd)), p.bsp_onboarding_capacity)
             for _ in range(p.n_solution_providers)
         ]
-        sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes, 1.0, rng)
-        enterprise_budget = self.click_to_chat_budget_usd * (1 - SMB_SHARE_OF_CLICK_TO_CHAT)
+        sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes,
+                            p.enterprise_size_sigma, rng)
+        enterprise_budget = self.click_to_chat_budget_usd * (1 - p.smb_click_to_chat_share)
         for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
             customers = _random_customers(size, affinity, rng)
             firm = Enterprise(self, customers, int(users.region[customers[0]]),
@@ -154,21 +151,22 @@ class WhatsAppMarket(mesa.Model):
             if rng.random() < p.enterprise_onboarded_share:  # already on the platform at day 0
                 self.solution_providers[rng.integers(len(self.solution_providers))].onboard(firm)
 
-        for cls, count, share in ((Airline, p.n_airlines, 0.3), (Bank, p.n_banks, 0.8),
-                                  (Shop, p.n_shops, 1.0)):
-            for size in _firm_sizes(count, share * n_nodes, 0.5, rng):
+        for cls, count, share in ((Airline, p.n_airlines, p.airline_reach), (Bank, p.n_banks, p.bank_reach),
+                                  (Shop, p.n_shops, p.shop_reach)):
+            for size in _firm_sizes(count, share * n_nodes, p.partner_size_sigma, rng):
                 customers = _random_customers(size, affinity, rng)
                 cls(self, customers, int(users.region[customers[0]]))
 
         region_weight = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
         spend_weight = region_weight * self.platform.ad_price_index
         regions = rng.choice(len(REGIONS), p.n_advertisers, p=spend_weight / spend_weight.sum())
-        budgets = rng.lognormal(0, 1.0, p.n_advertisers)
+        budgets = rng.lognormal(0, p.advertiser_budget_sigma, p.n_advertisers)
         budgets *= p.ad_budget_per_user_year * p.n_users / 365 / budgets.sum()
         targets = interest_draws(p.n_interests, p.n_advertisers, rng)
         brands = rng.random(p.n_advertisers) < p.brand_advertiser_share
         for region, budget, target, brand in zip(regions, budgets, targets, brands, strict=True):
-            worth = self.platform.ad_price_index[region] * rng.lognormal(-0.125, 0.5)  # mean 1 x index
+            sigma = p.advertiser_value_sigma
+            worth = self.platform.ad_price_index[region] * rng.lognormal(-sigma**2 / 2, sigma)  # mean: index
             Advertiser(self, int(region), float(budget), float(p.click_value_usd * worth),
                        p.sponsored_budget_share, int(target),
                        impression_value_usd=float(brand * p.brand_cpm_value_usd / 1000 * worth),
@@ -178,24 +176,22 @@ class WhatsAppMarket(mesa.Model):
         """Dated events fire half a day before the day they belong to (Mesa events); the
         privacy and policy events, and the data-sharing lever they move, are ``policy``'s."""
         p = self.p
-        self.schedule_recurring(self.users.roll_weekly_caps, Schedule(interval=1, start=0.5))
-        self.schedule_recurring(self.small_businesses.review, Schedule(interval=30, start=30.5))
-        self.schedule_recurring(self.review_enterprise_tools, Schedule(interval=30, start=30.5))
-        self.policy = PolicyTimeline(self, self.users)
+        self.schedule_recurring(self.platform.roll_weekly_caps, Schedule(interval=1, start=0.5))
+        month = Schedule(interval=DAYS_PER_MONTH, start=DAYS_PER_MONTH + 0.5)
+        self.schedule_recurring(self.firms.review_month, month)
+        self.policy = PolicyTimeline(self, self.users, self.levers)
         if p.shopping_section:
             self.schedule_event(self.open_shopping_section, at=p.shopping_launch_day - 0.5)
         if p.virtual_goods:
             self.schedule_event(self.open_sticker_store, at=p.virtual_goods_launch_day - 0.5)
-
-    def review_enterprise_tools(self) -> None:
-        self.agents_by_type[Enterprise].do("review_tools")
 
     def open_shopping_section(self) -> None:
         self.shopping_section_open = True
 
     def open_sticker_store(self) -> None:
         self.sticker_store_open = True
-        for day_of_year in HOLIDAYS:
+        p = self.p
+        for day_of_year in (p.holiday_valentines_day, p.holiday_diwali_day, p.holiday_christmas_day):
             first = day_of_year - 0.5
             while first < self.time:
                 first += 365
@@ -205,9 +201,9 @@ class WhatsAppMarket(mesa.Model):
         """A limited-edition week (F2): users buy more, and brands pay for branded packs."""
         self.sticker_boost = self.p.holiday_sticker_boost
         for advertiser in self.agents_by_type[Advertiser]:
-            self.platform.charge(advertiser, "stickers",
-                                 self.p.brand_pack_budget_share * 30 * advertiser.daily_budget_usd)
-        self.schedule_event(self.end_holiday_drop, after=HOLIDAY_DAYS)
+            pack_usd = self.p.brand_pack_budget_share * DAYS_PER_MONTH * advertiser.daily_budget_usd
+            self.ledger.book(advertiser.account, PLATFORM, "stickers", pack_usd)
+        self.schedule_event(self.end_holiday_drop, after=self.p.holiday_drop_days)
 
     def end_holiday_drop(self) -> None:
         self.sticker_boost = 1.0

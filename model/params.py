@@ -17,6 +17,9 @@ Brazil-like (middle) and Europe-like (high). See calibration.md §2.2 and §7.2.
 
 DATA_SHARING_MODES = ("off", "opt_out", "mandatory")
 
+DAYS_PER_MONTH = 30
+"""Monthly fees and budgets are charged a 30th a day."""
+
 
 class ParameterError(ValueError):
     """A parameter value that the schema does not allow; names the field and what is allowed."""
@@ -488,6 +491,56 @@ _SCHEMA: list[Param] = [
        "cal §8: branded packs were used as promotion (Disney 2018); size assumed", "prices", 0.0, 1.0),
     _p("holiday_sticker_boost", 3.0, "factor", "purchase boost in a limited-edition holiday week",
        "cal §8: scarcity and urgency", "users", 1.0, 100.0),
+    _p("holiday_drop_days", 7, "days", "length of a limited-edition sticker drop (F2)",
+       "assumption: a holiday week", "events", 1, 60),
+    _p("holiday_valentines_day", 45, "day of year", "day of year of the Valentine's sticker drop (F2)",
+       "calendar: 14 February", "events", 1, 365),
+    _p("holiday_diwali_day", 305, "day of year", "day of year of the Diwali sticker drop (F2)",
+       "calendar: Diwali falls in late October or November; a typical date", "events", 1, 365),
+    _p("holiday_christmas_day", 359, "day of year", "day of year of the Christmas sticker drop (F2)",
+       "calendar: 25 December", "events", 1, 365),
+    # --- behavioural constants of the organisations -----------------------------------------
+    _p("firm_memory_days", 30.0, "days", "days over which a firm averages its sales, chats and ad returns",
+       "assumption: firms review a month of figures", "business", 1.0, 365.0),
+    _p("budget_adapt_step", 0.02, "1/day", "daily relative change of a firm's or advertiser's ad budget "
+       "after a good or bad return", "assumption: slow learning by small steps", "business", 0.0, 0.5),
+    _p("advertiser_return_hurdle", 1.05, "value/cost", "return on spend below which an advertiser cuts "
+       "its budget, above which it may raise it", "assumption: a 5% margin over cost", "ads", 0.5, 5.0),
+    _p("advertiser_binding_share", 0.9, "share", "share of its auction budget an advertiser must have spent "
+       "for the budget to count as binding (only then does more budget buy more)", "assumption", "ads",
+       0.0, 1.0),
+    _p("advertiser_budget_sigma", 1.0, "log-units", "lognormal spread of advertisers' starting budgets",
+       "assumption: heavy-tailed ad spend", "ads", 0.0, 3.0),
+    _p("advertiser_value_sigma", 0.5, "log-units", "lognormal spread of advertisers' click and impression "
+       "values around the region's price index (mean 1)", "assumption", "ads", 0.0, 2.0),
+    _p("smb_click_to_chat_share", 0.5, "share", "share of click-to-chat ad budgets held by small "
+       "businesses rather than enterprises (A3)", "assumption: no public split", "business", 0.0, 1.0),
+    _p("smb_size_sigma", 1.5, "log-units", "lognormal spread of small businesses' customer counts",
+       "assumption: heavy-tailed firm sizes", "business", 0.0, 3.0),
+    _p("enterprise_size_sigma", 1.0, "log-units", "lognormal spread of enterprises' customer counts",
+       "assumption: heavy-tailed firm sizes", "business", 0.0, 3.0),
+    _p("partner_size_sigma", 0.5, "log-units", "lognormal spread of partners' customer counts",
+       "assumption: a few large airlines, banks and shops", "business", 0.0, 3.0),
+    _p("smb_margin_low", 0.2, "share of sales", "lowest gross margin of a small business (drawn uniformly)",
+       "assumption: retail and service margins", "business", 0.0, 1.0),
+    _p("smb_margin_high", 0.5, "share of sales", "highest gross margin of a small business",
+       "assumption: retail and service margins", "business", 0.0, 1.0),
+    _p("enterprise_margin", 0.3, "share of sales", "gross margin of an enterprise",
+       "assumption", "business", 0.0, 1.0),
+    _p("smb_losing_months_to_exit", 3, "months", "losing months in a row after which a small business "
+       "closes", "assumption: one bad month is noise, and a new firm's 30-day averages take that long "
+       "to fill", "business", 1, 24),
+    _p("airline_reach", 0.3, "customers/user", "airlines' customers as a share of users (all airlines)",
+       "assumption", "business", 0.0, 5.0),
+    _p("bank_reach", 0.8, "customers/user", "banks' customers as a share of users (all banks)",
+       "assumption", "business", 0.0, 5.0),
+    _p("shop_reach", 1.0, "customers/user", "shops' customers as a share of users (all shops)",
+       "assumption", "business", 0.0, 5.0),
+    _p("disruption_support_share", 0.3, "share", "share of disrupted passengers who open a support chat",
+       "assumption", "business", 0.0, 1.0),
+    _p("p2p_fee_cutoff_rate", 0.1, "share of amount", "P2P fee at which transfers stop (they fall "
+       "linearly with the fee up to it)", "assumption; cal §4: P2P is free where it thrives", "business",
+       0.001, 1.0),
 ]
 
 PARAMS: dict[str, Param] = {p.name: p for p in _SCHEMA}
@@ -507,6 +560,9 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         values[name] = PARAMS[name].coerce(value)
     if sum(values[f"region_weight_{r}"] for r in REGIONS) <= 0:
         raise ParameterError("region_weight_in", "at least one region weight must be positive")
+    if values["smb_margin_low"] > values["smb_margin_high"]:
+        raise ParameterError("smb_margin_low", f"got {values['smb_margin_low']!r}; allowed: at most "
+                             f"smb_margin_high ({values['smb_margin_high']!r})")
     _check_ultimatum(values)
     return values
 

@@ -1,10 +1,12 @@
 """The platform: routes and bills every message and ad impression.
 
-Businesses and advertisers never touch users or money directly: they hand the platform a
-typed send (sender, category, recipients) or a bid, and the platform applies the rules
-(on-platform recipients only, promotional opt-in, per-user weekly caps), delivers, and books
-the fee in the ledger (ABIDES-style kernel, STYLE.md). Anti-spam and billing are therefore
-one mechanism.
+Firms and advertisers never touch users or money directly: they hand the platform a batch of
+sends (sender account and recipient per message) or a bid, and the platform applies its
+rules (on-platform recipients only, promotional opt-in, per-user weekly caps, senders'
+quality limits and users' blocks), delivers, books the fees in the ledger and writes what
+each user was exposed to into the day's ``Exposure`` (ABIDES-style kernel, STYLE.md).
+Anti-spam and billing are one mechanism. The platform reads the users' states but writes
+none of their arrays, and draws from its own random stream.
 """
 
 from __future__ import annotations
@@ -12,141 +14,134 @@ from __future__ import annotations
 import numpy as np
 
 from model.auction import second_price_auction
-from model.ledger import Ledger
-from model.params import PARAMS, REGIONS
-from model.sampling import members
+from model.exposure import Blocks, Exposure
+from model.ledger import CREATORS, PLATFORM, Ledger
+from model.levers import LeverBoard, Levers
+from model.params import REGIONS
+from model.quality import SenderRatings
+from model.sampling import members, rank_within
 
-TEMPLATE_CATEGORIES = ("marketing", "utility", "authentication", "service")
 PROMOTIONAL = ("marketing", "sponsored")
-MESSAGE_CATEGORIES = (*TEMPLATE_CATEGORIES, "sponsored")
 
 
 class Platform:
-    """Policy levers, rate card, routing and the ad auctions."""
+    """Levers, routing, billing, the senders' ratings and the ad auctions."""
 
-    def __init__(self, model, ledger: Ledger):
+    def __init__(self, model, ledger: Ledger, levers: LeverBoard, rng: np.random.Generator):
         self.model = model
         self.ledger = ledger
+        self.board = levers
+        self.levers: Levers = levers.current
+        self.rng = rng
         p = model.p
-        self.rate_card = {
-            cat: np.array([getattr(p, f"price_{cat}_{r}_usd") for r in REGIONS])
-            for cat in ("marketing", "utility", "authentication")
-        }
-        self.rate_card["service"] = np.full(len(REGIONS), p.price_service_usd)
         self.ad_price_index = np.array([1.0, p.ad_price_index_br, p.ad_price_index_eu])
-        self.marketing_volume_factor = np.minimum(
-            self._price_response("marketing", p.marketing_price_elasticity), 1 / max(p.marketing_rate, 1e-9))
-        self.share_kept_on_whatsapp = {
-            "utility": np.minimum(self._price_response("utility", p.utility_price_elasticity), 1.0),
-            "authentication": np.minimum(
-                self._price_response("authentication", p.authentication_price_elasticity), 1.0),
-        }
-        # share of linked buyers' order value paid in the chat: 1 up to the default merchant
-        # fee, falling with a dearer fee as merchants steer buyers to fee-free rails
-        fee_ratio = p.merchant_fee_rate / PARAMS["merchant_fee_rate"].default
-        self.in_chat_share = min(1.0, fee_ratio ** -p.merchant_fee_elasticity) if fee_ratio > 0 else 1.0
-        self.open_day()
+        self.ratings = SenderRatings(p.block_rate_low, p.tier_base_share)
+        self._blocked = np.empty(0, dtype=np.int64)  # sender account x n_users + user, sorted
+        n = len(model.users)
+        self._week = {cat: np.zeros(n, dtype=np.int16) for cat in PROMOTIONAL}
+        week_phase = rng.integers(0, 7, n, dtype=np.int8)
+        self._cap_week_members = [np.flatnonzero(week_phase == d) for d in range(7)]
+        self.exposure = Exposure.open(n)
+        self.click_to_chat_price = p.ctwa_cpc_usd * self.ad_price_index
 
-    def _price_response(self, category: str, elasticity: float) -> np.ndarray:
-        """(price / default price) ^ -elasticity in each region: the volume of a template
-        category relative to today's rate card."""
-        default = np.array([PARAMS[f"price_{category}_{r}_usd"].default for r in REGIONS])
-        with np.errstate(divide="ignore"):
-            return (self.rate_card[category] / default) ** -elasticity
+    def open_day(self) -> Exposure:
+        """Publish today's levers and open today's exposure record."""
+        self.levers = self.board.current
+        self.exposure = Exposure.open(len(self.model.users))
+        return self.exposure
 
-    def open_day(self) -> None:
-        """Reset today's traffic counters; prices and levers hold for the whole day."""
-        self.sent = dict.fromkeys(MESSAGE_CATEGORIES, 0)
-        self.impressions = {"personalised": 0.0, "contextual": 0.0}
-        self.clicks = {"display": 0.0, "sponsored": 0.0}
-        self.clicks_to_chat = 0
-        self.paid_to_creators = 0.0
-        self.blocks = 0
-        self.over_limit = 0
-        self.free_utility = 0
+    def roll_weekly_caps(self) -> None:
+        """Start a new cap week for the users whose week begins on the coming day. Each user
+        has her own weekday, so promotional sends do not bunch up."""
+        due = self._cap_week_members[(self.model.steps + 1) % 7]
+        for week in self._week.values():
+            week[due] = 0
 
     # --- messages ------------------------------------------------------------------------
-    def send(self, sender, category: str, recipients: np.ndarray,
-             unit_price: float | None = None) -> np.ndarray:
-        """Deliver ``category`` messages to those ``recipients`` the rules allow; bill them.
+    def send(self, category: str, senders: np.ndarray, recipients: np.ndarray,
+             unit_price_usd: np.ndarray | None = None) -> np.ndarray:
+        """Deliver ``category`` messages from ``senders`` (an account per message) to
+        ``recipients`` those the rules allow, and bill each sender.
 
-        Template messages are billed at the rate card of each recipient's region;
-        sponsored messages at the ``unit_price`` their auction set. ``recipients`` must be
-        distinct (one message each). Returns who got one.
+        Template messages are billed at the rate card of the recipient's region, unless
+        ``unit_price_usd`` (per message) says otherwise: free entry points, free utility
+        inside a service window, a sponsored message's auction price. A sender sends at most
+        one message to a user per call. Returns which messages were delivered (a mask).
         """
         users = self.model.users
-        to = recipients[users.on_platform[recipients]]
+        ok = users.on_platform[recipients]
         if category in PROMOTIONAL:
-            week = users.marketing_week if category == "marketing" else users.sponsored_week
-            cap = (self.model.p.marketing_cap_per_week if category == "marketing"
-                   else self.model.p.sponsored_cap_per_week)
-            to = to[users.promo_optin[to] & (week[to] < cap)]
+            ok &= users.promo_optin[recipients]
             if category == "marketing":
-                to = self._within_quality_limit(sender, to)
-            week[to] += 1
-            users.promo_today[to] += 1
+                ok[ok] = self._within_quality_limits(senders[ok], recipients[ok])
+            ok[ok] = self._within_weekly_cap(category, recipients[ok])
+        to, by = recipients[ok], senders[ok]
         if category == "marketing":
-            self._blocks(sender, to)
-        if category in self.share_kept_on_whatsapp and unit_price is None:
-            to = self._kept_on_whatsapp(category, to)
-        if unit_price is None:
-            cost = float(self.rate_card[category][users.region[to]].sum())
-        else:
-            cost = unit_price * len(to)
-        self.charge(sender, category, cost)
-        self.sent[category] += len(to)
-        return to
+            self.exposure.deliver_marketing(by, to)
+        elif category == "sponsored":
+            self.exposure.deliver_sponsored(to)
+        price = (self.levers.rate_card[category][users.region[to]] if unit_price_usd is None
+                 else unit_price_usd[ok])
+        self.ledger.book_many(by, PLATFORM, category, price)
+        self.ledger.tally.messages[category] += len(to)
+        return ok
 
-    def _kept_on_whatsapp(self, category: str, to: np.ndarray) -> np.ndarray:
-        """At a dearer rate card than the default, senders move a share of their paid
-        utility and authentication messages to SMS or e-mail (the ``*_price_elasticity``);
-        a cheaper one adds none, as the firm's events set the volume (assumption)."""
-        share = self.share_kept_on_whatsapp[category]
-        if share.min() >= 1.0:
-            return to
-        users = self.model.users
-        return to[users.user_rng.random(len(to)) < share[users.region[to]]]
+    def _within_weekly_cap(self, category: str, recipients: np.ndarray) -> np.ndarray:
+        """Per-user weekly caps on promotional messages across all senders (A1, cal §7.3):
+        when a user is offered more than her room this week, a random few get through."""
+        week = self._week[category]
+        cap = (self.levers.marketing_cap_per_week if category == "marketing"
+               else self.levers.sponsored_cap_per_week)
+        ok = rank_within(recipients, self.rng) < cap - week[recipients]
+        np.add.at(week, recipients[ok], 1)
+        return ok
 
-    def _within_quality_limit(self, sender, to: np.ndarray) -> np.ndarray:
-        """Marketing skips users who blocked the sender and stops at its tier's daily limit
-        on deliveries (A1; cal §1.3, §7.3)."""
-        to = to[~members(to, sender.blocked)]
-        limit = sender.quality.daily_limit(len(sender.customers))
-        if len(to) > limit:
-            self.over_limit += len(to) - int(limit)
-            to = np.sort(self.model.users.user_rng.choice(to, int(limit), replace=False))
-        return to
+    def _within_quality_limits(self, senders: np.ndarray, recipients: np.ndarray) -> np.ndarray:
+        """Marketing skips users who blocked the sender, and stops at the sender's tier's
+        daily limit on unique users (A1; cal §1.3, §7.3), a random few over it turned away."""
+        ok = ~members(senders * len(self.model.users) + recipients, self._blocked)
+        limit = self.ratings.daily_limit(senders[ok])
+        within = rank_within(senders[ok], self.rng) < limit
+        self.ledger.tally.marketing_over_limit += int(np.count_nonzero(~within))
+        ok[ok] = within
+        return ok
 
-    def _blocks(self, sender, to: np.ndarray) -> None:
-        """Annoyed recipients block or report the sender w.p. ``block_per_annoyance`` x
-        annoyance; the sender's quality rating counts them."""
-        users = self.model.users
-        chance = np.float32(self.model.p.block_per_annoyance) * users.annoyance[to]
-        blockers = to[users.user_rng.random(len(to), dtype=np.float32) < chance]
-        sender.quality.record(len(to), len(blockers))
-        if len(blockers):
-            sender.blocked = np.union1d(sender.blocked, blockers)
-        self.blocks += len(blockers)
+    def record_blocks(self, blocks: Blocks) -> None:
+        """The users' blocks and reports of today's marketing: the block lists and each
+        sender's quality rating count them."""
+        senders = np.fromiter(blocks.delivered_by, np.int64, len(blocks.delivered_by))
+        delivered = np.fromiter(blocks.delivered_by.values(), np.int64, len(senders))
+        per_sender = blocks.per_sender()
+        blocked = np.array([per_sender.get(s, 0) for s in senders.tolist()], dtype=np.int64)
+        self.ratings.record(senders, delivered, blocked)
+        if len(blocks.users):
+            keys = blocks.senders * len(self.model.users) + blocks.users
+            self._blocked = np.union1d(self._blocked, keys)
+        self.ledger.tally.blocks += len(blocks.users)
 
-    def charge(self, payer, stream: str, amount_usd: float) -> None:
-        """Book a fee from an organisation and keep its own spend account in step."""
-        self.ledger.book(payer.unique_id, stream, amount_usd)
-        payer.spent += amount_usd
+    def enrol_senders(self, accounts: np.ndarray, customers: np.ndarray) -> None:
+        """Business senders and their customer counts (the base of their messaging tiers)."""
+        self.ratings.enrol(accounts, customers)
 
     # --- click-to-chat ads (A3) -----------------------------------------------------------
-    def price_click_to_chat(self, buyers) -> None:
+    def price_click_to_chat(self, budget_by_region_usd: np.ndarray) -> None:
         """Today's cost per click in each region: the reserve, or the uniform price at which
         the firms' budgets just buy the click inventory (``ctwa_clicks_per_user_day`` per
         active user), whichever is higher. Rising prices cap the firms' returns."""
         p = self.model.p
         users = self.model.users
-        budget = np.zeros(len(REGIONS))
-        for firm in buyers:
-            budget[firm.region] += firm.ad_budget_usd
         reserve = p.ctwa_cpc_usd * self.ad_price_index
         supply = np.array([len(users.active_in_region(r)) for r in range(len(REGIONS))])
-        clearing = budget / np.maximum(supply * p.ctwa_clicks_per_user_day, 1e-9)
+        clearing = budget_by_region_usd / np.maximum(supply * p.ctwa_clicks_per_user_day, 1e-9)
         self.click_to_chat_price = np.maximum(reserve, clearing)
+
+    def sell_clicks_to_chat(self, buyers: np.ndarray, clicks: np.ndarray, regions: np.ndarray) -> np.ndarray:
+        """Bill ``clicks`` to each buyer account at today's price in its region; returns the
+        cost of each."""
+        cost = clicks * self.click_to_chat_price[regions]
+        self.ledger.book_many(buyers, PLATFORM, "click_to_chat", cost)
+        self.ledger.tally.clicks_to_chat += int(clicks.sum())
+        return cost
 
     # --- ad auctions (A1, A2) ------------------------------------------------------------
     def run_ad_auctions(self, advertisers) -> None:
@@ -157,8 +152,7 @@ class Platform:
         if not len(advertisers):
             return
         users = self.model.users
-        p = self.model.p
-        personal = users.personalisable
+        personal = users.sharing_under(self.levers.data_sharing)
         for r in range(len(REGIONS)):
             bidders = [a for a in advertisers if a.region == r]
             if not bidders:
@@ -170,9 +164,13 @@ class Platform:
             self._show_influencer_posts(bidders, span.start + np.flatnonzero(visits), r)
             eligible = span.start + np.flatnonzero(
                 users.active_today[span] & users.promo_optin[span]
-                & (users.sponsored_week[span] < p.sponsored_cap_per_week)
+                & (self._week["sponsored"][span] < self.levers.sponsored_cap_per_week)
             )
-            self._sell_sponsored(bidders, eligible, p)
+            self._sell_sponsored(bidders, eligible)
+
+    @property
+    def _slots_per_visit(self) -> float:
+        return self.levers.ad_load * self.model.p.status_items_per_visit
 
     def _sell_personalised(self, bidders, viewers: np.ndarray) -> None:
         """Interest by interest: an advertiser whose target interest matches the viewer's
@@ -180,74 +178,90 @@ class Platform:
         needs account data)."""
         users = self.model.users
         p = self.model.p
-        slots = p.ad_load * p.status_items_per_visit
+        slots = self._slots_per_visit
         targets = np.array([a.target_interest for a in bidders])
         interest = users.interest[viewers]
         time = users.status_time[viewers]
         supply = slots * np.bincount(interest, weights=time, minlength=p.n_interests)
         fill = np.zeros(p.n_interests)
         for k in np.flatnonzero(supply > 0):
-            ctr = np.where(targets == k, p.ctr_personalised, p.ctr_contextual)
-            sold = self._auction(bidders, "display_ads", supply[k], ctr, p.reserve_cpm_usd / 1000)
+            audience = viewers[interest == k]
+            ctr = np.where(targets == k, users.click_through("personalised", audience),
+                           users.click_through("contextual", audience))
+            sold = self._auction(bidders, supply[k], ctr)
             fill[k] = sold / supply[k]
-            self.impressions["personalised"] += sold
-        users.display_seen[viewers] = slots * fill[interest] * time
+            self.ledger.tally.impressions_personalised += sold
+        self.exposure.display_ads[viewers] = slots * fill[interest] * time
 
     def _sell_contextual(self, bidders, viewers: np.ndarray) -> None:
         """One auction for the region's untargeted impressions."""
         users = self.model.users
-        p = self.model.p
         time = users.status_time[viewers]
-        supply = p.ad_load * p.status_items_per_visit * float(time.sum())
-        ctr = np.full(len(bidders), p.ctr_contextual)
-        sold = self._auction(bidders, "display_ads", supply, ctr, p.reserve_cpm_usd / 1000)
+        supply = self._slots_per_visit * float(time.sum())
+        ctr = np.full(len(bidders), users.click_through("contextual", viewers))
+        sold = self._auction(bidders, supply, ctr)
         if supply > 0:
-            users.display_seen[viewers] = p.ad_load * p.status_items_per_visit * sold / supply * time
-        self.impressions["contextual"] += sold
+            self.exposure.display_ads[viewers] = self._slots_per_visit * sold / supply * time
+        self.ledger.tally.impressions_contextual += sold
 
     def _show_influencer_posts(self, bidders, visitors: np.ndarray, region: int) -> None:
         """Brands' sponsored posts by creators in Channels (G1): the creators are paid, not
         the platform (assumption: its only reported take from Channels is on subscriptions,
         cal §8). The posts bought at ``influencer_cpm_usd`` (x the price index) are seen by
-        the tab's visitors in proportion to their time there and annoy at
-        ``influencer_annoyance_weight`` of an ad (native content, cal §6.5: quality matters)."""
-        spend = sum(a.pay_creators() for a in bidders if a.influencer_share > 0)
-        self.paid_to_creators += spend  # paid whether or not anyone visits the tab today
+        the tab's visitors in proportion to their time there."""
+        spend = 0.0
+        for a in bidders:
+            if a.influencer_share > 0:
+                paid = a.creator_budget_usd
+                self.ledger.book(a.account, CREATORS, "creator_payments", paid)
+                spend += paid
         if spend <= 0 or len(visitors) == 0:
             return
-        users = self.model.users
-        p = self.model.p
-        posts = spend / (p.influencer_cpm_usd / 1000 * self.ad_price_index[region])
-        time = users.status_time[visitors]
-        users.display_seen[visitors] += np.float32(p.influencer_annoyance_weight * posts / time.sum()) * time
+        posts = spend / (self.model.p.influencer_cpm_usd / 1000 * self.ad_price_index[region])
+        time = self.model.users.status_time[visitors]
+        self.exposure.influencer_posts[visitors] += np.float32(posts / time.sum()) * time
 
-    def _auction(self, bidders, stream: str, supply: float, ctr: np.ndarray, reserve: float) -> float:
-        """Generalised second-price auction; each bidder's click-through is its own."""
+    def _auction(self, bidders, supply: float, ctr: np.ndarray) -> float:
+        """Generalised second-price auction for display impressions; each bidder's
+        click-through is its own."""
+        ledger = self.ledger
         bids = np.array([a.bid(c) for a, c in zip(bidders, ctr, strict=True)])
-        budgets = np.array([a.budget_left(stream) for a in bidders])
-        units, price = second_price_auction(bids, budgets, supply, reserve)
+        budgets = np.array([a.budget_left("display_ads") for a in bidders])
+        units, price = second_price_auction(bids, budgets, supply, self.model.p.reserve_cpm_usd / 1000)
         for a, q, unit_price, c in zip(bidders, units, price, ctr, strict=True):
             if q > 0:
-                self.charge(a, stream, q * unit_price)
-                a.record(stream, q * unit_price, q * c, q)
-                self.clicks["display"] += q * c
+                ledger.book(a.account, PLATFORM, "display_ads", q * unit_price)
+                a.record(q * c, q)
+                ledger.tally.display_clicks += q * c
         return float(units.sum())
 
-    def _sell_sponsored(self, bidders, eligible: np.ndarray, p) -> None:
+    def _sell_sponsored(self, bidders, eligible: np.ndarray) -> None:
         """One slot per eligible user today; winners' messages go through ``send``."""
         if len(eligible) == 0:
             return
-        ctr = p.ctr_sponsored
+        users = self.model.users
+        ctr = users.click_through("message", eligible)
         bids = np.array([a.bid(ctr) for a in bidders])
         budgets = np.array([a.budget_left("sponsored") for a in bidders])
-        units, price = second_price_auction(bids, budgets, len(eligible), p.reserve_cpm_usd / 1000)
-        units = np.floor(units).astype(int)
-        order = self.model.users.user_rng.permutation(eligible)
-        start = 0
-        for a, q, unit_price in zip(bidders, units, price, strict=True):
-            if q <= 0:
-                continue
-            got = self.send(a, "sponsored", order[start:start + q], unit_price=unit_price)
-            start += q
-            a.record("sponsored", unit_price * len(got), len(got) * ctr, len(got))
-            self.clicks["sponsored"] += len(got) * ctr
+        units, price = second_price_auction(bids, budgets, len(eligible), self.model.p.reserve_cpm_usd / 1000)
+        units = np.floor(units).astype(np.int64)
+        winners = np.flatnonzero(units > 0)
+        if not len(winners):
+            return
+        order = self.rng.permutation(eligible)[:units.sum()]
+        accounts = np.repeat([bidders[w].account for w in winners], units[winners])
+        got = self.send("sponsored", accounts, order, np.repeat(price[winners], units[winners]))
+        winner_of = np.repeat(np.arange(len(winners)), units[winners])
+        delivered = np.bincount(winner_of[got], minlength=len(winners))
+        for w, n in zip(winners, delivered.tolist(), strict=True):
+            bidders[w].record(n * ctr, n)
+        self.ledger.tally.sponsored_clicks += float(delivered.sum()) * ctr
+
+    def close_day(self) -> None:
+        """Senders' ratings and tiers follow the day's blocks."""
+        self.ratings.end_day()
+
+    # --- the day's columns ---------------------------------------------------------------
+    def columns(self) -> dict[str, float]:
+        """``senders_low_quality``: business senders rated low today."""
+        return {"senders_low_quality": int(np.count_nonzero(self.ratings.low))}

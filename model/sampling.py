@@ -38,3 +38,15 @@ def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
     while heads[-1] < n:  # more heads than the batch holds: rare
         heads = np.concatenate([heads, heads[-1] + rng.geometric(rate, batch).cumsum()])
     return heads[:heads.searchsorted(n)]
+
+
+def rank_within(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each element's rank (0, 1, ...) among the elements of its group, in random order:
+    ``rank_within(g, rng) < room[g]`` keeps a random ``room`` of each group."""
+    order = np.lexsort((rng.random(len(groups)), groups))
+    ranked = groups[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    sizes = np.diff(np.r_[starts, len(groups)])
+    rank = np.empty(len(groups), dtype=np.int64)
+    rank[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
+    return rank

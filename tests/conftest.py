@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model import WhatsAppMarket
+from model.market import WhatsAppMarket
 
 SMALL = {"n_users": 3000, "n_smbs": 40, "n_enterprises": 10, "n_advertisers": 12}
 

@@ -9,7 +9,7 @@ from conftest import SMALL, run_model
 
 from agents import Advertiser, Bank, Enterprise, SmallBusiness
 from agents.quality import SenderQuality
-from model import WhatsAppMarket
+from model.market import WhatsAppMarket
 from model.params import PARAMS
 
 SEEDS = range(4)

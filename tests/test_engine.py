@@ -19,7 +19,7 @@ from experiments import runner
 from experiments.cli import main
 from experiments.spec import load_spec
 from experiments.storage import ResultFolder
-from model import WhatsAppMarket
+from model.market import WhatsAppMarket
 
 
 def quiet(_line: str) -> None:

@@ -7,7 +7,7 @@ from conftest import SMALL, run_model
 from scipy import stats
 
 from agents import Advertiser, Airline, Bank, Enterprise, Shop, SmallBusiness, UserPopulation
-from model import WhatsAppMarket
+from model.market import WhatsAppMarket
 from model.ledger import STREAMS
 from model.metrics import COLUMNS
 

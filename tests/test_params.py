@@ -2,7 +2,8 @@ import inspect
 
 import pytest
 
-from model import PARAMS, ParameterError, WhatsAppMarket
+from model import PARAMS, ParameterError
+from model.market import WhatsAppMarket
 from model.params import resolve
 
 

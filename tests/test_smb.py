@@ -6,7 +6,7 @@ import pytest
 from conftest import SMALL
 
 from agents import Enterprise, SmallBusiness
-from model import WhatsAppMarket
+from model.market import WhatsAppMarket
 
 
 def months(model: WhatsAppMarket, n: int) -> WhatsAppMarket:

@@ -1,0 +1,367 @@
+"""Every firm's day at once: the one trade path of small businesses, enterprises and partners.
+
+``Firms`` is the registry of all firms. Their customers lie end to end in one array, with
+the index of the firm each belongs to; a draw over all of them, thinned by each firm's own
+rate, is the same law as one draw per firm (independent thinning). Each firm's decisions
+stay in its Mesa agent (its ``plan``, budget, tools, provider); here they are carried out:
+customers open chats, firms send templates through the platform, chats turn into sales,
+paid clicks open more chats, and every fee goes through the ledger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.business import Business, Plan, carry_over
+from agents.enterprise import Enterprise
+from agents.partners import Bank, Shop
+from agents.smb import TOOLS, SmallBusiness
+from model.ledger import PLATFORM, USERS
+from model.levers import TEMPLATE_CATEGORIES
+from model.network import random_contacts
+from model.params import PARAMS, REGIONS
+from model.sampling import coin_flips, members
+
+
+class Firms:
+    """The registry of firms and their daily trade."""
+
+    def __init__(self, model):
+        self.model = model
+        self.members: list[Business] = []
+        self.moved_to_platform = 0
+        self.exits = 0
+        self.tool_shares = dict.fromkeys(TOOLS, 0.0)
+        self._dirty = True
+        self._to_track = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+    # --- the registry --------------------------------------------------------------------
+    def add(self, firm: Business) -> None:
+        self.members.append(firm)
+        self._dirty = True
+
+    def discard(self, firm: Business) -> None:
+        self.members.remove(firm)
+        self._dirty = True
+
+    def customers_changed(self) -> None:
+        self._dirty = True
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def of_type(self, cls: type) -> list[Business]:
+        return [f for f in self.members if isinstance(f, cls)]
+
+    def _index(self) -> None:
+        """Customers end to end, their firms, and the firms' fixed attributes."""
+        firms = self.members
+        sizes = np.array([len(f.customers) for f in firms])
+        self.customers = np.concatenate([f.customers for f in firms]).astype(np.int64)
+        self.owner = np.repeat(np.arange(len(firms)), sizes)
+        self.region = np.array([f.region for f in firms])
+        self.account = np.array([f.account for f in firms], dtype=np.int64)
+        self.is_shop = np.array([isinstance(f, Shop) for f in firms])
+        self.is_bank = np.array([isinstance(f, Bank) for f in firms])
+        self.model.platform.enrol_senders(self.account, sizes)
+        self._dirty = False
+
+    # --- the day -------------------------------------------------------------------------
+    def trade(self) -> None:
+        """Every firm's day, as its plan says (DIGEST B1-B4, A3, P1-P3, $1, $2)."""
+        if self._dirty:
+            self._index()
+        plan = Plan(*map(np.array, zip(*(f.plan() for f in self.members), strict=True)))
+        for firm in self.of_type(Enterprise):
+            if firm.provider is None:
+                firm.seek_provider()  # trades from tomorrow
+        chats, chat_owner = self._converse(plan)
+        self._send_utility(plan, window=(chats, chat_owner))
+        self._send_authentication(plan)
+        reached, reached_owner = self._send_marketing()
+        self._bill_providers()
+        orders, order_owner = self._orders(plan)
+        clickers, click_owner, ad_cost = self._buy_clicks_to_chat(plan)
+        ad_cost += self._answer(clickers, click_owner)  # chats bought must be answered too
+        api = plan.on_business_platform[click_owner].astype(bool)
+        self.model.platform.send("service", self.account[click_owner[api]], clickers[api],
+                                 np.zeros(int(api.sum())))  # an ad's chat is a free entry point (cal §2.1)
+        p = self.model.p
+        users = self.model.users
+        clicked = self.model.org_rng.random(len(reached)) < users.click_through("message", reached)
+        sales = self._sell(*self._convert(chats, chat_owner, p.chat_conversion * plan.conversion_factor))
+        sales += self._sell(*self._convert(reached[clicked], reached_owner[clicked],
+                                           p.chat_conversion * plan.conversion_factor))
+        sales += self._sell(orders, order_owner)
+        ad_conversion = p.ctwa_conversion * plan.conversion_factor
+        ad_sales = self._sell(*self._convert(clickers, click_owner, ad_conversion))
+        self._charge_commissions(sales)
+        self._charge_monthly_fees()
+        self._transfer_p2p()
+        chats_opened = np.bincount(np.concatenate([chat_owner, click_owner]), minlength=len(self))
+        for firm, s, a, c, n in zip(self.members, (sales + ad_sales).tolist(), ad_sales.tolist(),
+                                    ad_cost.tolist(), chats_opened.tolist(), strict=True):
+            firm.close_day(s, a, c, n)
+
+    def draw(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each of today's active customers of firm f with probability ``rate[f]``: the users
+        drawn and their firms (a user who is a customer of two firms may be drawn by both)."""
+        top = float(rate.max(initial=0.0))
+        if top <= 0:
+            return self.customers[:0], self.owner[:0]
+        rng = self.model.org_rng
+        picked = coin_flips(len(self.customers), top, rng)
+        owner = self.owner[picked]
+        kept = rng.random(len(picked)) * top < rate[owner]
+        users, owner = self.customers[picked[kept]], owner[kept]
+        active = self.model.users.active_today[users]
+        return users[active], owner[active]
+
+    def _converse(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+        """Customers open service conversations (user-initiated, cal §2.1), and some
+        passengers of a disrupted flight open a support chat; Business Platform firms pay
+        the service rate for them. Flight updates go out here too: the flyers and, a
+        second time, the disrupted (P1)."""
+        rng = self.model.org_rng
+        chats, owner = self.draw(plan.chat)
+        flyers, flyer_owner = self.draw(plan.utility * (plan.disruption > 0))
+        hit = rng.random(len(flyers)) < plan.disruption[flyer_owner]
+        disrupted, disrupted_owner = flyers[hit], flyer_owner[hit]
+        self._utility_events = [(flyers, flyer_owner), (disrupted, disrupted_owner)]
+        asks = rng.random(len(disrupted)) < self.model.p.disruption_support_share
+        chats = np.concatenate([chats, disrupted[asks]])
+        owner = np.concatenate([owner, disrupted_owner[asks]])
+        api = plan.on_business_platform[owner].astype(bool)
+        self.model.platform.send("service", self.account[owner[api]], chats[api])
+        self._answer(chats, owner)
+        return chats, owner
+
+    def _answer(self, chats: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Enterprises' staff time for the chats (a cost to the firm, not a fee); per firm."""
+        cost = np.zeros(len(self))
+        counts = np.bincount(owner, minlength=len(self))
+        for f in np.flatnonzero(counts):
+            firm = self.members[f]
+            if isinstance(firm, Enterprise):
+                cost[f] = counts[f] * firm.cost_per_chat_usd
+                firm.service_cost_usd += cost[f]
+        return cost
+
+    def _kept_on_whatsapp(self, category: str, users: np.ndarray) -> np.ndarray:
+        """At a dearer rate card than the default, senders move a share of their paid
+        utility and authentication messages to SMS or e-mail (the ``*_price_elasticity``);
+        a cheaper one adds none, as the firm's events set the volume (assumption)."""
+        p = self.model.p
+        card = self.model.platform.levers.rate_card[category]
+        default = np.array([PARAMS[f"price_{category}_{r}_usd"].default for r in REGIONS])
+        elasticity = getattr(p, f"{category}_price_elasticity")
+        with np.errstate(divide="ignore"):
+            share = np.minimum((card / default) ** -elasticity, 1.0)
+        if share.min() >= 1.0:
+            return np.ones(len(users), dtype=bool)
+        return self.model.org_rng.random(len(users)) < share[self.model.users.region[users]]
+
+    def _send_utility(self, plan: Plan, window: tuple[np.ndarray, np.ndarray]) -> None:
+        """Utility templates: flight updates, bank alerts, enterprises' notices, order
+        tracking of yesterday's orders. They are free to users inside an open 24-h service
+        window, i.e. who opened a chat with the firm today (cal §2.1: rules of 1 Jul 2025)."""
+        alerts = self.draw(plan.utility * (plan.disruption == 0))
+        tracked, tracked_account = self._to_track  # accounts: firms' positions may have moved
+        tracking = (tracked, np.searchsorted(self.account, tracked_account))
+        batches = [*self._utility_events, tracking, alerts]
+        users = np.concatenate([b[0] for b in batches])
+        owner = np.concatenate([b[1] for b in batches])
+        keep = self._kept_on_whatsapp("utility", users)
+        users, owner = users[keep], owner[keep]
+        n_users = len(self.model.users)
+        free = members(owner * n_users + users, np.sort(window[1] * n_users + window[0]))
+        card = self.model.platform.levers.rate_card["utility"]
+        price = np.where(free, 0.0, card[self.model.users.region[users]])
+        sent = self.model.platform.send("utility", self.account[owner], users, price)
+        self.model.ledger.tally.messages_utility_free += int(np.count_nonzero(free & sent))
+
+    def _send_authentication(self, plan: Plan) -> None:
+        users, owner = self.draw(plan.authentication)
+        keep = self._kept_on_whatsapp("authentication", users)
+        self.model.platform.send("authentication", self.account[owner[keep]], users[keep])
+
+    def _send_marketing(self) -> tuple[np.ndarray, np.ndarray]:
+        """Enterprises' marketing templates, each active customer with the firm's chance in
+        her region; returns who got one, and from whom."""
+        rates = np.zeros((len(self), len(REGIONS)))
+        for f, firm in enumerate(self.members):
+            if isinstance(firm, Enterprise) and firm.provider is not None:
+                rates[f] = firm.marketing_rate()
+        users, owner = self.draw(rates.max(axis=1))
+        rng = self.model.org_rng
+        top = rates[owner].max(axis=1)
+        keep = rng.random(len(users)) * top < rates[owner, self.model.users.region[users]]
+        users, owner = users[keep], owner[keep]
+        sent = self.model.platform.send("marketing", self.account[owner], users)
+        return users[sent], owner[sent]
+
+    def _bill_providers(self) -> None:
+        """Each onboarded enterprise pays its provider a markup on today's Meta fees and a
+        30th of the monthly fees (B4, cal §2.3)."""
+        ledger = self.model.ledger
+        for firm in self.of_type(Enterprise):
+            if firm.provider is not None:
+                fees = float(ledger.paid_today(firm.account, *TEMPLATE_CATEGORIES))
+                bill = firm.provider_fees_usd(fees)
+                ledger.book(firm.account, firm.provider.account, "provider_fees", bill)
+
+    def _orders(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+        """Catalog orders in the chat (P3, F1); confirmed now, tracked tomorrow."""
+        buyers, owner = self.draw(plan.order)
+        keep = self._kept_on_whatsapp("utility", buyers)
+        sent = self.model.platform.send("utility", self.account[owner[keep]], buyers[keep])
+        self._to_track = (buyers[keep][sent], self.account[owner[keep][sent]])
+        return buyers, owner
+
+    def _convert(self, chats: np.ndarray, owner: np.ndarray,
+                 rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chats that end in a sale, at each firm's ``rate``."""
+        sold = self.model.org_rng.random(len(chats)) < rate[owner]
+        return chats[sold], owner[sold]
+
+    def _sell(self, buyers: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Orders from ``buyers``: each order's value is exponential around ``order_value_usd``
+        scaled by the square root of the regional price index (assumption: purchasing
+        power). Buyers with a linked account pay in the chat, less so the dearer the
+        merchant fee; the platform takes the fee on the part paid on card rails ($2).
+        Returns the sales per firm."""
+        model = self.model
+        p = model.p
+        users = model.users
+        levers = model.platform.levers
+        values = (p.order_value_usd * np.sqrt(model.platform.ad_price_index[users.region[buyers]])
+                  * model.org_rng.exponential(1.0, len(buyers)))
+        in_chat = values * users.payments_linked[buyers] * self._in_chat_share(levers.merchant_fee_rate)
+        model.ledger.book_many(self.account[owner], PLATFORM, "payments",
+                               in_chat * p.card_rail_share * levers.merchant_fee_rate)
+        tally = model.ledger.tally
+        tally.purchases += len(buyers)
+        tally.payment_volume_merchant += float(in_chat.sum())
+        return np.bincount(owner, values, minlength=len(self))
+
+    def _in_chat_share(self, fee_rate: float) -> float:
+        """Share of linked buyers' order value paid in the chat: 1 up to the default merchant
+        fee, falling with a dearer fee as merchants steer buyers to fee-free rails."""
+        ratio = fee_rate / PARAMS["merchant_fee_rate"].default
+        return min(1.0, ratio ** -self.model.p.merchant_fee_elasticity) if ratio > 0 else 1.0
+
+    def _buy_clicks_to_chat(self, plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Click-to-chat ads (A3): each buying firm buys the clicks its paced budget pays for
+        at its region's price (``carry_over``); each click opens a chat with a distinct
+        active user of the region (a user answers at most one firm's ad a day; assumption).
+        If the firms of a region want more clicks than it has active users, all are scaled
+        down. Returns the clickers, their firms and each firm's ad cost."""
+        model = self.model
+        platform = model.platform
+        buying = plan.buys_click_to_chat.astype(bool)
+        budget = np.array([f.ad_budget_usd for f in self.members]) * buying
+        platform.price_click_to_chat(np.bincount(self.region, budget, minlength=len(REGIONS)))
+        cpc = platform.click_to_chat_price[self.region]
+        carry = np.array([f.ad_carry_usd for f in self.members])
+        available = (budget + carry) * buying
+        clicks = np.floor_divide(available, cpc, out=np.zeros(len(self)), where=cpc > 0).astype(np.int64)
+        clickers, owners = [self.customers[:0]], [self.owner[:0]]
+        for region in np.unique(self.region[clicks > 0]):
+            firms = np.flatnonzero((self.region == region) & (clicks > 0))
+            pool = model.users.active_in_region(int(region))
+            wanted = clicks[firms]
+            if wanted.sum() > len(pool):
+                wanted = wanted * len(pool) // wanted.sum()
+                clicks[firms] = wanted
+            clickers.append(pool[model.org_rng.choice(len(pool), int(wanted.sum()), replace=False)])
+            owners.append(np.repeat(firms, wanted))
+        cost = platform.sell_clicks_to_chat(self.account, clicks, self.region)
+        carry = carry_over(available, cost, cpc).tolist()
+        for firm, left, buys in zip(self.members, carry, buying, strict=True):
+            if buys:
+                firm.ad_carry_usd = left
+        return np.concatenate(clickers), np.concatenate(owners), cost
+
+    def _charge_commissions(self, sales: np.ndarray) -> None:
+        """The platform's commission on shops' sales, and a further one on sales through the
+        shopping section, if open (F1)."""
+        levers = self.model.platform.levers
+        p = self.model.p
+        rate = levers.shop_commission_rate
+        if self.model.shopping_section_open:
+            rate += levers.shopping_commission_rate * p.shopping_order_uplift / (1 + p.shopping_order_uplift)
+        shops = np.flatnonzero(self.is_shop)
+        self.model.ledger.book_many(self.account[shops], PLATFORM, "commerce", sales[shops] * rate)
+
+    def _charge_monthly_fees(self) -> None:
+        """Flat monthly fees to the platform, a 30th a day (premium tiers, B1)."""
+        fees = np.array([f.monthly_fees_usd() for f in self.members])
+        self.model.ledger.book_many(self.account, PLATFORM, "subscriptions", fees)
+
+    def _transfer_p2p(self) -> None:
+        """Banks' customers with a linked account send money to one of their contacts each
+        ($1). The money arrives only in a linked account: a recipient on the platform
+        without one links it when asked, with chance ``p2p_invite_link_prob`` (receiving
+        money is the nudge, cal §4.1), else the transfer fails. A fee deters transfers,
+        linearly up to ``p2p_fee_cutoff_rate`` (cal §4: P2P is free where it thrives)."""
+        model = self.model
+        p = model.p
+        users = model.users
+        rng = model.org_rng
+        fee = model.platform.levers.p2p_fee_rate
+        rate = p.p2p_rate * max(0.0, 1 - fee / p.p2p_fee_cutoff_rate)
+        senders, _ = self.draw(rate * self.is_bank)
+        senders, recipients = random_contacts(users.graph, senders[users.payments_linked[senders]], rng)
+        reachable = users.on_platform[recipients]
+        senders, recipients = senders[reachable], recipients[reachable]
+        unlinked = ~users.payments_linked[recipients]
+        joins = unlinked & (rng.random(len(recipients)) < p.p2p_invite_link_prob)
+        users.link_payments(np.unique(recipients[joins]))
+        made = int(np.count_nonzero(~unlinked | joins))
+        volume = float(p.p2p_amount_usd * rng.exponential(1.0, made).sum())
+        model.ledger.book(USERS, PLATFORM, "payments", volume * fee)
+        model.ledger.tally.payment_volume_p2p += volume
+
+    # --- the month -----------------------------------------------------------------------
+    def review_month(self) -> None:
+        """Once a month every small business takes stock (B3): a profitable one grows, a
+        losing one exits, one whose volume and profit justify it moves to the Business
+        Platform (an ``Enterprise`` with its customers, region, budget and tier of real
+        firms). A new small business takes the place of each that leaves (assumption:
+        steady turnover). Enterprises review their chatbot and CRM."""
+        model = self.model
+        for firm in self.of_type(SmallBusiness):
+            verdict = firm.outlook()
+            if verdict == "grow":
+                firm.grow(model.p.smb_growth_per_year / 12)
+            if verdict in ("grow", "wait"):
+                continue
+            if verdict == "move":
+                model.move_to_business_platform(firm)
+                self.moved_to_platform += 1
+            else:
+                self.exits += 1
+            firm.leave()
+            model.found_small_business(model.org_rng)
+        for firm in self.of_type(Enterprise):
+            firm.review_tools()
+
+    def survey_tools(self) -> None:
+        """What a small business sees others do before it decides: the share using each tool."""
+        smbs = self.of_type(SmallBusiness)
+        self.tool_shares = {tool: sum(tool in f.tools for f in smbs) / max(len(smbs), 1) for tool in TOOLS}
+
+    def columns(self) -> dict[str, float]:
+        """The firms' result columns."""
+        smbs = self.of_type(SmallBusiness)
+        enterprises = self.of_type(Enterprise)
+        return {
+            "smb_premium": sum(1 for f in smbs if f.premium),
+            "smb_tools_mean": sum(len(f.tools) for f in smbs) / max(len(smbs), 1),
+            "smb_exits": self.exits,
+            "smbs_moved_to_platform": self.moved_to_platform,
+            "enterprises": len(enterprises),
+            "enterprises_onboarded": sum(1 for e in enterprises if e.provider is not None),
+            "enterprises_chatbot": sum(1 for e in enterprises if e.chatbot),
+            "enterprises_crm": sum(1 for e in enterprises if e.crm),
+        }
