@@ -7,7 +7,13 @@ in the other in the same commit. ``docs/ODD.md`` gives the sources of each rule.
 
 Users sit on the nodes of a Mesa ``Network`` space built from the same social graph.
 Updates are synchronous, as in the vectorised engine: every user first reads her contacts'
-states of the morning, then all commit.
+states of the morning, then all commit. Traits are drawn from the same table
+(``agents.traits.TRAITS``), one user at a time; the day's exposure is the same typed record
+(``model.exposure.Exposure``), of which user ``i`` reads entry ``i``.
+
+Blocks are not restated here: blocking or reporting a sender changes no user's state (only
+the sender's quality rating and block list, which the platform keeps), so no outcome of the
+users depends on it. The vectorised rule (``agents.users.block_draws``) is tested alone.
 """
 
 from __future__ import annotations
@@ -15,44 +21,38 @@ from __future__ import annotations
 import math
 
 import networkx as nx
+import numpy as np
 import scipy.sparse as sp
 from mesa.discrete_space import FixedAgent, Network
 
+from agents.traits import INITIAL_SETTINGS, draw_user_traits
 from agents.users import Rival, UserState
+from model.exposure import Exposure
 
 
 class ReferenceUser(FixedAgent):
     """One consumer: traits, state, and the day's rules for one person."""
 
-    def __init__(self, model, cell, region: int):
+    def __init__(self, model, cell, index: int, region: int):
         super().__init__(model)
         self.cell = cell
+        self.index = index  # her entry in the day's exposure record
         p = model.p
-        rnd = self.random
         self.region = region
-        self.daily_active = rnd.betavariate(*_beta(p.daily_active_mean, 8.0))
-        self.status_propensity = rnd.betavariate(*_beta(p.status_tab_share, 4.0))
-        self.status_time = rnd.lognormvariate(-p.status_time_sigma**2 / 2, p.status_time_sigma)
-        self.ad_tolerance = rnd.betavariate(*_beta(p.ad_tolerance_mean, 5.0))
-        self.privacy_sensitivity = rnd.betavariate(*_beta(p.privacy_sensitivity_mean, 3.0))
-        self.feature_appetite = rnd.betavariate(*_beta(p.feature_appetite_mean, 4.0))
-        self.switching_cost = p.switching_cost_mean * rnd.lognormvariate(-0.5, 1.0)
-        self.payment_propensity = rnd.expovariate(1.0)
+        for name, value in draw_user_traits(p, self.random).items():  # daily_active, ... interest
+            setattr(self, name, value)
 
         self.state = UserState.POTENTIAL
         self.rival = Rival.NONE
-        self.promo_optin = rnd.random() < p.promo_optin_share
+        settings = draw_user_traits(p, self.random, INITIAL_SETTINGS)
+        self.promo_optin = settings["promo_optin"]
         self.data_optout = False
-        self.payments_linked = rnd.random() < p.payments_adoption_initial
+        self.payments_linked = settings["payments_linked"]
         self.annoyance = 0.0
         self.concern = 0.0
         self.peer_exposure = 0.0
-        self.cap_weekday = rnd.randrange(7)
-        self.marketing_week = 0
         self.contacts: list[ReferenceUser] = []
         self.active = self.status_visit = False
-        self.display_seen = 0.0
-        self.promo_today = 0
 
     @property
     def on_platform(self) -> bool:
@@ -69,9 +69,6 @@ class ReferenceUser(FixedAgent):
         """Active with her daily-active chance, lowered linearly by annoyance; if active,
         opens the Updates tab with her Status propensity."""
         p = self.model.p
-        self.display_seen, self.promo_today = 0.0, 0
-        if self.model.steps % 7 == self.cap_weekday:
-            self.marketing_week = 0
         if not self.on_platform:
             self.active = self.status_visit = False
             return
@@ -81,23 +78,18 @@ class ReferenceUser(FixedAgent):
         self.active = self.random.random() < self.daily_active * engagement
         self.status_visit = self.active and self.random.random() < self.status_propensity
 
-    def receive_exposure(self, ads_per_visit: float, promo_chance: float, cap: int) -> None:
-        """The docking world's stylised exposure (``model.docking.UserWorld``); a longer
-        visit to the Updates tab shows more ads."""
-        if self.status_visit:
-            self.display_seen = ads_per_visit * self.status_time
-        eligible = self.active and self.promo_optin and self.marketing_week < cap
-        if eligible and self.random.random() < promo_chance:
-            self.marketing_week += 1
-            self.promo_today += 1
-
-    def update_concern(self) -> None:
-        """Annoyance decays and grows with ads seen; concern moves toward a target set by
-        data sharing, media attention, contacts' concern and contacts on the privacy rival.
-        Computed from the morning's values, committed by ``commit_concern``."""
+    def update_concern(self, exposure: Exposure) -> None:
+        """Annoyance decays and grows with today's exposure: display ads, creators' sponsored
+        posts (each ``influencer_annoyance_weight`` of an ad) and promotional messages;
+        concern moves toward a target set by data sharing, media attention, contacts' concern
+        and contacts on the privacy rival. Computed from the morning's values, committed by
+        ``commit_concern``."""
         p = self.model.p
+        i = self.index
+        ads = float(exposure.display_ads[i])
+        ads += p.influencer_annoyance_weight * float(exposure.influencer_posts[i])
         self.annoyance = self.annoyance * (1 - p.annoyance_decay) + (1 - self.ad_tolerance) * (
-            p.annoyance_per_ad * self.display_seen + p.annoyance_per_message * self.promo_today
+            p.annoyance_per_ad * ads + p.annoyance_per_message * int(exposure.promo_messages[i])
         )
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
         pressure = p.sharing_pressure if self.shares_data_under(expected) else 0.0
@@ -115,10 +107,11 @@ class ReferenceUser(FixedAgent):
     def commit_concern(self) -> None:
         self.concern = self._next_concern
 
-    def choose_settings(self) -> None:
+    def choose_settings(self, exposure: Exposure) -> None:
         """Opt out of data sharing (only when users expect ``opt_out``, so not during an
-        ultimatum), withdraw or give promotional opt-in, link a bank account (more likely the
-        more contacts pay, as of the morning); concern holds back the last two."""
+        ultimatum), withdraw promotional opt-in (if she got a promotional message today) or
+        give it, link a bank account (more likely the more contacts pay, as of the morning);
+        concern holds back the last two."""
         p = self.model.p
         rnd = self.random
         if (self.model.policy.expected_data_sharing == "opt_out" and self.on_platform and not self.data_optout
@@ -127,7 +120,8 @@ class ReferenceUser(FixedAgent):
             self.model.population.opted_out += 1
         unworried = 1 - min(self.concern, 1.0)
         if self.promo_optin:
-            if self.promo_today > 0 and rnd.random() < p.promo_optout_rate * self.annoyance:
+            promoted = exposure.promo_messages[self.index] > 0
+            if promoted and rnd.random() < p.promo_optout_rate * self.annoyance:
                 self.promo_optin = False
         elif self.active and rnd.random() < p.promo_optin_rate * max(1 - self.annoyance, 0.0) * unworried:
             self.promo_optin = True
@@ -211,12 +205,14 @@ class ReferenceUser(FixedAgent):
 
 
 class ReferencePopulation:
-    """All reference users, the day's order of their rules, and the day's tally."""
+    """All reference users, the day's order of their rules, and the day's tally. The day
+    runs as the vectorised population's: ``start_day``, ``react`` to the exposure, ``decide``,
+    then ``columns``."""
 
     def __init__(self, model, graph: sp.csr_array, region, n_initial: int):
         self.model = model
         space = network_space(graph, model.random)
-        self.users = [ReferenceUser(model, space[i], int(region[i])) for i in range(len(region))]
+        self.users = [ReferenceUser(model, space[i], i, int(region[i])) for i in range(len(region))]
         for user in self.users:
             user.contacts = [a for cell in user.cell.connections.values() for a in cell.agents]
         order = list(range(len(self.users)))
@@ -228,26 +224,45 @@ class ReferencePopulation:
         self.media_attention = 0.0
         self.outage_install_chance = 0.0
 
-    def day(self, ads_per_visit: float, promo_chance: float) -> dict[str, float]:
-        p = self.model.p
+    # --- what the exposure is filled from, as arrays over users -----------------------------
+    @property
+    def active_today(self) -> np.ndarray:
+        return np.array([u.active for u in self.users], dtype=bool)
+
+    @property
+    def status_visit(self) -> np.ndarray:
+        return np.array([u.status_visit for u in self.users], dtype=bool)
+
+    @property
+    def status_time(self) -> np.ndarray:
+        return np.array([u.status_time for u in self.users], dtype=np.float32)
+
+    @property
+    def promo_optin(self) -> np.ndarray:
+        return np.array([u.promo_optin for u in self.users], dtype=bool)
+
+    # --- the day -------------------------------------------------------------------------
+    def start_day(self) -> None:
         self.opted_out = self.returned = self.started_multihoming = self.stopped_multihoming = 0
         self.churn = {"ads": 0.0, "privacy": 0.0, "peers": 0.0}
         self.rival_signups = dict.fromkeys((Rival.PRIVACY, Rival.FEATURE), 0)
         self.leavers: list[ReferenceUser] = []
-
         self.agents.do("start_day")
-        self.agents.do("receive_exposure", ads_per_visit, promo_chance, p.marketing_cap_per_week)
-        self.agents.do("update_concern")
+
+    def react(self, exposure: Exposure) -> None:
+        self.agents.do("update_concern", exposure)
         self.agents.do("commit_concern")
-        self.media_attention *= 1 - p.media_decay
-        self.agents.do("choose_settings")
+        self.media_attention *= 1 - self.model.p.media_decay
+        self.agents.do("choose_settings", exposure)
+
+    def decide(self) -> None:
         self.agents.do("decide")
         self.agents.do("commit_state")
         self.agents.do("forget_departures")
         for leaver in self.leavers:
             for contact in leaver.contacts:
                 contact.peer_exposure += 1
-        return self._summary(self._join())
+        self.joined = self._join()
 
     def lose_opt_outs(self) -> None:
         """Mandatory sharing: no opt-out stands any more."""
@@ -268,7 +283,8 @@ class ReferencePopulation:
         self._pool = self._pool[k:]
         return k
 
-    def _summary(self, joined: int) -> dict[str, float]:
+    def columns(self) -> dict[str, float]:
+        """The day's outcomes, with the meanings of ``UserPopulation.columns``."""
         on = [u for u in self.users if u.on_platform]
         n_on = max(len(on), 1)
         churned = len(self.leavers)
@@ -284,7 +300,7 @@ class ReferencePopulation:
             "churn_peers": self.churn["peers"],
             "churn_other": churned - sum(self.churn.values()),
             "returned_today": self.returned,
-            "users_joined": joined,
+            "users_joined": self.joined,
             "multihoming_started": self.started_multihoming,
             "multihoming_stopped": self.stopped_multihoming,
             "rival_signups_privacy": self.rival_signups[Rival.PRIVACY],
@@ -296,10 +312,6 @@ class ReferencePopulation:
             "mean_concern": sum(u.concern for u in on) / n_on,
             "mean_annoyance": sum(u.annoyance for u in on) / n_on,
         }
-
-
-def _beta(mean: float, concentration: float) -> tuple[float, float]:
-    return mean * concentration, (1 - mean) * concentration
 
 
 def network_space(graph: sp.csr_array, random) -> Network:

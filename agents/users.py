@@ -1,9 +1,15 @@
 """Users: every consumer is an individual, updated all at once over numpy arrays.
 
 One ``UserPopulation`` agent holds the traits and states of all users (RecSim-style
-population entity). Each rule is a vectorised function of those arrays; ``docs/ODD.md``
-gives each rule with its source, and ``agents.reference_users`` states the same rules one
-user at a time (the docking oracle). ``population[i]`` shows one user.
+population entity). Each response of a user is a small vectorised function of those arrays,
+defined here and testable alone (``annoyance_after``, ``block_draws``, ``churn_hazard``...);
+``docs/ODD.md`` gives each rule with its source, and ``agents.reference_users`` states the
+same rules one user at a time (the docking oracle). ``population[i]`` shows one user.
+
+The users write only their own arrays. What the platform showed them today reaches them as
+one typed record (``model.exposure.Exposure``), which ``react`` consumes; the blocks they
+make go back as a ``Blocks`` record; their columns of the day's row come from ``columns``.
+The traits' distributions are ``agents.traits``'s.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ import mesa
 import numpy as np
 import scipy.sparse as sp
 
+from agents.traits import INITIAL_SETTINGS, draw_traits
+from agents.traits import interest_draws as interest_draws  # the model's advertisers draw it too
 from model.blocks import BlockUniforms, RowBlocks
+from model.exposure import Blocks, Exposure
 from model.network import NeighbourCounts
 from model.params import REGIONS
 
@@ -78,13 +87,85 @@ class DayOutcome:
     opted_out: int = 0
 
 
-def beta_with_mean(mean: float, concentration: float, size: int, rng) -> np.ndarray:
-    """Beta draws with the given mean; ``concentration`` = a + b sets the spread."""
-    return rng.beta(mean * concentration, (1 - mean) * concentration, size).astype(np.float32)
+# --- the users' responses, one pure function each --------------------------------------------
+def annoyance_after(annoyance: np.ndarray, intolerance: np.ndarray, exposure: Exposure, p) -> np.ndarray:
+    """Tomorrow's annoyance stock (I1): it decays by ``annoyance_decay`` a day and grows with
+    today's exposure times the user's intolerance (1 - ad tolerance): ``annoyance_per_ad`` per
+    display ad, a creator's sponsored post counting as ``influencer_annoyance_weight`` of an ad
+    (native content annoys less, cal §6.5), and ``annoyance_per_message`` per promotional
+    message (chat-list messages are hard to overlook, DIGEST A1). The long-run effect is about
+    three times the one-month effect (cal §6.5)."""
+    ads = exposure.display_ads + np.float32(p.influencer_annoyance_weight) * exposure.influencer_posts
+    messages = exposure.promo_messages
+    growth = np.float32(p.annoyance_per_ad) * ads + np.float32(p.annoyance_per_message) * messages
+    return annoyance * np.float32(1 - p.annoyance_decay) + intolerance * growth
 
 
-def lognormal_with_mean(mean: float, sigma: float, size: int, rng) -> np.ndarray:
-    return (mean * rng.lognormal(-sigma**2 / 2, sigma, size)).astype(np.float32)
+def block_draws(senders: np.ndarray, recipients: np.ndarray, annoyance: np.ndarray, p,
+                rng: np.random.Generator) -> Blocks:
+    """Each marketing delivery (``senders[k]`` to ``recipients[k]``) is blocked or reported
+    with chance ``block_per_annoyance`` x the recipient's ``annoyance`` of the morning (DIGEST
+    A1: annoyed users block or report). Returns the blocks and each sender's deliveries."""
+    chance = np.float32(p.block_per_annoyance) * annoyance[recipients]
+    blocked = rng.random(len(recipients), dtype=np.float32) < chance
+    ids, counts = np.unique(senders, return_counts=True)
+    delivered_by = dict(zip(ids.tolist(), counts.tolist(), strict=True))
+    return Blocks(senders=senders[blocked], users=recipients[blocked], delivered_by=delivered_by)
+
+
+def concern_after(concern: np.ndarray, privacy_sensitivity: np.ndarray, pressure: np.ndarray,
+                  media_attention: float, peer_concern: np.ndarray, on_privacy_rival: np.ndarray,
+                  p) -> np.ndarray:
+    """Privacy concern moves by ``concern_adjust_rate`` toward a target (I2, cal §6.4): the
+    user's sensitivity times the pressure of data sharing and media attention, plus her
+    contacts' mean concern and the share of her contacts on the privacy rival."""
+    target = privacy_sensitivity * (pressure + np.float32(media_attention))
+    target += np.float32(p.peer_concern_weight) * peer_concern
+    target += np.float32(p.switch_concern_weight) * on_privacy_rival
+    return concern + np.float32(p.concern_adjust_rate) * (target - concern)
+
+
+def data_opt_outs(may_opt_out: np.ndarray, concern: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
+    """Ids of the users who opt out of data sharing today (D1, cal §5.2): of those who may
+    (``may_opt_out``: on the platform, not opted out, while users expect ``opt_out``), each
+    whose concern is above ``optout_threshold`` opts out w.p. ``optout_rate``."""
+    may = np.flatnonzero(may_opt_out & (concern > p.optout_threshold))
+    return may[rng.random(len(may), dtype=np.float32) < p.optout_rate]
+
+
+def promo_optin_after(optin: np.ndarray, promoted: np.ndarray, active: np.ndarray, annoyance: np.ndarray,
+                      unworried: np.ndarray, draw: np.ndarray, p) -> np.ndarray:
+    """Promotional opt-in tomorrow (DIGEST A1), one uniform ``draw`` per user: an opted-in
+    user who got a promotional message today (``promoted``) withdraws w.p.
+    ``promo_optout_rate`` x annoyance; an active user not opted in opts in w.p.
+    ``promo_optin_rate`` x (1 - annoyance) x ``unworried`` (1 - concern)."""
+    withdraw = optin & promoted & (draw < np.float32(p.promo_optout_rate) * annoyance)
+    willing = np.float32(p.promo_optin_rate) * np.maximum(1 - annoyance, 0) * unworried
+    join = active & ~optin & (draw < willing)
+    return (optin & ~withdraw) | join
+
+
+def payment_adoption_chance(payment_propensity: np.ndarray, unworried: np.ndarray,
+                            linked_share: np.ndarray, p) -> np.ndarray:
+    """Daily chance of linking a bank account (F1): the user's propensity, held back by
+    concern, rising linearly with the share of her contacts who pay (``payment_peer_weight``)."""
+    adoption = np.float32(p.payment_adoption_rate) * payment_propensity * unworried
+    adoption *= 1 + np.float32(p.payment_peer_weight) * linked_share
+    return adoption
+
+
+CLICK_THROUGH = {"personalised": "ctr_personalised", "contextual": "ctr_contextual",
+                 "message": "ctr_sponsored"}
+"""The parameter giving each kind of ad's click-through: personalised and contextual display
+ads, sponsored messages."""
+
+
+def click_through(kind: str, p) -> float:
+    """Clicks per ad of ``kind`` (one of ``CLICK_THROUGH``) seen by a user; targeting doubles
+    it (D1). The same for every user today."""
+    if kind not in CLICK_THROUGH:
+        raise ValueError(f"click-through kind: got {kind!r}; allowed: {', '.join(CLICK_THROUGH)}")
+    return getattr(p, CLICK_THROUGH[kind])
 
 
 def churn_hazard(annoyance, concern, switching_cost, peer_exposure, p):
@@ -111,7 +192,7 @@ class UserPopulation(mesa.Agent):
     def __init__(self, model, graph: sp.csr_array, region: np.ndarray, n_initial: int, rng):
         super().__init__(model)
         p = model.p
-        self.user_rng = rng
+        self._rng = rng  # the users' own stream: nobody else draws from it
         self._uniforms = BlockUniforms(rng, len(region))  # one per user, in parallel
         self.graph = graph
         self.region = region
@@ -125,21 +206,12 @@ class UserPopulation(mesa.Agent):
         self._inverse_degree = 1 / self.degree
         self._neighbour_sum = RowBlocks(graph)
 
-        # traits
-        self.daily_active = beta_with_mean(p.daily_active_mean, 8.0, n, rng)
-        self.status_propensity = beta_with_mean(p.status_tab_share, 4.0, n, rng)
-        self.status_time = lognormal_with_mean(1.0, p.status_time_sigma, n, rng)
-        self.messages_per_day = lognormal_with_mean(p.messages_per_day_mean, p.messages_per_day_sigma, n, rng)
+        # traits (agents.traits.TRAITS: daily_active, status_propensity, status_time,
+        # messages_per_day, ad_tolerance, ... interest)
+        for name, values in draw_traits(p, n, rng).items():
+            setattr(self, name, values)
         capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean), AFFINITY_CAP)
         self.business_affinity = capped / capped.mean()  # relative number of firms she deals with
-        self.ad_tolerance = beta_with_mean(p.ad_tolerance_mean, 5.0, n, rng)
-        self.privacy_sensitivity = beta_with_mean(p.privacy_sensitivity_mean, 3.0, n, rng)
-        self.feature_appetite = beta_with_mean(p.feature_appetite_mean, 4.0, n, rng)
-        self.switching_cost = lognormal_with_mean(p.switching_cost_mean, 1.0, n, rng)
-        self.price_sensitivity = lognormal_with_mean(1.0, p.price_sensitivity_sigma, n, rng)
-        self.payment_propensity = rng.exponential(1.0, n).astype(np.float32)
-        self.sticker_propensity = rng.exponential(1.0, n).astype(np.float32)
-        self.interest = interest_draws(p.n_interests, n, rng)
 
         # state
         self.state = np.zeros(n, dtype=np.int8)
@@ -151,9 +223,10 @@ class UserPopulation(mesa.Agent):
         self._joined = 0
         self.contacts = NeighbourCounts(graph, len(Presence))
         self.contacts.move(np.sort(first[:n_initial]), -1, Presence.HERE_ONLY)
-        self.promo_optin = rng.random(n) < p.promo_optin_share
+        settings = draw_traits(p, n, rng, INITIAL_SETTINGS)
+        self.promo_optin = settings["promo_optin"]
         self.data_optout = np.zeros(n, dtype=bool)
-        self.payments_linked = rng.random(n) < p.payments_adoption_initial
+        self.payments_linked = settings["payments_linked"]
         self.linked_contacts = NeighbourCounts(graph, 1)  # contacts with a linked account
         self.linked_contacts.move(np.flatnonzero(self.payments_linked), -1, 0)
         self.free_stickers = np.zeros(n, dtype=bool)  # has taken a free sticker pack (F2)
@@ -163,16 +236,10 @@ class UserPopulation(mesa.Agent):
         self.media_attention = 0.0
         self.outage_install_chance = 0.0  # set for an outage day (model.events)
 
-        # today's exposure, filled by the platform
+        # who is on the app today (start_day)
         self.active_today = np.zeros(n, dtype=bool)
         self._active_by_region: dict[int, np.ndarray] = {}
         self.status_visit = np.zeros(n, dtype=bool)
-        self.display_seen = np.zeros(n, dtype=np.float32)
-        self.promo_today = np.zeros(n, dtype=np.int16)
-        week_phase = rng.integers(0, 7, n, dtype=np.int8)
-        self._cap_week_members = [np.flatnonzero(week_phase == d) for d in range(7)]
-        self.sponsored_week = np.zeros(n, dtype=np.int16)
-        self.marketing_week = np.zeros(n, dtype=np.int16)
         self.ever_joined = n_initial
         self.churned_total = 0
         self.returned_total = 0
@@ -194,18 +261,9 @@ class UserPopulation(mesa.Agent):
         user["contacts"] = self.graph.indices[self.graph.indptr[i]:self.graph.indptr[i + 1]]
         return user
 
-    def week_phase(self, day: int) -> np.ndarray:
-        """Users whose cap week starts on weekday ``day % 7``."""
-        return self._cap_week_members[day % 7]
-
     def _sync_on_platform(self) -> None:
         """Refresh the cached on-platform mask after states change (read many times a day)."""
         self.on_platform = (self.state == UserState.ACTIVE) | (self.state == UserState.MULTIHOMING)
-
-    @property
-    def personalisable(self) -> np.ndarray:
-        """Users whose account data may be used for ad targeting (D1)."""
-        return self.sharing_under(self.model.policy.data_sharing)
 
     def sharing_under(self, mode: str) -> np.ndarray:
         """Users whose account data is shared under data-sharing ``mode`` (D1)."""
@@ -239,8 +297,6 @@ class UserPopulation(mesa.Agent):
         active_chance = self.daily_active * engagement
         self.active_today = self.on_platform & (draw < active_chance)
         self.status_visit = self.on_platform & (draw < active_chance * self.status_propensity)
-        self.display_seen[:] = 0
-        self.promo_today[:] = 0
         self._active_by_region = {}
 
     def active_in_region(self, region: int) -> np.ndarray:
@@ -250,55 +306,45 @@ class UserPopulation(mesa.Agent):
             self._active_by_region[region] = span.start + np.flatnonzero(self.active_today[span])
         return self._active_by_region[region]
 
-    def roll_weekly_caps(self) -> None:
-        """Start a new cap week for the users whose week begins on the coming day. Each user
-        has her own weekday, so promotional sends do not bunch up."""
-        due = self.week_phase(self.model.steps + 1)
-        self.sponsored_week[due] = 0
-        self.marketing_week[due] = 0
+    def click_through(self, kind: str, viewers: np.ndarray) -> float:
+        """Mean click-through of ``viewers`` (ids) for ads of ``kind`` (``CLICK_THROUGH``).
+        Every viewer's is the kind's today; it is the users' to say because it will come to
+        depend on each viewer's past exposure (ad blindness)."""
+        return click_through(kind, self.model.p)
 
     # --- 8. react ------------------------------------------------------------------------
-    def react(self, outcome: DayOutcome) -> None:
-        """Annoyance and concern update; opt-outs and opt-in changes; payment adoption."""
+    def react(self, exposure: Exposure, outcome: DayOutcome) -> Blocks:
+        """The users' reaction to the day's ``exposure``: first they block or report
+        marketing senders (by the morning's annoyance), then annoyance and concern update,
+        then opt-outs and opt-in changes, then payment adoption. Returns the blocks, for the
+        platform's quality ratings."""
         p = self.model.p
-        rng = self.user_rng
-        intolerance = 1 - self.ad_tolerance
-        self.annoyance *= np.float32(1 - p.annoyance_decay)
-        self.annoyance += intolerance * (
-            np.float32(p.annoyance_per_ad) * self.display_seen
-            + np.float32(p.annoyance_per_message) * self.promo_today
-        )
+        blocks = block_draws(*exposure.marketing_deliveries, self.annoyance, p, self._rng)
+        self.annoyance[:] = annoyance_after(self.annoyance, 1 - self.ad_tolerance, exposure, p)
 
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
         pressure = self.sharing_under(expected) * np.float32(p.sharing_pressure)
         peer_concern = (self._neighbour_sum @ self.concern) * self._inverse_degree
         on_privacy_rival = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
-        target = self.privacy_sensitivity * (pressure + np.float32(self.media_attention))
-        target += np.float32(p.peer_concern_weight) * peer_concern
-        target += np.float32(p.switch_concern_weight) * on_privacy_rival
-        self.concern += np.float32(p.concern_adjust_rate) * (target - self.concern)
+        self.concern[:] = concern_after(self.concern, self.privacy_sensitivity, pressure,
+                                        self.media_attention, peer_concern, on_privacy_rival, p)
         self.media_attention *= 1 - p.media_decay
 
         if expected == "opt_out":
-            may = np.flatnonzero(self.on_platform & ~self.data_optout & (self.concern > p.optout_threshold))
-            opt = may[rng.random(len(may), dtype=np.float32) < p.optout_rate]
+            opt = data_opt_outs(self.on_platform & ~self.data_optout, self.concern, p, self._rng)
             self.data_optout[opt] = True
             outcome.opted_out = len(opt)
 
         unworried = 1 - np.minimum(self.concern, 1)  # concern holds back business and payment use
-        draw = self._uniforms()
-        annoyed = self.promo_optin & (self.promo_today > 0)
-        withdraw = annoyed & (draw < np.float32(p.promo_optout_rate) * self.annoyance)
-        willing = np.float32(p.promo_optin_rate) * np.maximum(1 - self.annoyance, 0) * unworried
-        join = self.active_today & ~self.promo_optin & (draw < willing)
-        self.promo_optin = (self.promo_optin & ~withdraw) | join
+        self.promo_optin = promo_optin_after(self.promo_optin, exposure.promo_messages > 0, self.active_today,
+                                             self.annoyance, unworried, self._uniforms(), p)
 
         # payments spread: adoption rises linearly with the share of contacts who pay
         linked_share = self.linked_contacts[0] * self._inverse_degree
-        adoption = np.float32(p.payment_adoption_rate) * self.payment_propensity * unworried
-        adoption *= 1 + np.float32(p.payment_peer_weight) * linked_share
+        adoption = payment_adoption_chance(self.payment_propensity, unworried, linked_share, p)
         adopters = self.active_today & ~self.payments_linked & (self._uniforms() < adoption)
         self.link_payments(np.flatnonzero(adopters))
+        return blocks
 
     def link_payments(self, users: np.ndarray) -> None:
         """``users`` (distinct, none linked yet) link a bank account ($1)."""
@@ -314,7 +360,7 @@ class UserPopulation(mesa.Agent):
         chance to install one (``model.events``). The chances are small, so they are used as
         daily probabilities directly."""
         p = self.model.p
-        rng = self.user_rng
+        rng = self._rng
         state = self.state
         active = state == UserState.ACTIVE
         multihoming = np.flatnonzero(state == UserState.MULTIHOMING)
@@ -393,7 +439,7 @@ class UserPopulation(mesa.Agent):
         """Newcomers from the reachable pool, which grows exogenously (cal §1.1); they join
         the graph where their contacts already are."""
         expected = p.n_users * p.user_growth_per_year / 365
-        k = min(int(self.user_rng.poisson(expected)), len(self._pool) - self._joined)
+        k = min(int(self._rng.poisson(expected)), len(self._pool) - self._joined)
         newcomers = self._pool[self._joined:self._joined + k]
         self.state[newcomers] = UserState.ACTIVE
         self.on_platform[newcomers] = True
@@ -405,7 +451,7 @@ class UserPopulation(mesa.Agent):
     def take_free_stickers(self, rate: float) -> None:
         """Active users without one take a free sticker pack today w.p. ``rate`` (F2)."""
         candidates = np.flatnonzero(self.active_today & ~self.free_stickers)
-        self.free_stickers[candidates[self.user_rng.random(len(candidates), dtype=np.float32) < rate]] = True
+        self.free_stickers[candidates[self._rng.random(len(candidates), dtype=np.float32) < rate]] = True
 
     def buy_stickers(self, rate: float, price_ratio: float) -> int:
         """Sticker packs bought today by active users (F2): free packs whet the appetite
@@ -419,10 +465,41 @@ class UserPopulation(mesa.Agent):
             chance *= np.float32(price_ratio) ** (
                 -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[active]
             )
-        return int(np.count_nonzero(self.user_rng.random(len(active), dtype=np.float32) < chance))
+        return int(np.count_nonzero(self._rng.random(len(active), dtype=np.float32) < chance))
 
-
-def interest_draws(n_interests: int, size: int, rng) -> np.ndarray:
-    """Each user's main ad interest, Zipf-distributed (a few broad interests dominate)."""
-    weights = 1 / np.arange(1, n_interests + 1)
-    return rng.choice(n_interests, size, p=weights / weights.sum()).astype(np.int16)
+    # --- the day's columns -----------------------------------------------------------------
+    def columns(self, outcome: DayOutcome) -> dict[str, float]:
+        """The users' columns of the day's row (``model.metrics.COLUMNS``; also the docking
+        world's outcomes): stocks as they stand, flows from today's ``outcome``."""
+        on = self.on_platform
+        n_on = max(int(np.count_nonzero(on)), 1)
+        on_weight = on.astype(np.float32)  # means over users on the platform, as dot products
+        row: dict[str, float] = {
+            "users_total": self.ever_joined,
+            "users_active": int(np.count_nonzero(on)),
+            "users_multihoming": int(np.count_nonzero(self.state == UserState.MULTIHOMING)),
+            "users_churned_total": self.churned_total,
+            "users_returned_total": self.returned_total,
+            "users_daily_active": int(np.count_nonzero(self.active_today)),
+            "users_joined": outcome.joined,
+            "churn_today": outcome.churned,
+            "churn_ads": outcome.churn_ads,
+            "churn_privacy": outcome.churn_privacy,
+            "churn_peers": outcome.churn_peers,
+            "churn_other": outcome.churn_other,
+            "returned_today": outcome.returned,
+            "multihoming_started": outcome.started_multihoming,
+            "multihoming_stopped": outcome.stopped_multihoming,
+            "share_promo_optin": float(np.count_nonzero(self.promo_optin & on)) / n_on,
+            "share_data_optout": float(np.count_nonzero(self.data_optout & on)) / n_on,
+            "share_payments_linked": float(np.count_nonzero(self.payments_linked & on)) / n_on,
+            "share_free_stickers": float(np.count_nonzero(self.free_stickers & on)) / n_on,
+            "mean_concern": float(self.concern @ on_weight) / n_on,
+            "mean_annoyance": float(self.annoyance @ on_weight) / n_on,
+            "opt_outs_today": outcome.opted_out,
+        }
+        for rival in RIVALS:
+            name = rival.name.lower()
+            row[f"rival_signups_{name}"] = outcome.rival_signups[name]
+            row[f"users_on_rival_{name}"] = int(np.count_nonzero(self.rival == rival))
+        return row

@@ -1,7 +1,7 @@
 """``wasim bench``: speed and memory of the full model (every agent type and mechanism on,
 baseline parameters), in this process. ``peak_rss_mb`` is the process's peak resident
 memory; ``bytes_per_user`` counts the users' arrays and the graph. With ``--reference``,
-the users' rules alone are also timed vectorised and per agent (``model.docking``). With
+the users' rules alone are also timed vectorised and per agent (``agents.docking``). With
 ``--sweep``, the experiment engine itself is timed instead (``sweep``)."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model import WhatsAppMarket
+from agents.docking import UserWorld
 from model.blocks import run_blocks_serially
-from model.docking import UserWorld
+from model.market import WhatsAppMarket
 
 
 def _rss_mb() -> float:

@@ -1,6 +1,6 @@
 """Docking: the vectorised users against the per-agent reference, on the same rules.
 
-Both run in the docking world (``model.docking.UserWorld``) with parameters that make every
+Both run in the docking world (``agents.docking.UserWorld``) with parameters that make every
 mechanism fire (ads, a media shock, opt-outs, both rivals, contagion, returns). Each outcome
 is summed (or read at the end) per run, over ``SEEDS`` independent seeds per implementation,
 and compared with Welch's t-test. The implementations agree if no outcome differs at
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from model.docking import IMPLEMENTATIONS, OUTCOMES, UserWorld
+from agents.docking import IMPLEMENTATIONS, OUTCOMES, UserWorld
 
 STRESS = dict(n_users=1000, ad_load=0.1, media_shock_day=25, media_shock_size=2.0,
               privacy_churn_slope=0.01, ad_churn_slope=0.0005, baseline_churn_per_year=0.2,

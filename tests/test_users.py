@@ -1,5 +1,5 @@
 """The users' behaviour (issue 3): contagion, the privacy paradox, lock-in, calm quitting,
-opt-outs; on the users alone (``model.docking.UserWorld``), with fixed seeds.
+opt-outs; on the users alone (``agents.docking.UserWorld``), with fixed seeds.
 
 Controlled comparisons give every user the same traits, so that only the factor under test
 differs between the groups compared.
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from agents.docking import UserWorld
 from agents.users import Presence, UserState, presence
-from model.docking import UserWorld
 
 SEEDS = range(8)
 
