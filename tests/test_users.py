@@ -1,16 +1,206 @@
-"""The users' behaviour (issue 3): contagion, the privacy paradox, lock-in, calm quitting,
-opt-outs; on the users alone (``agents.docking.UserWorld``), with fixed seeds.
+"""The users (``agents.users``, ``agents.traits``): each response alone (annoyance, blocks,
+click-through, the churn hazard, concern, opt-outs), the trait table both implementations
+draw from, and the population's behaviour (issue 3: contagion, the privacy paradox, lock-in,
+calm quitting, opt-outs) on the users alone (``agents.docking.UserWorld``), with fixed seeds.
 
 Controlled comparisons give every user the same traits, so that only the factor under test
 differs between the groups compared.
 """
 
+import random
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from scipy import stats
 
-from agents.docking import UserWorld
-from agents.users import Presence, UserState, presence
+from agents.docking import OUTCOMES, UserWorld
+from agents.traits import INITIAL_SETTINGS, TRAITS, draw_traits, draw_user_traits
+from agents.users import (
+    CLICK_THROUGH,
+    DayOutcome,
+    Presence,
+    UserState,
+    annoyance_after,
+    block_draws,
+    churn_hazard,
+    click_through,
+    concern_after,
+    data_opt_outs,
+    presence,
+    promo_optin_after,
+)
+from model.exposure import Exposure
+from model.params import resolve
+
+P = SimpleNamespace(**resolve())
+"""The default parameters, for the responses tested alone."""
+
+
+# --- the responses alone -----------------------------------------------------------------------
+def test_annoyance_decays_and_grows_by_kind_of_exposure():
+    p = SimpleNamespace(annoyance_decay=0.1, annoyance_per_ad=0.01, annoyance_per_message=0.05,
+                        influencer_annoyance_weight=0.5)
+    annoyance = np.array([1, 1, 1, 1, 0, 1], dtype=np.float32)
+    intolerance = np.array([0.5, 0.5, 0.5, 0.5, 1, 0], dtype=np.float32)
+    exposure = Exposure.open(6)
+    exposure.display_ads[[1, 4, 5]] = 10, 4, 10
+    exposure.influencer_posts[[2, 4, 5]] = 10, 4, 10
+    exposure.promo_messages[[3, 5]] = 2, 2
+    after = annoyance_after(annoyance, intolerance, exposure, p)
+    assert after.dtype == np.float32
+    np.testing.assert_allclose(after, [
+        0.9,  # decay alone
+        0.9 + 0.5 * 0.01 * 10,  # ten ads
+        0.9 + 0.5 * 0.01 * 0.5 * 10,  # ten creators' posts, each half an ad
+        0.9 + 0.5 * 0.05 * 2,  # two promotional messages
+        0.01 * (4 + 0.5 * 4),  # a fully intolerant user, from zero
+        0.9,  # a fully tolerant user is never annoyed
+    ], rtol=1e-6)
+    np.testing.assert_array_equal(annoyance, [1, 1, 1, 1, 0, 1])  # the input is left alone
+
+
+def test_blocks_happen_at_block_per_annoyance_times_annoyance_per_sender():
+    p = SimpleNamespace(block_per_annoyance=0.05)
+    annoyance = np.array([0.0, 0.5, 2.0], dtype=np.float32)  # three users, one per level
+    rng = np.random.default_rng(11)
+    senders = rng.integers(3, 6, 300_000)  # three senders, ids 3-5
+    recipients = rng.integers(0, 3, 300_000)
+    blocks = block_draws(senders, recipients, annoyance, p, np.random.default_rng(12))
+    assert blocks.delivered_by == {s: int(np.count_nonzero(senders == s)) for s in (3, 4, 5)}
+    assert len(blocks.senders) == len(blocks.users)
+    assert not np.any(blocks.users == 0)  # an unannoyed user never blocks
+    for sender in (3, 4, 5):
+        for user in (1, 2):
+            delivered = np.count_nonzero((senders == sender) & (recipients == user))
+            blocked = np.count_nonzero((blocks.senders == sender) & (blocks.users == user))
+            chance = 0.05 * annoyance[user]
+            sd = np.sqrt(delivered * chance * (1 - chance))  # binomial
+            assert abs(blocked - delivered * chance) < 4 * sd, (sender, user)
+    assert blocks.per_sender() == {s: int(np.count_nonzero(blocks.senders == s)) for s in (3, 4, 5)}
+
+
+def test_the_users_react_with_blocks_of_todays_marketing_deliveries():
+    w = UserWorld(rng=3, n_users=2000, block_per_annoyance=1.0)
+    users = w.population.users
+    users.start_day()
+    users.annoyance[:] = 0
+    users.annoyance[:100] = 1.0  # certain to block any marketer who writes
+    exposure = Exposure.open(len(users))
+    exposure.deliver_marketing(7, np.arange(50, 150))
+    exposure.deliver_marketing(np.array([8, 9]), np.array([60, 500]))
+    blocks = users.react(exposure, DayOutcome())
+    assert blocks.delivered_by == {7: 100, 8: 1, 9: 1}
+    np.testing.assert_array_equal(np.sort(blocks.users[blocks.senders == 7]), np.arange(50, 100))
+    assert blocks.per_sender() == {7: 50, 8: 1}
+    np.testing.assert_array_equal(exposure.promo_messages[[49, 50, 60, 149, 150, 500]], [0, 1, 2, 1, 0, 1])
+
+
+def test_no_marketing_no_blocks():
+    w = UserWorld(rng=3, n_users=500)
+    users = w.population.users
+    users.start_day()
+    blocks = users.react(Exposure.open(len(users)), DayOutcome())
+    assert len(blocks.senders) == len(blocks.users) == 0 and blocks.delivered_by == {}
+
+
+@pytest.mark.parametrize("kind", sorted(CLICK_THROUGH))
+def test_click_through_by_kind(kind):
+    expected = {"personalised": P.ctr_personalised, "contextual": P.ctr_contextual,
+                "message": P.ctr_sponsored}[kind]
+    assert click_through(kind, P) == expected
+    users = UserWorld(rng=1, n_users=300).population.users
+    assert users.click_through(kind, np.arange(10, 60)) == pytest.approx(expected)
+
+
+def test_click_through_refuses_an_unknown_kind():
+    with pytest.raises(ValueError, match="click-through kind: got 'banner'; allowed: personalised, "
+                                         "contextual, message"):
+        click_through("banner", P)
+
+
+def test_churn_hazard_by_cause_with_the_peer_multiplier_capped():
+    p = SimpleNamespace(ad_churn_slope=0.001, privacy_churn_slope=0.01, peer_churn_multiplier=2.0,
+                        peer_multiplier_cap=10.0)
+    annoyance = np.array([2, 0, 2, 2, 2], dtype=np.float32)
+    concern = np.array([0, 0.5, 0.5, 0.5, 0.5], dtype=np.float32)
+    switching_cost = np.array([0, 1, 0.2, 0.2, 0.2], dtype=np.float32)
+    peer_exposure = np.array([0, 0, 0, 1, 5], dtype=np.float32)  # 2^5 = 32 > the cap
+    h_ads, h_privacy, h_peers = churn_hazard(annoyance, concern, switching_cost, peer_exposure, p)
+    np.testing.assert_allclose(h_ads, [0.002, 0, 0.002, 0.002, 0.002], rtol=1e-6)
+    # privacy counts only above the switching cost (the privacy paradox)
+    np.testing.assert_allclose(h_privacy, [0, 0, 0.003, 0.003, 0.003], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(h_peers, [0, 0, 0, 0.005 * (2 - 1), 0.005 * (10 - 1)], rtol=1e-5)
+
+
+def test_concern_moves_toward_its_target():
+    p = SimpleNamespace(concern_adjust_rate=0.1, peer_concern_weight=0.3, switch_concern_weight=1.0)
+    concern = np.array([0, 1, 0.5], dtype=np.float32)
+    sensitivity = np.array([0.5, 0.5, 1], dtype=np.float32)
+    pressure = np.array([0.6, 0, 0], dtype=np.float32)
+    peer = np.array([0, 0, 1], dtype=np.float32)
+    on_rival = np.array([0, 0, 0.25], dtype=np.float32)
+    after = concern_after(concern, sensitivity, pressure, 0.4, peer, on_rival, p)
+    targets = np.array([0.5 * (0.6 + 0.4), 0.5 * 0.4, 1 * 0.4 + 0.3 + 0.25])
+    np.testing.assert_allclose(after, concern + 0.1 * (targets - concern), rtol=1e-6)
+
+
+def test_data_opt_outs_only_above_the_threshold_at_the_rate():
+    p = SimpleNamespace(optout_threshold=0.3, optout_rate=0.2)
+    concern = np.repeat(np.array([0.2, 0.31, 0.9], dtype=np.float32), 20_000)
+    may = np.ones(len(concern), dtype=bool)
+    may[-10_000:] = False  # already opted out, or not on the platform
+    opted = data_opt_outs(may, concern, p, np.random.default_rng(5))
+    assert concern[opted].min() > 0.3 and may[opted].all()
+    n_may = 30_000
+    assert abs(len(opted) - 0.2 * n_may) < 4 * np.sqrt(n_may * 0.2 * 0.8)
+
+
+def test_promo_opt_in_is_withdrawn_after_a_message_and_given_by_calm_active_users():
+    p = SimpleNamespace(promo_optout_rate=0.5, promo_optin_rate=0.1)
+    optin = np.array([1, 1, 1, 0, 0, 0], dtype=bool)
+    promoted = np.array([1, 1, 0, 0, 0, 0], dtype=bool)
+    active = np.array([1, 1, 1, 1, 1, 0], dtype=bool)
+    annoyance = np.array([1, 1, 1, 0, 0, 0], dtype=np.float32)
+    unworried = np.array([1, 1, 1, 1, 0.5, 1], dtype=np.float32)
+    draw = np.array([0.4, 0.6, 0.0, 0.09, 0.09, 0.0], dtype=np.float32)
+    after = promo_optin_after(optin, promoted, active, annoyance, unworried, draw, p)
+    # withdraws (0.4 < 0.5); stays (0.6); not messaged, stays; opts in (0.09 < 0.1);
+    # too worried (0.09 > 0.05); not active today
+    np.testing.assert_array_equal(after, [0, 1, 1, 1, 0, 0])
+
+
+# --- the trait table -----------------------------------------------------------------------------
+def test_both_draws_of_the_trait_table_have_the_same_distributions():
+    n = 4000
+    rng = np.random.default_rng(0)
+    vectorised = draw_traits(P, 50_000, rng) | draw_traits(P, 50_000, rng, INITIAL_SETTINGS)
+    rnd = random.Random(0)
+    one_by_one = [draw_user_traits(P, rnd) | draw_user_traits(P, rnd, INITIAL_SETTINGS) for _ in range(n)]
+    assert list(vectorised) == [*TRAITS, *INITIAL_SETTINGS] == list(one_by_one[0])
+    for name, values in vectorised.items():
+        python = np.array([user[name] for user in one_by_one], dtype=float)
+        sd = python.std() / np.sqrt(n)  # the Python sample's mean's standard error dominates
+        assert abs(values.mean() - python.mean()) < 4 * sd + 1e-9, name
+    assert vectorised["daily_active"].dtype == np.float32 and vectorised["interest"].dtype == np.int16
+    assert vectorised["promo_optin"].dtype == bool
+    assert abs(vectorised["status_time"].mean() - 1) < 0.02  # lognormals have the mean asked for
+
+
+def test_the_users_report_their_columns():
+    from model.metrics import COLUMNS
+
+    w = UserWorld(rng=2, n_users=500)
+    w.step()
+    users = w.population.users
+    users.free_stickers[:50] = True
+    row = users.columns(DayOutcome())
+    assert set(OUTCOMES) | {"share_free_stickers", "users_total"} <= set(row) <= set(COLUMNS)
+    on = users.on_platform
+    assert row["share_free_stickers"] == np.count_nonzero(users.free_stickers & on) / np.count_nonzero(on)
+
+
+# --- the population's behaviour ------------------------------------------------------------------
 
 SEEDS = range(8)
 
