@@ -69,9 +69,7 @@ class Firms:
     # --- the day -------------------------------------------------------------------------
     def trade(self) -> None:
         """Every firm's day, as its plan says (DIGEST B1-B4, A3, P1-P3, $1, $2)."""
-        if self._dirty:
-            self._index()
-        plan = Plan(*map(np.array, zip(*(f.plan() for f in self.members), strict=True)))
+        plan = self.plans()
         for firm in self.of_type(Enterprise):
             if firm.provider is None:
                 firm.seek_provider()  # trades from tomorrow
@@ -81,7 +79,7 @@ class Firms:
         reached, reached_owner = self._send_marketing()
         self._bill_providers()
         orders, order_owner = self._orders(plan)
-        clickers, click_owner, ad_cost = self._buy_clicks_to_chat(plan)
+        clickers, click_owner, ad_cost = self.buy_clicks_to_chat(plan)
         ad_cost += self._answer(clickers, click_owner)  # chats bought must be answered too
         api = plan.on_business_platform[click_owner].astype(bool)
         self.model.platform.send("service", self.account[click_owner[api]], clickers[api],
@@ -89,19 +87,25 @@ class Firms:
         p = self.model.p
         users = self.model.users
         clicked = self.model.org_rng.random(len(reached)) < users.click_through("message", reached)
-        sales = self._sell(*self._convert(chats, chat_owner, p.chat_conversion * plan.conversion_factor))
-        sales += self._sell(*self._convert(reached[clicked], reached_owner[clicked],
+        sales = self.sell(*self.convert(chats, chat_owner, p.chat_conversion * plan.conversion_factor))
+        sales += self.sell(*self.convert(reached[clicked], reached_owner[clicked],
                                            p.chat_conversion * plan.conversion_factor))
-        sales += self._sell(orders, order_owner)
+        sales += self.sell(orders, order_owner)
         ad_conversion = p.ctwa_conversion * plan.conversion_factor
-        ad_sales = self._sell(*self._convert(clickers, click_owner, ad_conversion))
+        ad_sales = self.sell(*self.convert(clickers, click_owner, ad_conversion))
         self._charge_commissions(sales)
         self._charge_monthly_fees()
-        self._transfer_p2p()
+        self.transfer_p2p()
         chats_opened = np.bincount(np.concatenate([chat_owner, click_owner]), minlength=len(self))
         for firm, s, a, c, n in zip(self.members, (sales + ad_sales).tolist(), ad_sales.tolist(),
                                     ad_cost.tolist(), chats_opened.tolist(), strict=True):
             firm.close_day(s, a, c, n)
+
+    def plans(self) -> Plan:
+        """Every firm's plan for today, as arrays over the firms (refreshes the index)."""
+        if self._dirty:
+            self._index()
+        return Plan(*map(np.array, zip(*(f.plan() for f in self.members), strict=True)))
 
     def draw(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each of today's active customers of firm f with probability ``rate[f]``: the users
@@ -218,13 +222,13 @@ class Firms:
         self._to_track = (buyers[keep][sent], self.account[owner[keep][sent]])
         return buyers, owner
 
-    def _convert(self, chats: np.ndarray, owner: np.ndarray,
+    def convert(self, chats: np.ndarray, owner: np.ndarray,
                  rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chats that end in a sale, at each firm's ``rate``."""
         sold = self.model.org_rng.random(len(chats)) < rate[owner]
         return chats[sold], owner[sold]
 
-    def _sell(self, buyers: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    def sell(self, buyers: np.ndarray, owner: np.ndarray) -> np.ndarray:
         """Orders from ``buyers``: each order's value is exponential around ``order_value_usd``
         scaled by the square root of the regional price index (assumption: purchasing
         power). Buyers with a linked account pay in the chat, less so the dearer the
@@ -242,7 +246,7 @@ class Firms:
         tally = model.ledger.tally
         tally.purchases += len(buyers)
         tally.payment_volume_merchant += float(in_chat.sum())
-        return np.bincount(owner, values, minlength=len(self))
+        return np.bincount(owner, values, minlength=len(self)).astype(float)
 
     def _in_chat_share(self, fee_rate: float) -> float:
         """Share of linked buyers' order value paid in the chat: 1 up to the default merchant
@@ -250,7 +254,7 @@ class Firms:
         ratio = fee_rate / PARAMS["merchant_fee_rate"].default
         return min(1.0, ratio ** -self.model.p.merchant_fee_elasticity) if ratio > 0 else 1.0
 
-    def _buy_clicks_to_chat(self, plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def buy_clicks_to_chat(self, plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Click-to-chat ads (A3): each buying firm buys the clicks its paced budget pays for
         at its region's price (``carry_over``); each click opens a chat with a distinct
         active user of the region (a user answers at most one firm's ad a day; assumption).
@@ -298,12 +302,13 @@ class Firms:
         fees = np.array([f.monthly_fees_usd() for f in self.members])
         self.model.ledger.book_many(self.account, PLATFORM, "subscriptions", fees)
 
-    def _transfer_p2p(self) -> None:
+    def transfer_p2p(self) -> tuple[np.ndarray, np.ndarray]:
         """Banks' customers with a linked account send money to one of their contacts each
         ($1). The money arrives only in a linked account: a recipient on the platform
         without one links it when asked, with chance ``p2p_invite_link_prob`` (receiving
         money is the nudge, cal §4.1), else the transfer fails. A fee deters transfers,
-        linearly up to ``p2p_fee_cutoff_rate`` (cal §4: P2P is free where it thrives)."""
+        linearly up to ``p2p_fee_cutoff_rate`` (cal §4: P2P is free where it thrives).
+        Returns the senders and recipients of the transfers made."""
         model = self.model
         p = model.p
         users = model.users
@@ -317,10 +322,11 @@ class Firms:
         unlinked = ~users.payments_linked[recipients]
         joins = unlinked & (rng.random(len(recipients)) < p.p2p_invite_link_prob)
         users.link_payments(np.unique(recipients[joins]))
-        made = int(np.count_nonzero(~unlinked | joins))
-        volume = float(p.p2p_amount_usd * rng.exponential(1.0, made).sum())
+        made = ~unlinked | joins
+        volume = float(p.p2p_amount_usd * rng.exponential(1.0, int(made.sum())).sum())
         model.ledger.book(USERS, PLATFORM, "payments", volume * fee)
         model.ledger.tally.payment_volume_p2p += volume
+        return senders[made], recipients[made]
 
     # --- the month -----------------------------------------------------------------------
     def review_month(self) -> None:

@@ -41,11 +41,11 @@ class Exposure:
         senders = np.broadcast_to(np.asarray(senders, dtype=np.int64), recipients.shape)
         self._senders.append(senders)
         self._recipients.append(recipients)
-        self.promo_messages[recipients] += 1
+        np.add.at(self.promo_messages, recipients, 1)
 
     def deliver_sponsored(self, recipients: np.ndarray) -> None:
-        """Sponsored messages to distinct ``recipients``."""
-        self.promo_messages[recipients] += 1
+        """Sponsored messages to ``recipients``."""
+        np.add.at(self.promo_messages, recipients, 1)
 
     @property
     def marketing_deliveries(self) -> tuple[np.ndarray, np.ndarray]:

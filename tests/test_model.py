@@ -3,12 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SMALL, run_model
+from conftest import run_model
 from scipy import stats
 
-from agents import Advertiser, Airline, Bank, Enterprise, Shop, SmallBusiness, UserPopulation
-from model.market import WhatsAppMarket
+from agents import Enterprise, SmallBusiness, UserPopulation
 from model.ledger import STREAMS
+from model.market import WhatsAppMarket
 from model.metrics import COLUMNS
 
 
@@ -44,42 +44,6 @@ def test_churn_causes_add_up_to_churn(small_run):
     _, df = small_run
     causes = df[["churn_ads", "churn_privacy", "churn_peers", "churn_other"]].sum(axis=1)
     np.testing.assert_allclose(causes, df["churn_today"], atol=1e-6)
-
-
-def test_every_agent_type_acts_and_pays_what_the_ledger_booked(small_run):
-    model, _ = small_run
-    for kind in (SmallBusiness, Enterprise, Advertiser, Airline, Bank, Shop):
-        agents = model.agents_by_type[kind]
-        assert sum(a.spent for a in agents) > 0, kind.__name__
-        for agent in agents:
-            assert np.isclose(agent.spent, model.ledger.paid_by.get(agent.unique_id, 0.0))
-    assert len(model.agents_by_type[UserPopulation]) == 1
-
-
-def test_promotional_messages_reach_only_opted_in_users_within_caps():
-    model = WhatsAppMarket(rng=3, **SMALL, sponsored_cap_per_week=1, marketing_cap_per_week=2)
-    deliveries = []
-    send = model.platform.send
-
-    def recording_send(sender, category, recipients, unit_price=None):
-        got = send(sender, category, recipients, unit_price)
-        if category in ("sponsored", "marketing"):
-            deliveries.append((category, got.copy(), model.users.promo_optin[got].copy()))
-        return got
-
-    model.platform.send = recording_send
-    n = len(model.users)
-    weekly = {"sponsored": np.zeros(n, int), "marketing": np.zeros(n, int)}
-    for day in range(1, 29):
-        for counts in weekly.values():  # each user's cap week starts on her own weekday
-            counts[model.users.week_phase(day)] = 0
-        deliveries.clear()
-        model.step()
-        for category, got, opted_in in deliveries:
-            assert opted_in.all()
-            np.add.at(weekly[category], got, 1)
-        assert weekly["sponsored"].max() <= 1 and weekly["marketing"].max() <= 2
-    assert model.datacollector.get_model_vars_dataframe()["messages_sponsored"].sum() > 0
 
 
 def _replicated(seeds, **params) -> pd.DataFrame:
@@ -133,6 +97,11 @@ def test_future_streams_only_after_launch_day():
     assert commerce_after > 1.2 * commerce_before
 
 
+def test_the_users_are_one_mesa_agent(small_run):
+    model, _ = small_run
+    assert len(model.agents_by_type[UserPopulation]) == 1
+
+
 def test_one_user_can_be_inspected(small_run):
     model, _ = small_run
     user = model.users[5]
@@ -160,7 +129,7 @@ def test_heavier_messagers_deal_with_more_businesses():
     model = WhatsAppMarket(rng=5, n_users=20_000)
     users = model.users
     relations = np.zeros(len(users))
-    for firm in model.agents_by_type[SmallBusiness] | model.agents_by_type[Enterprise]:
+    for firm in model.firms.of_type(SmallBusiness | Enterprise):
         np.add.at(relations, firm.customers, 1)
     affinity = users.business_affinity
     assert affinity.mean() == pytest.approx(1.0, rel=1e-5)
