@@ -194,6 +194,8 @@ class UserPopulation(mesa.Agent):
         p = model.p
         self._rng = rng  # the users' own stream: nobody else draws from it
         self._uniforms = BlockUniforms(rng, len(region))  # one per user, in parallel
+        # blocks have a stream of their own: how many messages firms send moves no other draw
+        (self._block_rng,) = rng.spawn(1)
         self.graph = graph
         self.region = region
         n = len(region)
@@ -319,7 +321,7 @@ class UserPopulation(mesa.Agent):
         then opt-outs and opt-in changes, then payment adoption. Returns the blocks, for the
         platform's quality ratings."""
         p = self.model.p
-        blocks = block_draws(*exposure.marketing_deliveries, self.annoyance, p, self._rng)
+        blocks = block_draws(*exposure.marketing_deliveries, self.annoyance, p, self._block_rng)
         self.annoyance[:] = annoyance_after(self.annoyance, 1 - self.ad_tolerance, exposure, p)
 
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
