@@ -78,7 +78,7 @@ class Ledger:
     def __init__(self) -> None:
         self._holders: list[object] = ["platform", "users", "creators"]
         self._today = np.zeros((_INITIAL_ACCOUNTS, len(KINDS)))
-        self._paid = np.zeros(_INITIAL_ACCOUNTS)
+        self._paid = np.zeros((_INITIAL_ACCOUNTS, len(KINDS)))
         self._received = np.zeros(_INITIAL_ACCOUNTS)
         self._received_today = np.zeros(len(KINDS))
         self.lifetime = np.zeros(len(STREAMS))
@@ -93,13 +93,14 @@ class Ledger:
         if number >= len(self._paid):
             grow = len(self._paid)
             self._today = np.vstack([self._today, np.zeros((grow, len(KINDS)))])
-            self._paid = np.concatenate([self._paid, np.zeros(grow)])
+            self._paid = np.vstack([self._paid, np.zeros((grow, len(KINDS)))])
             self._received = np.concatenate([self._received, np.zeros(grow)])
         return number
 
-    def paid_by(self, account: int) -> float:
-        """All an account has paid since day 0."""
-        return float(self._paid[account])
+    def paid_by(self, account: int, *kinds: str) -> float:
+        """All an account has paid since day 0 (for ``kinds``, default: every kind)."""
+        columns = [_KIND[k] for k in kinds] if kinds else slice(None)
+        return float(self._paid[account, columns].sum())
 
     def received_by(self, account: int | np.ndarray) -> float:
         """All an account (or accounts) received since day 0."""
@@ -127,7 +128,7 @@ class Ledger:
             return
         k = _KIND[kind]
         self._today[payer, k] += amount_usd
-        self._paid[payer] += amount_usd
+        self._paid[payer, k] += amount_usd
         self._received[payee] += amount_usd
         self._received_today[k] += amount_usd
 
@@ -140,7 +141,7 @@ class Ledger:
                              f"{amounts_usd[~((amounts_usd >= 0) & np.isfinite(amounts_usd))][0]!r}")
         k = _KIND[kind]
         np.add.at(self._today[:, k], payers, amounts_usd)
-        np.add.at(self._paid, payers, amounts_usd)
+        np.add.at(self._paid[:, k], payers, amounts_usd)
         total = float(amounts_usd.sum())
         self._received[payee] += total
         self._received_today[k] += total

@@ -53,7 +53,7 @@ class Platform:
     def roll_weekly_caps(self) -> None:
         """Start a new cap week for the users whose week begins on the coming day. Each user
         has her own weekday, so promotional sends do not bunch up."""
-        due = self._cap_week_members[(self.model.steps + 1) % 7]
+        due = self.week_phase(self.model.steps + 1)
         for week in self._week.values():
             week[due] = 0
 
@@ -99,12 +99,20 @@ class Platform:
     def _within_quality_limits(self, senders: np.ndarray, recipients: np.ndarray) -> np.ndarray:
         """Marketing skips users who blocked the sender, and stops at the sender's tier's
         daily limit on unique users (A1; cal §1.3, §7.3), a random few over it turned away."""
-        ok = ~members(senders * len(self.model.users) + recipients, self._blocked)
+        ok = ~self.has_blocked(senders, recipients)
         limit = self.ratings.daily_limit(senders[ok])
         within = rank_within(senders[ok], self.rng) < limit
         self.ledger.tally.marketing_over_limit += int(np.count_nonzero(~within))
         ok[ok] = within
         return ok
+
+    def has_blocked(self, senders: np.ndarray, users: np.ndarray) -> np.ndarray:
+        """Whether each user has blocked the sender beside her."""
+        return members(senders * len(self.model.users) + users, self._blocked)
+
+    def week_phase(self, day: int) -> np.ndarray:
+        """Users whose cap week starts on weekday ``day % 7``."""
+        return self._cap_week_members[day % 7]
 
     def record_blocks(self, blocks: Blocks) -> None:
         """The users' blocks and reports of today's marketing: the block lists and each
