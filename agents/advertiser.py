@@ -4,6 +4,7 @@ brand advertisers also pay creators for sponsored posts in Channels (G1)."""
 from __future__ import annotations
 
 import mesa
+import numpy as np
 
 
 class Advertiser(mesa.Agent):
@@ -36,16 +37,12 @@ class Advertiser(mesa.Agent):
         """Today's influencer campaign (G1): sponsored posts by creators in Channels."""
         return self.daily_budget_usd * self.influencer_share
 
-    def bid(self, ctr: float) -> float:
-        return self.impression_value_usd if self.is_brand else self.click_value_usd * ctr
-
-    def budget_left(self, stream: str) -> float:
+    def auction_budget_usd(self, stream: str) -> float:
+        """Today's budget for ``stream`` (display_ads or sponsored); the rest of the daily
+        budget goes to creators."""
         if stream == "sponsored":
-            share = self.sponsored_share
-        else:
-            share = 1 - self.sponsored_share - self.influencer_share
-        spent = float(self.model.ledger.paid_today(self.account, stream))
-        return max(self.daily_budget_usd * share - spent, 0.0)
+            return self.daily_budget_usd * self.sponsored_share
+        return self.daily_budget_usd * (1 - self.sponsored_share - self.influencer_share)
 
     def record(self, clicks: float, seen: float) -> None:
         """What today's ads brought: clicks, and units seen (impressions or messages)."""
@@ -69,3 +66,39 @@ class Advertiser(mesa.Agent):
             self.daily_budget_usd *= 1 + p.budget_adapt_step
         self._clicks_today = 0.0
         self._seen_today = 0.0
+
+
+class Advertisers:
+    """Advertisers as arrays for a day's auctions: their values and budgets are read once,
+    what they won is handed back to each."""
+
+    def __init__(self, advertisers: list[Advertiser]):
+        self.members = advertisers
+        self.region = np.array([a.region for a in advertisers], dtype=np.int64)
+        self.account = np.array([a.account for a in advertisers], dtype=np.int64)
+        self.target = np.array([a.target_interest for a in advertisers])
+        self.brand = np.array([a.is_brand for a in advertisers], dtype=bool)
+        self.click_value = np.array([a.click_value_usd for a in advertisers])
+        self.impression_value = np.array([a.impression_value_usd for a in advertisers])
+        self.creator_budget = np.array([a.creator_budget_usd for a in advertisers])
+        self.budget = {stream: np.array([a.auction_budget_usd(stream) for a in advertisers])
+                       for stream in ("display_ads", "sponsored")}
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def in_region(self, region: int) -> Advertisers:
+        return Advertisers([a for a, r in zip(self.members, self.region, strict=True) if r == region])
+
+    def bids(self, ctr: np.ndarray) -> np.ndarray:
+        """Each bids its expected value per unit: a performance advertiser its click value x
+        its click-through, a brand the value of being seen (G1)."""
+        return np.where(self.brand, self.impression_value, self.click_value * ctr)
+
+    def budget_left(self, ledger, stream: str) -> np.ndarray:
+        """Today's budget for ``stream`` less what each has spent on it today (the ledger)."""
+        return np.maximum(self.budget[stream] - ledger.paid_today(self.account, stream), 0.0)
+
+    def record(self, winners: np.ndarray, clicks: np.ndarray, seen: np.ndarray) -> None:
+        for w, c, n in zip(winners.tolist(), clicks.tolist(), seen.tolist(), strict=True):
+            self.members[w].record(c, n)

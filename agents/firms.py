@@ -59,6 +59,8 @@ class Firms:
         sizes = np.array([len(f.customers) for f in firms])
         self.customers = np.concatenate([f.customers for f in firms]).astype(np.int64)
         self.owner = np.repeat(np.arange(len(firms)), sizes)
+        self._sizes = sizes
+        self._starts = np.cumsum(sizes) - sizes
         self.region = np.array([f.region for f in firms])
         self.account = np.array([f.account for f in firms], dtype=np.int64)
         self.is_shop = np.array([isinstance(f, Shop) for f in firms])
@@ -105,7 +107,7 @@ class Firms:
         """Every firm's plan for today, as arrays over the firms (refreshes the index)."""
         if self._dirty:
             self._index()
-        return Plan(*map(np.array, zip(*(f.plan() for f in self.members), strict=True)))
+        return Plan(*np.array([f.plan() for f in self.members], dtype=float).T)
 
     def draw(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each of today's active customers of firm f with probability ``rate[f]``: the users
@@ -114,10 +116,14 @@ class Firms:
         if top <= 0:
             return self.customers[:0], self.owner[:0]
         rng = self.model.org_rng
-        picked = coin_flips(len(self.customers), top, rng)
-        owner = self.owner[picked]
+        firms = np.flatnonzero(rate > 0)  # only their customers' coins are flipped
+        ends = np.cumsum(self._sizes[firms])
+        picked = coin_flips(int(ends[-1]), top, rng)
+        segment = np.searchsorted(ends, picked, side="right")
+        owner = firms[segment]
+        position = self._starts[owner] + picked - (ends[segment] - self._sizes[owner])
         kept = rng.random(len(picked)) * top < rate[owner]
-        users, owner = self.customers[picked[kept]], owner[kept]
+        users, owner = self.customers[position[kept]], owner[kept]
         active = self.model.users.active_today[users]
         return users[active], owner[active]
 
@@ -166,19 +172,21 @@ class Firms:
         return self.model.org_rng.random(len(users)) < share[self.model.users.region[users]]
 
     def _send_utility(self, plan: Plan, window: tuple[np.ndarray, np.ndarray]) -> None:
-        """Utility templates: flight updates, bank alerts, enterprises' notices, order
-        tracking of yesterday's orders. They are free to users inside an open 24-h service
-        window, i.e. who opened a chat with the firm today (cal §2.1: rules of 1 Jul 2025)."""
+        """Utility templates: flight updates (which come before any support chat they cause),
+        tracking of yesterday's orders, and bank and enterprise alerts; an alert is free to a
+        user inside an open 24-h service window, i.e. who opened a chat with the firm today
+        (cal §2.1: rules of 1 Jul 2025)."""
         alerts = self.draw(plan.utility * (plan.disruption == 0))
         tracked, tracked_account = self._to_track  # accounts: firms' positions may have moved
         tracking = (tracked, np.searchsorted(self.account, tracked_account))
         batches = [*self._utility_events, tracking, alerts]
         users = np.concatenate([b[0] for b in batches])
         owner = np.concatenate([b[1] for b in batches])
+        is_alert = np.repeat([False] * (len(batches) - 1) + [True], [len(b[0]) for b in batches])
         keep = self._kept_on_whatsapp("utility", users)
-        users, owner = users[keep], owner[keep]
+        users, owner, is_alert = users[keep], owner[keep], is_alert[keep]
         n_users = len(self.model.users)
-        free = members(owner * n_users + users, np.sort(window[1] * n_users + window[0]))
+        free = is_alert & members(owner * n_users + users, np.sort(window[1] * n_users + window[0]))
         card = self.model.platform.levers.rate_card["utility"]
         price = np.where(free, 0.0, card[self.model.users.region[users]])
         sent = self.model.platform.send("utility", self.account[owner], users, price)

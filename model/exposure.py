@@ -41,11 +41,16 @@ class Exposure:
         senders = np.broadcast_to(np.asarray(senders, dtype=np.int64), recipients.shape)
         self._senders.append(senders)
         self._recipients.append(recipients)
-        np.add.at(self.promo_messages, recipients, 1)
+        self._count(recipients)
 
     def deliver_sponsored(self, recipients: np.ndarray) -> None:
         """Sponsored messages to ``recipients``."""
-        np.add.at(self.promo_messages, recipients, 1)
+        self._count(recipients)
+
+    def _count(self, recipients: np.ndarray) -> None:
+        """One more promotional message for each recipient (a user may repeat)."""
+        if len(recipients):
+            self.promo_messages += np.bincount(recipients, minlength=len(self)).astype(np.int16)
 
     @property
     def marketing_deliveries(self) -> tuple[np.ndarray, np.ndarray]:

@@ -108,6 +108,8 @@ class Ledger:
 
     def paid_today(self, account: int | np.ndarray, *kinds: str) -> np.ndarray:
         """What ``account`` (or each of an array of accounts) paid today for ``kinds``."""
+        if len(kinds) == 1:
+            return self._today[account, _KIND[kinds[0]]]
         return self._today[account][..., [_KIND[k] for k in kinds]].sum(axis=-1)
 
     @property

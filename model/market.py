@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 from mesa.time import Schedule
 
-from agents.advertiser import Advertiser
+from agents.advertiser import Advertiser, Advertisers
 from agents.enterprise import Enterprise
 from agents.firms import Firms
 from agents.partners import Airline, Bank, Shop
@@ -64,7 +64,7 @@ class WhatsAppMarket(mesa.Model):
         self.users.start_day()
         # routing and billing: firms trade, advertisers bid; the platform fills ``exposure``
         self.firms.trade()
-        self.platform.run_ad_auctions(self.advertisers)
+        self.platform.run_ad_auctions(Advertisers(self.advertisers))
         # reactions: users take in the day's exposure, buy, and decide whether to stay
         blocks = self.users.react(exposure, outcome)
         self.platform.record_blocks(blocks)

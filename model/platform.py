@@ -92,8 +92,13 @@ class Platform:
         week = self._week[category]
         cap = (self.levers.marketing_cap_per_week if category == "marketing"
                else self.levers.sponsored_cap_per_week)
-        ok = rank_within(recipients, self.rng) < cap - week[recipients]
-        np.add.at(week, recipients[ok], 1)
+        room = cap - week[recipients]
+        if np.bincount(recipients).max(initial=0) <= 1:  # one offer per user: no one to choose
+            ok = room > 0
+            week[recipients[ok]] += 1
+        else:
+            ok = rank_within(recipients, self.rng) < room
+            np.add.at(week, recipients[ok], 1)
         return ok
 
     def _within_quality_limits(self, senders: np.ndarray, recipients: np.ndarray) -> np.ndarray:
@@ -153,17 +158,16 @@ class Platform:
 
     # --- ad auctions (A1, A2) ------------------------------------------------------------
     def run_ad_auctions(self, advertisers) -> None:
-        """Sell today's display (Status) impressions and sponsored-message slots by region;
-        then brands' influencer posts reach the same tab.
+        """Sell today's display (Status) impressions and sponsored-message slots by region to
+        the ``advertisers`` (a group offering ``in_region``, ``bids``, ``budget_left``,
+        ``record``); then brands' influencer posts reach the same tab.
         A visit holds ``ad_load x status_items_per_visit`` slots times the viewer's relative
         time in the tab."""
-        if not len(advertisers):
-            return
         users = self.model.users
         personal = users.sharing_under(self.levers.data_sharing)
         for r in range(len(REGIONS)):
-            bidders = [a for a in advertisers if a.region == r]
-            if not bidders:
+            bidders = advertisers.in_region(r)
+            if not len(bidders):
                 continue
             span = users.region_span[r]
             visits = users.status_visit[span]
@@ -187,14 +191,13 @@ class Platform:
         users = self.model.users
         p = self.model.p
         slots = self._slots_per_visit
-        targets = np.array([a.target_interest for a in bidders])
         interest = users.interest[viewers]
         time = users.status_time[viewers]
         supply = slots * np.bincount(interest, weights=time, minlength=p.n_interests)
         fill = np.zeros(p.n_interests)
         for k in np.flatnonzero(supply > 0):
             audience = viewers[interest == k]
-            ctr = np.where(targets == k, users.click_through("personalised", audience),
+            ctr = np.where(bidders.target == k, users.click_through("personalised", audience),
                            users.click_through("contextual", audience))
             sold = self._auction(bidders, supply[k], ctr)
             fill[k] = sold / supply[k]
@@ -217,12 +220,8 @@ class Platform:
         the platform (assumption: its only reported take from Channels is on subscriptions,
         cal §8). The posts bought at ``influencer_cpm_usd`` (x the price index) are seen by
         the tab's visitors in proportion to their time there."""
-        spend = 0.0
-        for a in bidders:
-            if a.influencer_share > 0:
-                paid = a.creator_budget_usd
-                self.ledger.book(a.account, CREATORS, "creator_payments", paid)
-                spend += paid
+        spend = float(bidders.creator_budget.sum())
+        self.ledger.book_many(bidders.account, CREATORS, "creator_payments", bidders.creator_budget)
         if spend <= 0 or len(visitors) == 0:
             return
         posts = spend / (self.model.p.influencer_cpm_usd / 1000 * self.ad_price_index[region])
@@ -232,37 +231,33 @@ class Platform:
     def _auction(self, bidders, supply: float, ctr: np.ndarray) -> float:
         """Generalised second-price auction for display impressions; each bidder's
         click-through is its own."""
-        ledger = self.ledger
-        bids = np.array([a.bid(c) for a, c in zip(bidders, ctr, strict=True)])
-        budgets = np.array([a.budget_left("display_ads") for a in bidders])
+        bids = bidders.bids(ctr)
+        budgets = bidders.budget_left(self.ledger, "display_ads")
         units, price = second_price_auction(bids, budgets, supply, self.model.p.reserve_cpm_usd / 1000)
-        for a, q, unit_price, c in zip(bidders, units, price, ctr, strict=True):
-            if q > 0:
-                ledger.book(a.account, PLATFORM, "display_ads", q * unit_price)
-                a.record(q * c, q)
-                ledger.tally.display_clicks += q * c
+        won = np.flatnonzero(units > 0)
+        self.ledger.book_many(bidders.account[won], PLATFORM, "display_ads", units[won] * price[won])
+        clicks = units[won] * ctr[won]
+        bidders.record(won, clicks, units[won])
+        self.ledger.tally.display_clicks += float(clicks.sum())
         return float(units.sum())
 
     def _sell_sponsored(self, bidders, eligible: np.ndarray) -> None:
         """One slot per eligible user today; winners' messages go through ``send``."""
         if len(eligible) == 0:
             return
-        users = self.model.users
-        ctr = users.click_through("message", eligible)
-        bids = np.array([a.bid(ctr) for a in bidders])
-        budgets = np.array([a.budget_left("sponsored") for a in bidders])
+        ctr = self.model.users.click_through("message", eligible)
+        bids = bidders.bids(np.full(len(bidders), ctr))
+        budgets = bidders.budget_left(self.ledger, "sponsored")
         units, price = second_price_auction(bids, budgets, len(eligible), self.model.p.reserve_cpm_usd / 1000)
         units = np.floor(units).astype(np.int64)
         winners = np.flatnonzero(units > 0)
         if not len(winners):
             return
         order = self.rng.permutation(eligible)[:units.sum()]
-        accounts = np.repeat([bidders[w].account for w in winners], units[winners])
-        got = self.send("sponsored", accounts, order, np.repeat(price[winners], units[winners]))
-        winner_of = np.repeat(np.arange(len(winners)), units[winners])
-        delivered = np.bincount(winner_of[got], minlength=len(winners))
-        for w, n in zip(winners, delivered.tolist(), strict=True):
-            bidders[w].record(n * ctr, n)
+        winner_of = np.repeat(winners, units[winners])
+        got = self.send("sponsored", bidders.account[winner_of], order, price[winner_of])
+        delivered = np.bincount(winner_of[got], minlength=len(bidders))[winners]
+        bidders.record(winners, delivered * ctr, delivered)
         self.ledger.tally.sponsored_clicks += float(delivered.sum()) * ctr
 
     def close_day(self) -> None:
@@ -273,3 +268,4 @@ class Platform:
     def columns(self) -> dict[str, float]:
         """``senders_low_quality``: business senders rated low today."""
         return {"senders_low_quality": int(np.count_nonzero(self.ratings.low))}
+

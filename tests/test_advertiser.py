@@ -1,10 +1,12 @@
 """Advertisers: budgets that grow only when they bind and pay, brands that buy reach and pay
 creators in the books but outside revenue, branded sticker packs in holiday drops."""
 
+import numpy as np
 import pytest
 from conftest import run_model
 
 from agents import Advertiser
+from agents.advertiser import Advertisers
 from model.ledger import CREATORS, PLATFORM
 
 
@@ -48,8 +50,11 @@ def test_brands_bid_for_reach_and_pay_creators_outside_revenue_and_their_posts_a
     assert brands and len(brands) < len(advertisers)
     for a in advertisers:
         assert (ledger.paid_by(a.account, "creator_payments") > 0) == a.is_brand
-        if a.is_brand:
-            assert a.bid(0.001) == a.bid(0.01) == a.impression_value_usd  # reach, not clicks
+    group = Advertisers(advertisers)
+    low, high = group.bids(np.full(len(group), 0.001)), group.bids(np.full(len(group), 0.01))
+    assert np.array_equal(low[group.brand], group.impression_value[group.brand])  # reach, not clicks
+    assert np.array_equal(high[group.brand], low[group.brand])
+    assert np.allclose(high[~group.brand], 10 * low[~group.brand])
     df = model.datacollector.get_model_vars_dataframe()
     assert df["influencer_spend"].sum() == pytest.approx(ledger.received_by(CREATORS) * model.scale, rel=1e-9)
     revenue = df["revenue_total"].sum()

@@ -316,11 +316,20 @@ def test_p2p_transfers_go_to_contacts_on_the_platform_who_link_to_receive(invite
         assert np.array_equal(users.linked_contacts[0], users.graph @ linked)
 
 
-def test_a_p2p_fee_deters_transfers_up_to_the_cutoff():
-    """Half the cutoff fee halves the senders' chance; volume falls further, as fewer
-    transfers recruit fewer linked recipients who would send in turn."""
-    volume = {fee: totals(20, 4, p2p_fee_rate=fee)["payment_volume_p2p"] for fee in (0.0, 0.05, 0.1)}
-    assert volume[0.1] == 0 and 0.2 * volume[0.0] < volume[0.05] < 0.55 * volume[0.0]
+def test_a_p2p_fee_deters_transfers_linearly_up_to_the_cutoff():
+    """Half the cutoff fee halves the transfers made the same day (counted over 50 draws,
+    within four binomial standard errors); at the cutoff none is made."""
+    model = WhatsAppMarket(rng=3, **SMALL, p2p_rate=0.5, payments_adoption_initial=0.5,
+                           p2p_invite_link_prob=0.0)
+    model.step()
+    made = {}
+    for fee in (0.0, 0.05, 0.1):
+        model.levers.change(p2p_fee_rate=fee)
+        model.platform.open_day()
+        made[fee] = sum(len(model.firms.transfer_p2p()[0]) for _ in range(50))
+    ratio = made[0.05] / made[0.0]
+    se = ratio * np.sqrt(1 / made[0.05] + 1 / made[0.0])
+    assert made[0.1] == 0 and ratio == pytest.approx(0.5, abs=4 * se) and se < 0.03
 
 
 def test_payments_spread_among_contacts():

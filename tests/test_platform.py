@@ -9,6 +9,7 @@ import pytest
 from conftest import SMALL, run_model
 
 from agents import Enterprise
+from agents.advertiser import Advertisers
 from model.exposure import Exposure
 from model.market import WhatsAppMarket
 from model.params import PARAMS, REGIONS
@@ -173,7 +174,7 @@ def test_the_platform_writes_no_user_array_and_fills_the_exposure_record():
     users.start_day()
     before = {k: v.copy() for k, v in vars(users).items() if isinstance(v, np.ndarray)}
     model.firms.trade()
-    model.platform.run_ad_auctions(model.advertisers)
+    model.platform.run_ad_auctions(Advertisers(model.advertisers))
     for name, array in before.items():
         if name != "payments_linked":  # P2P recipients link their accounts (a user's choice)
             assert np.array_equal(array, getattr(users, name)), name
