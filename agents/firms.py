@@ -10,6 +10,8 @@ paid clicks open more chats, and every fee goes through the ledger.
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
 
 from agents.business import Business, Plan, carry_over
@@ -107,7 +109,9 @@ class Firms:
         """Every firm's plan for today, as arrays over the firms (refreshes the index)."""
         if self._dirty:
             self._index()
-        return Plan(*np.array([f.plan() for f in self.members], dtype=float).T)
+        plans = np.fromiter(chain.from_iterable(f.plan() for f in self.members), float,
+                            count=len(self) * len(Plan._fields))
+        return Plan(*plans.reshape(len(self), len(Plan._fields)).T)
 
     def draw(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each of today's active customers of firm f with probability ``rate[f]``: the users
@@ -204,10 +208,10 @@ class Firms:
         for f, firm in enumerate(self.members):
             if isinstance(firm, Enterprise) and firm.provider is not None:
                 rates[f] = firm.marketing_rate()
-        users, owner = self.draw(rates.max(axis=1))
+        top = rates.max(axis=1)
+        users, owner = self.draw(top)
         rng = self.model.org_rng
-        top = rates[owner].max(axis=1)
-        keep = rng.random(len(users)) * top < rates[owner, self.model.users.region[users]]
+        keep = rng.random(len(users)) * top[owner] < rates[owner, self.model.users.region[users]]
         users, owner = users[keep], owner[keep]
         sent = self.model.platform.send("marketing", self.account[owner], users)
         return users[sent], owner[sent]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from model.sampling import counts_of
+
 
 @dataclass
 class Exposure:
@@ -49,8 +51,8 @@ class Exposure:
 
     def _count(self, recipients: np.ndarray) -> None:
         """One more promotional message for each recipient (a user may repeat)."""
-        if len(recipients):
-            self.promo_messages += np.bincount(recipients, minlength=len(self)).astype(np.int16)
+        ids, counts = counts_of(recipients, len(self))
+        self.promo_messages[ids] += counts.astype(np.int16)
 
     @property
     def marketing_deliveries(self) -> tuple[np.ndarray, np.ndarray]:

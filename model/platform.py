@@ -19,7 +19,7 @@ from model.ledger import CREATORS, PLATFORM, Ledger
 from model.levers import LeverBoard, Levers
 from model.params import REGIONS
 from model.quality import SenderRatings
-from model.sampling import members, rank_within
+from model.sampling import counts_of, members, rank_within
 
 PROMOTIONAL = ("marketing", "sponsored")
 
@@ -93,7 +93,7 @@ class Platform:
         cap = (self.levers.marketing_cap_per_week if category == "marketing"
                else self.levers.sponsored_cap_per_week)
         room = cap - week[recipients]
-        if np.bincount(recipients).max(initial=0) <= 1:  # one offer per user: no one to choose
+        if counts_of(recipients, len(week))[1].max(initial=0) <= 1:  # one offer each: none to choose
             ok = room > 0
             week[recipients[ok]] += 1
         else:
@@ -195,8 +195,10 @@ class Platform:
         time = users.status_time[viewers]
         supply = slots * np.bincount(interest, weights=time, minlength=p.n_interests)
         fill = np.zeros(p.n_interests)
+        by_interest = np.split(viewers[np.argsort(interest, kind="stable")],
+                               np.cumsum(np.bincount(interest, minlength=p.n_interests))[:-1])
         for k in np.flatnonzero(supply > 0):
-            audience = viewers[interest == k]
+            audience = by_interest[k]
             ctr = np.where(bidders.target == k, users.click_through("personalised", audience),
                            users.click_through("contextual", audience))
             sold = self._auction(bidders, supply[k], ctr)

@@ -50,3 +50,13 @@ def rank_within(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rank = np.empty(len(groups), dtype=np.int64)
     rank[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
     return rank
+
+
+def counts_of(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``values`` (ids below ``n``) and how often each occurs: by sorting when
+    they are few against ``n``, else by counting into an array of ``n``."""
+    if len(values) * 8 < n:
+        return np.unique(values, return_counts=True)
+    counts = np.bincount(values, minlength=n)
+    ids = np.flatnonzero(counts)
+    return ids, counts[ids]
