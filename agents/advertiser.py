@@ -9,7 +9,7 @@ import numpy as np
 
 class Advertiser(mesa.Agent):
     """Bids its expected value per unit (truthful under GSP's locally envy-free equilibrium,
-    cal §7.1): a performance advertiser click value x click-through, a brand advertiser the
+    [edelman2007gsp]): a performance advertiser click value x click-through, a brand advertiser the
     value of being seen (``impression_value_usd``, G1). Moves its budget toward ads that pay.
     What it spent is read from the ledger."""
 

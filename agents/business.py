@@ -17,10 +17,10 @@ from model.params import DAYS_PER_MONTH, REGIONS
 
 
 class Plan(NamedTuple):
-    """What a firm does today, as chances per active customer (DIGEST B1-B2, P1-P3)."""
+    """What a firm does today, as chances per active customer (B1-B2, P1-P3)."""
 
     chat: float = 0.0
-    """A customer opens a conversation (user-initiated, cal §2.1)."""
+    """A customer opens a conversation (user-initiated, SOURCES.md#pricing-history)."""
     utility: float = 0.0
     """A utility template (alerts, confirmations, flight updates)."""
     authentication: float = 0.0

@@ -72,7 +72,7 @@ class Firms:
 
     # --- the day -------------------------------------------------------------------------
     def trade(self) -> None:
-        """Every firm's day, as its plan says (DIGEST B1-B4, A3, P1-P3, $1, $2)."""
+        """Every firm's day, as its plan says (B1-B4, A3, P1-P3, $1, $2)."""
         plan = self.plans()
         for firm in self.of_type(Enterprise):
             if firm.provider is None:
@@ -87,7 +87,7 @@ class Firms:
         ad_cost += self._answer(clickers, click_owner)  # chats bought must be answered too
         api = plan.on_business_platform[click_owner].astype(bool)
         self.model.platform.send("service", self.account[click_owner[api]], clickers[api],
-                                 np.zeros(int(api.sum())))  # an ad's chat is a free entry point (cal §2.1)
+                                 np.zeros(int(api.sum())))  # a free entry point ([meta2025pricing])
         p = self.model.p
         users = self.model.users
         clicked = self.model.org_rng.random(len(reached)) < users.click_through("message", reached)
@@ -132,7 +132,7 @@ class Firms:
         return users[active], owner[active]
 
     def _converse(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-        """Customers open service conversations (user-initiated, cal §2.1), and some
+        """Customers open service conversations (user-initiated, SOURCES.md#pricing-history), and some
         passengers of a disrupted flight open a support chat; Business Platform firms pay
         the service rate for them. Flight updates go out here too: the flyers and, a
         second time, the disrupted (P1)."""
@@ -179,7 +179,7 @@ class Firms:
         """Utility templates: flight updates (which come before any support chat they cause),
         tracking of yesterday's orders, and bank and enterprise alerts; an alert is free to a
         user inside an open 24-h service window, i.e. who opened a chat with the firm today
-        (cal §2.1: rules of 1 Jul 2025)."""
+        ([meta2025pricing]: rules of 1 Jul 2025)."""
         alerts = self.draw(plan.utility * (plan.disruption == 0))
         tracked, tracked_account = self._to_track  # accounts: firms' positions may have moved
         tracking = (tracked, np.searchsorted(self.account, tracked_account))
@@ -218,7 +218,7 @@ class Firms:
 
     def _bill_providers(self) -> None:
         """Each onboarded enterprise pays its provider a markup on today's Meta fees and a
-        30th of the monthly fees (B4, cal §2.3)."""
+        30th of the monthly fees (B4, SOURCES.md#bsp-fees)."""
         ledger = self.model.ledger
         for firm in self.of_type(Enterprise):
             if firm.provider is not None:
@@ -318,8 +318,8 @@ class Firms:
         """Banks' customers with a linked account send money to one of their contacts each
         ($1). The money arrives only in a linked account: a recipient on the platform
         without one links it when asked, with chance ``p2p_invite_link_prob`` (receiving
-        money is the nudge, cal §4.1), else the transfer fails. A fee deters transfers,
-        linearly up to ``p2p_fee_cutoff_rate`` (cal §4: P2P is free where it thrives).
+        money is the nudge, SOURCES.md#payments-india), else the transfer fails. A fee deters transfers,
+        linearly up to ``p2p_fee_cutoff_rate`` (SOURCES.md#payments-derived: P2P is free where it thrives).
         Returns the senders and recipients of the transfers made."""
         model = self.model
         p = model.p

@@ -13,7 +13,7 @@ from model.params import DAYS_PER_MONTH
 
 TOOLS = ("profile", "greetings", "quick_replies", "labels", "catalog")
 """Business App tools: a profile, greeting and away messages, quick replies, chat labels and a
-catalog (DIGEST B1). Each answers faster or shows more, so each raises conversion alike."""
+catalog (B1). Each answers faster or shows more, so each raises conversion alike."""
 
 
 class SmallBusiness(Business):

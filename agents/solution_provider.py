@@ -1,6 +1,6 @@
 """Business solution providers (B4): they onboard enterprises onto the Business Platform
 with limited capacity a day and charge a markup on Meta's per-message fee plus a monthly
-fee (cal §2.3). Their takings are booked in the ledger, but are not the platform's revenue."""
+fee (SOURCES.md#bsp-fees). Their takings are booked in the ledger, but are not the platform's revenue."""
 
 from __future__ import annotations
 

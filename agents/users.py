@@ -92,9 +92,9 @@ def annoyance_after(annoyance: np.ndarray, intolerance: np.ndarray, exposure: Ex
     """Tomorrow's annoyance stock (I1): it decays by ``annoyance_decay`` a day and grows with
     today's exposure times the user's intolerance (1 - ad tolerance): ``annoyance_per_ad`` per
     display ad, a creator's sponsored post counting as ``influencer_annoyance_weight`` of an ad
-    (native content annoys less, cal §6.5), and ``annoyance_per_message`` per promotional
-    message (chat-list messages are hard to overlook, DIGEST A1). The long-run effect is about
-    three times the one-month effect (cal §6.5)."""
+    (native content annoys less, [hohnhold2015ads]), and ``annoyance_per_message`` per promotional
+    message (chat-list messages are hard to overlook, A1). The long-run effect is about
+    three times the one-month effect ([goli2025pandora])."""
     ads = exposure.display_ads + np.float32(p.influencer_annoyance_weight) * exposure.influencer_posts
     messages = exposure.promo_messages
     growth = np.float32(p.annoyance_per_ad) * ads + np.float32(p.annoyance_per_message) * messages
@@ -104,8 +104,8 @@ def annoyance_after(annoyance: np.ndarray, intolerance: np.ndarray, exposure: Ex
 def block_draws(senders: np.ndarray, recipients: np.ndarray, annoyance: np.ndarray, p,
                 rng: np.random.Generator) -> Blocks:
     """Each marketing delivery (``senders[k]`` to ``recipients[k]``) is blocked or reported
-    with chance ``block_per_annoyance`` x the recipient's ``annoyance`` of the morning (DIGEST
-    A1: annoyed users block or report). Returns the blocks and each sender's deliveries."""
+    with chance ``block_per_annoyance`` x the recipient's ``annoyance`` of the morning (A1: annoyed users
+    block or report). Returns the blocks and each sender's deliveries."""
     chance = np.float32(p.block_per_annoyance) * annoyance[recipients]
     blocked = rng.random(len(recipients), dtype=np.float32) < chance
     ids, counts = np.unique(senders, return_counts=True)
@@ -116,7 +116,7 @@ def block_draws(senders: np.ndarray, recipients: np.ndarray, annoyance: np.ndarr
 def concern_after(concern: np.ndarray, privacy_sensitivity: np.ndarray, pressure: np.ndarray,
                   media_attention: float, peer_concern: np.ndarray, on_privacy_rival: np.ndarray,
                   p) -> np.ndarray:
-    """Privacy concern moves by ``concern_adjust_rate`` toward a target (I2, cal §6.4): the
+    """Privacy concern moves by ``concern_adjust_rate`` toward a target (I2, SOURCES.md#privacy-paradox): the
     user's sensitivity times the pressure of data sharing and media attention, plus her
     contacts' mean concern and the share of her contacts on the privacy rival."""
     target = privacy_sensitivity * (pressure + np.float32(media_attention))
@@ -126,7 +126,7 @@ def concern_after(concern: np.ndarray, privacy_sensitivity: np.ndarray, pressure
 
 
 def data_opt_outs(may_opt_out: np.ndarray, concern: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
-    """Ids of the users who opt out of data sharing today (D1, cal §5.2): of those who may
+    """Ids of the users who opt out of data sharing today (D1, [hunton2016whatsapp]): of those who may
     (``may_opt_out``: on the platform, not opted out, while users expect ``opt_out``), each
     whose concern is above ``optout_threshold`` opts out w.p. ``optout_rate``."""
     may = np.flatnonzero(may_opt_out & (concern > p.optout_threshold))
@@ -135,7 +135,7 @@ def data_opt_outs(may_opt_out: np.ndarray, concern: np.ndarray, p, rng: np.rando
 
 def promo_optin_after(optin: np.ndarray, promoted: np.ndarray, active: np.ndarray, annoyance: np.ndarray,
                       unworried: np.ndarray, draw: np.ndarray, p) -> np.ndarray:
-    """Promotional opt-in tomorrow (DIGEST A1), one uniform ``draw`` per user: an opted-in
+    """Promotional opt-in tomorrow (A1), one uniform ``draw`` per user: an opted-in
     user who got a promotional message today (``promoted``) withdraws w.p.
     ``promo_optout_rate`` x annoyance; an active user not opted in opts in w.p.
     ``promo_optin_rate`` x (1 - annoyance) x ``unworried`` (1 - concern)."""
@@ -171,10 +171,10 @@ def click_through(kind: str, p) -> float:
 def churn_hazard(annoyance, concern, switching_cost, peer_exposure, p):
     """Daily churn hazards beyond calm attrition, by cause: (ads, privacy, peers).
 
-    Calm attrition is peer-independent (Karsai 2014, cal §6.1); the ad (I1) and
+    Calm attrition is peer-independent (Karsai 2014, [karsai2014skype]); the ad (I1) and
     privacy (I2) hazards are multiplied by ``peer_churn_multiplier`` per recently departed
     contact, capped (Nitzan & Libai 2011; Dasgupta 2008). Privacy only counts above the
-    user's switching cost (privacy paradox, cal §6.4).
+    user's switching cost (privacy paradox, SOURCES.md#privacy-paradox).
     """
     h_ads = np.float32(p.ad_churn_slope) * annoyance
     h_privacy = np.float32(p.privacy_churn_slope) * np.maximum(concern - switching_cost, 0)
@@ -276,7 +276,7 @@ class UserPopulation(mesa.Agent):
         return ~self.data_optout
 
     def lose_opt_outs(self) -> None:
-        """Mandatory sharing: no opt-out stands any more (cal §5.3)."""
+        """Mandatory sharing: no opt-out stands any more (SOURCES.md#event-2021)."""
         self.data_optout[:] = False
 
     def contact_share(self, *groups: Presence) -> np.ndarray:
@@ -288,7 +288,7 @@ class UserPopulation(mesa.Agent):
 
     # --- 3. who is active today ----------------------------------------------------------
     def start_day(self) -> None:
-        """Daily activity falls linearly with annoyance (Pandora, cal §6.5)."""
+        """Daily activity falls linearly with annoyance (Pandora, [goli2025pandora])."""
         p = self.model.p
         engagement = np.clip(1 - np.float32(p.annoyance_engagement_slope) * self.annoyance, 0, 1)
         multihoming = self.state == UserState.MULTIHOMING
@@ -358,7 +358,7 @@ class UserPopulation(mesa.Agent):
         """One uniform draw u per user settles her day against her daily chances: she
         leaves if u < p_leave, else starts (or stops) multi-homing if u < p_leave + p_switch;
         churned users return if u < p_return. Rivals pull by the share of contacts on them
-        (lock-in both ways, cal §6.4); on an outage day today's active users have an extra
+        (lock-in both ways, SOURCES.md#privacy-paradox); on an outage day today's active users have an extra
         chance to install one (``model.events``). The chances are small, so they are used as
         daily probabilities directly."""
         p = self.model.p
@@ -438,7 +438,7 @@ class UserPopulation(mesa.Agent):
         outcome.churn_other = outcome.churned - explained
 
     def _join(self, p) -> int:
-        """Newcomers from the reachable pool, which grows exogenously (cal §1.1); they join
+        """Newcomers from the reachable pool, which grows exogenously (SOURCES.md#users-growth-fit); they join
         the graph where their contacts already are."""
         expected = p.n_users * p.user_growth_per_year / 365
         k = min(int(self._rng.poisson(expected)), len(self._pool) - self._joined)

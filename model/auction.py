@@ -2,7 +2,7 @@
 
 Bidders are ranked by bid; each in turn buys what its budget allows of the supply left, paying
 per unit the next bid below it or the reserve, whichever is higher (GSP; Edelman, Ostrovsky
-& Schwarz 2007, cal §7.1). Nobody pays more than its bid or its budget.
+& Schwarz 2007, [edelman2007gsp]). Nobody pays more than its bid or its budget.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dated privacy and policy events (cal §5): the timeline of a run, and the data-sharing lever.
+"""Dated privacy and policy events (SOURCES.md#events): the timeline of a run, and the data-sharing lever.
 
 Every event is a Mesa event (``schedule_event``) at *day − 0.5*: it fires between two days,
 before the day it belongs to (ODD §3). The timeline moves the data-sharing lever (D1) on the
@@ -48,27 +48,27 @@ class PolicyTimeline:
 
     # --- the events ----------------------------------------------------------------------
     def media_shock(self) -> None:
-        """A privacy announcement draws media attention, which then decays (I2, cal §5.3)."""
+        """A privacy announcement draws media attention, which then decays (I2, SOURCES.md#event-2021)."""
         self.users.media_attention += self.model.p.media_shock_size
 
     def announce_ultimatum(self) -> None:
-        """Users are told to accept data sharing by a deadline or lose access (cal §5.3:
+        """Users are told to accept data sharing by a deadline or lose access (SOURCES.md#event-2021:
         pop-up of 4-6 Jan 2021, deadline 8 Feb). From now every user feels the pressure of
         mandatory sharing, opted out or not, and nobody opts out any more: there is nothing
         left to opt out of (anticipation; assumption)."""
         self.ultimatum_pending = True
 
     def enforce_deadline(self) -> None:
-        """On the deadline, data sharing becomes mandatory and opt-outs are lost (cal §5.3)."""
+        """On the deadline, data sharing becomes mandatory and opt-outs are lost (SOURCES.md#event-2021)."""
         self.ultimatum_pending = False
         self.switch_data_sharing("mandatory")
 
     def postpone_deadline(self) -> None:
         """The platform moves the deadline ``postponement_days`` later and says no account
-        will be deleted (15 Jan 2021: deadline moved to 15 May; cal §5.3, §10.6). Users stop
-        anticipating, and the reassurance takes a share ``postponement_reassurance`` off media
-        attention (cal §6.4: reassuring information lowers avoidance, Athey et al. 2017; size
-        assumed). The deadline still comes, later."""
+        will be deleted (15 Jan 2021: deadline moved to 15 May; SOURCES.md#event-2021,
+        SOURCES.md#fact-6). Users stop anticipating, and the reassurance takes a share
+        ``postponement_reassurance`` off media attention ([athey2017privacy]: reassuring
+        information lowers avoidance; size assumed). The deadline still comes, later."""
         p = self.model.p
         self.ultimatum_pending = False
         self.users.media_attention *= 1 - p.postponement_reassurance
@@ -76,8 +76,8 @@ class PolicyTimeline:
         self._deadline = self._on(p.ultimatum_deadline_day + p.postponement_days, self.enforce_deadline)
 
     def change_data_sharing(self) -> None:
-        """The lever switches to ``data_sharing_after`` (cal §5.2: off to opt-out on 25 Aug
-        2016; §10.6: the lever is schedulable)."""
+        """The lever switches to ``data_sharing_after`` ([hunton2016whatsapp]: off to opt-out on 25 Aug
+        2016; SOURCES.md#fact-6: the lever is schedulable)."""
         self.switch_data_sharing(self.model.p.data_sharing_after)
 
     def switch_data_sharing(self, mode: str) -> None:
@@ -88,9 +88,10 @@ class PolicyTimeline:
 
     def start_outage(self) -> None:
         """The platform is down for ``outage_hours``: each user active that day installs a
-        rival w.p. ``outage_install_per_hour`` per hour, on top of her usual chance (cal §5.1,
-        §5.4: rivals' sign-ups jump an order of magnitude on outage days; §10.2: installing a
-        second app is more common than leaving, so leaving is unchanged). Ends after the day."""
+        rival w.p. ``outage_install_per_hour`` per hour, on top of her usual chance
+        ([chinwag2014telegram], [durov2021outage]: rivals' sign-ups jump an order of magnitude
+        on outage days; SOURCES.md#fact-2: installing a second app is more common than leaving,
+        so leaving is unchanged). Ends after the day."""
         p = self.model.p
         self.users.outage_install_chance = min(p.outage_install_per_hour * p.outage_hours, 1.0)
         self.model.schedule_event(self.end_outage, after=1)

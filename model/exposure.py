@@ -65,7 +65,7 @@ class Exposure:
 @dataclass(frozen=True)
 class Blocks:
     """Users who blocked or reported a sender today, one pair per block, and the deliveries
-    each sender made (the quality tiers need both, DIGEST A1)."""
+    each sender made (the quality tiers need both, A1)."""
 
     senders: np.ndarray
     users: np.ndarray

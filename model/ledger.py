@@ -33,7 +33,7 @@ STREAMS = (
     "commerce",
     "stickers",
 )
-"""The platform's revenue streams, one result column ``revenue_<stream>`` each (DESIGN.md)."""
+"""The platform's revenue streams, one result column ``revenue_<stream>`` each."""
 
 OTHER_TRANSFERS = ("provider_fees", "creator_payments")
 """Transfers that are not the platform's revenue: to solution providers (B4) and creators (G1)."""

@@ -20,7 +20,7 @@ TEMPLATE_CATEGORIES = ("marketing", "utility", "authentication", "service")
 
 @dataclass(frozen=True)
 class Levers:
-    """The day's levers (DESIGN.md: the policy parameters swept by experiments)."""
+    """The day's levers (the policy parameters experiments sweep)."""
 
     ad_load: float
     """Share of Status/Channels items that are ads (A2)."""

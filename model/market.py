@@ -57,7 +57,7 @@ class WhatsAppMarket(mesa.Model):
 
     # --- the day -----------------------------------------------------------------------
     def step(self) -> None:
-        """One day, in the order of DESIGN.md (dated events fire before it, between days):
+        """One day, in the order of docs/ODD.md §3 (dated events fire before it, between days):
         the platform routes and bills what firms and advertisers send, then users react."""
         outcome = DayOutcome()
         exposure = self.platform.open_day()

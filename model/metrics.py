@@ -1,4 +1,4 @@
-"""The day's result row: every column of DESIGN.md, measured inside the step.
+"""The day's result row: every result column, measured inside the step.
 
 ``day_row`` gathers the columns each component reports at the end of the day; the
 DataCollector's reporters just pick the values (RecSim-style metrics entity).

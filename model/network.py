@@ -4,7 +4,8 @@ Generated with numpy and scipy (no networkx, which costs ~10 s and 1.2 GB at a m
 nodes). Nodes are laid out region by region on a ring; each user's ties are split into
 *local* ties to ring neighbours (which close triangles: clustering) and *random* ties drawn
 Chung-Lu style with probability proportional to a lognormal activity weight (heavy-tailed
-degree, cal §6.2), mostly within the user's region (communities) and a few across regions.
+degree, [karsai2016skype; centola2010spread]), mostly within the user's region (communities) and a few
+across regions.
 """
 
 from __future__ import annotations

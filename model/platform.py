@@ -87,7 +87,7 @@ class Platform:
         return ok
 
     def _within_weekly_cap(self, category: str, recipients: np.ndarray) -> np.ndarray:
-        """Per-user weekly caps on promotional messages across all senders (A1, cal §7.3):
+        """Per-user weekly caps on promotional messages across all senders (A1, [chatondesklimits]):
         when a user is offered more than her room this week, a random few get through."""
         week = self._week[category]
         cap = (self.levers.marketing_cap_per_week if category == "marketing"
@@ -103,7 +103,8 @@ class Platform:
 
     def _within_quality_limits(self, senders: np.ndarray, recipients: np.ndarray) -> np.ndarray:
         """Marketing skips users who blocked the sender, and stops at the sender's tier's
-        daily limit on unique users (A1; cal §1.3, §7.3), a random few over it turned away."""
+        daily limit on unique users (A1; [quickreplydocs], SOURCES.md#frequency-caps), a random few over it
+        turned away."""
         ok = ~self.has_blocked(senders, recipients)
         limit = self.ratings.daily_limit(senders[ok])
         within = rank_within(senders[ok], self.rng) < limit
@@ -220,7 +221,7 @@ class Platform:
     def _show_influencer_posts(self, bidders, visitors: np.ndarray, region: int) -> None:
         """Brands' sponsored posts by creators in Channels (G1): the creators are paid, not
         the platform (assumption: its only reported take from Channels is on subscriptions,
-        cal §8). The posts bought at ``influencer_cpm_usd`` (x the price index) are seen by
+        [particle2025channels]). The posts bought at ``influencer_cpm_usd`` (x the price index) are seen by
         the tab's visitors in proportion to their time there."""
         spend = float(bidders.creator_budget.sum())
         self.ledger.book_many(bidders.account, CREATORS, "creator_payments", bidders.creator_budget)

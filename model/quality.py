@@ -1,9 +1,9 @@
-"""Senders' quality ratings and messaging tiers (anti-spam, DIGEST A1; cal §1.3, §7.3).
+"""Senders' quality ratings and messaging tiers (anti-spam, A1; [quickreplydocs], SOURCES.md#frequency-caps).
 
 Users who are annoyed block or report a sender; the sender's block rate, averaged over a
 week, sets its quality rating (low above ``block_rate_low``, else good); a low rating moves
 its daily messaging limit down one tier a day, a good one up one tier a day. Tiers grow
-tenfold, like Meta's 1 K → 10 K → 100 K → unlimited unique users a day (cal §1.3), here as
+tenfold, like Meta's 1 K → 10 K → 100 K → unlimited unique users a day ([quickreplydocs]), here as
 shares of the sender's customers. The platform rates every sender account at once.
 """
 
@@ -15,7 +15,7 @@ TIERS = 4
 """Tier 0 … 2 reach ``tier_base_share`` x 10^tier of the customers a day; tier 3 is unlimited."""
 
 TIER_STEP = 10
-"""Each tier allows ten times the one below (cal §1.3)."""
+"""Each tier allows ten times the one below ([quickreplydocs])."""
 
 WEEK = 7.0
 
