@@ -35,11 +35,11 @@ class Beta:
     """Beta with the given mean; ``concentration`` = a + b sets the spread (float32)."""
 
     mean: str | float
-    concentration: float
+    concentration: str | float
 
     def shape(self, p) -> tuple[float, float]:
-        mean = _value(p, self.mean)
-        return mean * self.concentration, (1 - mean) * self.concentration
+        mean, concentration = _value(p, self.mean), _value(p, self.concentration)
+        return mean * concentration, (1 - mean) * concentration
 
     def draw(self, p, size, rng):
         return rng.beta(*self.shape(p), size).astype(np.float32)
@@ -111,21 +111,21 @@ class Bernoulli:
 
 
 TRAITS: dict[str, Distribution] = {
-    "daily_active": Beta("daily_active_mean", 8.0),
-    "status_propensity": Beta("status_tab_share", 4.0),
+    "daily_active": Beta("daily_active_mean", "daily_active_concentration"),
+    "status_propensity": Beta("status_tab_share", "status_tab_concentration"),
     "status_time": LogNormal(1.0, "status_time_sigma"),  # relative time per Updates-tab visit
     "messages_per_day": LogNormal("messages_per_day_mean", "messages_per_day_sigma"),
-    "ad_tolerance": Beta("ad_tolerance_mean", 5.0),
-    "privacy_sensitivity": Beta("privacy_sensitivity_mean", 3.0),
-    "feature_appetite": Beta("feature_appetite_mean", 4.0),
-    "switching_cost": LogNormal("switching_cost_mean", 1.0),
+    "ad_tolerance": Beta("ad_tolerance_mean", "ad_tolerance_concentration"),
+    "privacy_sensitivity": Beta("privacy_sensitivity_mean", "privacy_sensitivity_concentration"),
+    "feature_appetite": Beta("feature_appetite_mean", "feature_appetite_concentration"),
+    "switching_cost": LogNormal("switching_cost_mean", "switching_cost_sigma"),
     "price_sensitivity": LogNormal(1.0, "price_sensitivity_sigma"),
     "payment_propensity": Exponential(1.0),
     "sticker_propensity": Exponential(1.0),
     "interest": Zipf("n_interests"),  # the user's main ad interest
 }
-"""Every user trait, fixed for life, in the order the vectorised users draw them. The
-concentrations and unit means are assumptions (spreads of heterogeneous users)."""
+"""Every user trait, fixed for life, in the order the vectorised users draw them. Spreads are
+parameters; a unit mean (time per visit, price sensitivity, propensities) is a normalisation."""
 
 INITIAL_SETTINGS: dict[str, Distribution] = {
     "promo_optin": Bernoulli("promo_optin_share"),

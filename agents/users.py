@@ -44,10 +44,6 @@ class Rival(IntEnum):
 
 RIVALS = (Rival.PRIVACY, Rival.FEATURE)
 
-AFFINITY_CAP = 2.0
-"""Heavy messagers deal with at most this many times the businesses of a user who messages
-at the mean rate (assumption: business relations saturate)."""
-
 
 class Presence(IntEnum):
     """Where a user can be reached, the groups of ``UserPopulation.contacts``."""
@@ -212,7 +208,8 @@ class UserPopulation(mesa.Agent):
         # messages_per_day, ad_tolerance, ... interest)
         for name, values in draw_traits(p, n, rng).items():
             setattr(self, name, values)
-        capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean), AFFINITY_CAP)
+        capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean),
+                            np.float32(p.business_affinity_cap))
         self.business_affinity = capped / capped.mean()  # relative number of firms she deals with
 
         # state

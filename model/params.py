@@ -129,6 +129,23 @@ _SCHEMA: list[Param] = [
     _p("messages_per_day_sigma", 1.0, "log-units", "lognormal spread of messages a day; the number "
        "of firms a user deals with scales with it (capped at 2x the mean)",
        "assumption: heavy-tailed activity ([karsai2016skype] lognormal degrees)", "users", 0.0, 3.0),
+    _p("daily_active_concentration", 8.0, "a + b", "concentration of users' daily-active propensities "
+       "(Beta; larger: more alike)", "assumption: most users are daily users, a tail are occasional",
+       "users", 0.1, 1000.0),
+    _p("status_tab_concentration", 4.0, "a + b", "concentration of users' Updates-tab propensities (Beta)",
+       "assumption: wide spread, some users never open the tab", "users", 0.1, 1000.0),
+    _p("ad_tolerance_concentration", 5.0, "a + b", "concentration of users' ad tolerance (Beta)",
+       "assumption: a broad spread of attitudes to ads", "users", 0.1, 1000.0),
+    _p("privacy_sensitivity_concentration", 3.0, "a + b", "concentration of users' privacy sensitivity "
+       "(Beta)", "assumption: a wide spread, a minority very sensitive (SOURCES.md#privacy-paradox)",
+       "users", 0.1, 1000.0),
+    _p("feature_appetite_concentration", 4.0, "a + b", "concentration of users' appetite for a "
+       "feature-rich rival (Beta)", "assumption: a broad spread", "users", 0.1, 1000.0),
+    _p("switching_cost_sigma", 1.0, "log-units", "lognormal spread of users' switching costs (mean "
+       "switching_cost_mean)", "assumption: heavy-tailed attachment to the platform", "users", 0.0, 3.0),
+    _p("business_affinity_cap", 2.0, "x mean", "most businesses a heavy messager deals with, as a "
+       "multiple of a user messaging at the mean rate", "assumption: business relations saturate",
+       "users", 1.0, 100.0),
     _p("status_tab_share", 0.65, "probability", "mean chance an active user opens the Updates tab",
        "[whatsapp2025updates], [meta2025q4call]: 1.5 B Updates-tab daily users of >2 B DAU",
        "users", 0.0, 1.0),
