@@ -88,7 +88,7 @@ def test_the_docking_test_catches_a_changed_rule(reference):
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 def test_an_enforced_deadline_ends_every_opt_out_in_both(implementation):
-    """The deadline of an ultimatum (cal §5.3), which the runs above never reach: users who
+    """The deadline of an ultimatum (SOURCES.md#event-2021), which the runs above never reach: users who
     opted out lose the opt-out, and nobody opts out from the announcement on."""
     timeline = dict(media_shock_day=5, ultimatum_day=20, ultimatum_deadline_day=30, postponement_day=0)
     world = UserWorld(implementation=implementation, rng=2, **(STRESS | dict(n_users=300) | timeline))

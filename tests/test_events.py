@@ -1,4 +1,4 @@
-"""Dated privacy and policy events (``model.events``; cal §5): the ultimatum, its postponement,
+"""Dated privacy and policy events (``model.events``; SOURCES.md#events): the ultimatum, its postponement,
 a scheduled data-sharing change and an outage, each against the same seeds without it.
 
 Behavioural comparisons run on the users alone (``agents.docking.UserWorld``, the world the
@@ -19,7 +19,7 @@ from model.params import resolve
 
 SEEDS = range(8)
 ULTIMATUM = dict(ultimatum_day=6, ultimatum_deadline_day=39, media_shock_day=7)
-"""The 2021 timeline from 1 January (cal §5.3): pop-up on 6 Jan, media attention from 7 Jan,
+"""The 2021 timeline from 1 January (SOURCES.md#event-2021): pop-up on 6 Jan, media attention from 7 Jan,
 deadline 8 Feb."""
 HORIZON = 120  # days; a postponement on day 15 moves the deadline to day 135, past it
 
@@ -84,8 +84,9 @@ def rival_signups(df: pd.DataFrame) -> np.ndarray:
 
 
 def test_an_outage_brings_a_spike_of_rival_signups_and_few_departures():
-    """Cal §5.4, §10.2: sign-ups an order of magnitude above normal, installing rather than
-    leaving. Measured: 25-40 times the month's daily mean. Leaving on the day is untouched
+    """SOURCES.md#event-outages, SOURCES.md#fact-2: sign-ups an order of magnitude above
+    normal, installing rather than leaving. Measured: 25-40 times the month's daily mean.
+    Leaving on the day is untouched
     (the same seed without the outage loses exactly the same users that day), and over the
     next three weeks the outage adds departures by less than a tenth of the installs it
     brought (measured: none against ~230 installs, 4 seeds)."""
@@ -101,7 +102,8 @@ def test_an_outage_brings_a_spike_of_rival_signups_and_few_departures():
 
 
 def test_a_scheduled_opt_out_change_brings_opt_outs_only_after_its_day_and_no_dent():
-    """The Aug 2016 change (off to opt_out, cal §5.2) left no visible dent in users (§10.1)."""
+    """The Aug 2016 change (off to opt_out, SOURCES.md#event-2016) left no visible dent in users
+    (SOURCES.md#fact-1)."""
     for seed in range(3):
         df = daily(180, seed, data_sharing="off", data_sharing_change_day=60)
         unchanged = daily(180, seed, data_sharing="off")
