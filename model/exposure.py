@@ -46,8 +46,8 @@ class Exposure:
         self._count(recipients)
 
     def deliver_sponsored(self, recipients: np.ndarray) -> None:
-        """Sponsored messages to ``recipients``."""
-        self._count(recipients)
+        """Sponsored messages to distinct ``recipients``."""
+        self.promo_messages[recipients] += 1
 
     def _count(self, recipients: np.ndarray) -> None:
         """One more promotional message for each recipient (a user may repeat)."""

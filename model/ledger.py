@@ -142,8 +142,9 @@ class Ledger:
             raise ValueError("a booking must be a finite amount >= 0, got "
                              f"{amounts_usd[~((amounts_usd >= 0) & np.isfinite(amounts_usd))][0]!r}")
         k = _KIND[kind]
-        np.add.at(self._today[:, k], payers, amounts_usd)
-        np.add.at(self._paid[:, k], payers, amounts_usd)
+        per_payer = np.bincount(payers, weights=amounts_usd, minlength=len(self._paid))
+        self._today[:, k] += per_payer
+        self._paid[:, k] += per_payer
         total = float(amounts_usd.sum())
         self._received[payee] += total
         self._received_today[k] += total

@@ -79,7 +79,7 @@ class Platform:
         if category == "marketing":
             self.exposure.deliver_marketing(by, to)
         elif category == "sponsored":
-            self.exposure.deliver_sponsored(to)
+            self.exposure.deliver_sponsored(to)  # distinct users, one slot each
         price = (self.levers.rate_card[category][users.region[to]] if unit_price_usd is None
                  else unit_price_usd[ok])
         self.ledger.book_many(by, PLATFORM, category, price)
@@ -87,18 +87,16 @@ class Platform:
         return ok
 
     def _within_weekly_cap(self, category: str, recipients: np.ndarray) -> np.ndarray:
-        """Per-user weekly caps on promotional messages across all senders (A1, [chatondesklimits]):
-        when a user is offered more than her room this week, a random few get through."""
+        """Per-user weekly caps on promotional messages across all senders (A1,
+        [chatondesklimits]): when a user is offered more than her room this week, a random few
+        get through. Sponsored slots go to distinct users (one slot each), so none is ranked."""
         week = self._week[category]
         cap = (self.levers.marketing_cap_per_week if category == "marketing"
                else self.levers.sponsored_cap_per_week)
         room = cap - week[recipients]
-        if counts_of(recipients, len(week))[1].max(initial=0) <= 1:  # one offer each: none to choose
-            ok = room > 0
-            week[recipients[ok]] += 1
-        else:
-            ok = rank_within(recipients, self.rng) < room
-            np.add.at(week, recipients[ok], 1)
+        ok = room > 0 if category == "sponsored" else rank_within(recipients, self.rng) < room
+        ids, counts = counts_of(recipients[ok], len(week))
+        week[ids] += counts.astype(week.dtype)
         return ok
 
     def _within_quality_limits(self, senders: np.ndarray, recipients: np.ndarray) -> np.ndarray:
