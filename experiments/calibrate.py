@@ -41,11 +41,20 @@ import pandas as pd
 import tomli_w
 from scipy.optimize import minimize
 
+from experiments.checks import (
+    SpecError,
+    check_keys,
+    coerced,
+    error_reason,
+    parameter_range,
+    sub_table,
+    typed_value,
+)
 from experiments.provenance import git_commit, model_hash
-from experiments.runner import _execute_local, _workers, simulate
+from experiments.runner import execute_runs, simulate
 from experiments.runs import RunTask, plan_runs
-from experiments.spec import SpecError, _coerce, _no_unknown, _range, _reason, _table, _typed, parse_spec
-from model.params import PARAMS, REGIONS, ParameterError, _close, resolve
+from experiments.spec import parse_spec
+from model.params import PARAMS, REGIONS, ParameterError, resolve
 
 CONFIG = Path(__file__).parent / "calibration" / "calibration.toml"
 SIMPLEX_STEP = 0.1
@@ -203,11 +212,11 @@ def load_calibration(path: Path | None = None) -> Calibration:
     try:
         return _parse(data, path)
     except SpecError as err:
-        raise SpecError(f"{path.name}: {err.field}", _reason(err)) from err
+        raise SpecError(f"{path.name}: {err.field}", error_reason(err)) from err
 
 
 def _parse(data: dict[str, Any], path: Path) -> Calibration:
-    _no_unknown(data, {"parameters", "targets", "change_2016"}, "")
+    check_keys(data, {"parameters", "targets", "change_2016"}, "")
     parameters = tuple(_parameter(raw, f"parameters[{i}]")
                        for i, raw in enumerate(_array(data, "parameters")))
     names = [p.name for p in parameters]
@@ -218,7 +227,7 @@ def _parse(data: dict[str, Any], path: Path) -> Calibration:
     if not any(t.role == "fitted" for t in targets):
         raise SpecError("targets", 'no target has role = "fitted"; allowed: at least one')
     needs_change = any(t.measure == CHANGE_2016 for t in targets)
-    change = _change_2016(_table(data, "change_2016")) if needs_change else {}
+    change = _change_2016(sub_table(data, "change_2016")) if needs_change else {}
     return Calibration(parameters, targets, change, path)
 
 
@@ -231,29 +240,40 @@ def _array(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def _parameter(raw: dict[str, Any], where: str) -> FittedParameter:
     """A fitted parameter: a float of the schema, bounds inside its range, a start inside them."""
-    _no_unknown(raw, {"name", "low", "high", "start"}, where + ".")
+    check_keys(raw, {"name", "low", "high", "start"}, where + ".")
     name = raw.get("name")
     if name not in PARAMS:
         raise SpecError(where + ".name", f"got {name!r}: unknown parameter; allowed: a float "
-                                         f"parameter of `wasim params` ({_close(str(name))})")
+                                         f"parameter of `wasim params` ({_suggestion(str(name))})")
     param = PARAMS[name]
     if param.kind is not float:
         raise SpecError(where + ".name", f"got {name!r}, a {param.kind.__name__} parameter; allowed: "
                                          "a float parameter (Nelder-Mead moves continuously)")
-    bounds = _range({k: raw[k] for k in ("low", "high") if k in raw}, param, where)
+    bounds = parameter_range({k: raw[k] for k in ("low", "high") if k in raw}, param, where)
     if "start" not in raw:
         raise SpecError(where + ".start", "missing; a fitted parameter needs a start value")
-    start = _coerce(param, raw["start"], where + ".start")
+    start = coerced(param, raw["start"], where + ".start")
     if not bounds["low"] <= start <= bounds["high"]:
         raise SpecError(where + ".start", f"got {start!r}; allowed: a number in "
                                           f"[{bounds['low']:g}, {bounds['high']:g}] (low, high)")
     return FittedParameter(name, bounds["low"], bounds["high"], start)
 
 
+def _suggestion(name: str) -> str:
+    """What ``resolve`` suggests for a name that is no parameter: "did you mean ...", or "no
+    similar name" (the parenthesis that ends its message)."""
+    try:
+        resolve({name: None})
+    except ParameterError as err:
+        message = error_reason(err)
+        return message[message.rfind("(") + 1:].removesuffix(")")
+    raise ValueError(f"{name!r} is a parameter")  # callers ask only about unknown names
+
+
 def _target(raw: dict[str, Any], where: str) -> Target:
-    _no_unknown(raw, _TARGET_KEYS, where + ".")
+    check_keys(raw, _TARGET_KEYS, where + ".")
     prefix = where + "."
-    name, source = _typed(raw, "name", str, None, prefix), _typed(raw, "source", str, None, prefix)
+    name, source = typed_value(raw, "name", str, None, prefix), typed_value(raw, "source", str, None, prefix)
     measure = _choice(raw, "measure", MEASURES, where)
     test, role = _choice(raw, "test", TESTS, where), _choice(raw, "role", ROLES, where)
     value, scale = _number(raw, "value", where), _number(raw, "scale", where)
@@ -280,14 +300,14 @@ def _number(raw: dict[str, Any], key: str, where: str) -> float:
 
 
 def _change_2016(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    _no_unknown(raw, {"unchanged", "changed"}, "change_2016.")
+    check_keys(raw, {"unchanged", "changed"}, "change_2016.")
     runs = {}
     for side in ("unchanged", "changed"):
-        overrides = _table(raw, side, "change_2016.")
+        overrides = sub_table(raw, side, "change_2016.")
         try:
             resolve(overrides)
         except ParameterError as err:
-            raise SpecError(f"change_2016.{side}.{err.field}", _reason(err)) from err
+            raise SpecError(f"change_2016.{side}.{err.field}", error_reason(err)) from err
         runs[side] = overrides
     return runs
 
@@ -309,7 +329,7 @@ def check_settings(settings: Settings, calibration: Calibration, max_evals: int 
     try:
         PARAMS["n_users"].coerce(settings.users)
     except ParameterError as err:
-        raise SpecError("--users", _reason(err)) from err
+        raise SpecError("--users", error_reason(err)) from err
     workers = 1 if settings.workers is None else settings.workers
     for flag, value in (("--days", settings.days), ("--replicates", settings.replicates),
                         ("--max-evals", max_evals), ("--workers", workers)):
@@ -353,7 +373,7 @@ def run_points(points: Mapping[str, Mapping[str, Any]], settings: Settings) -> d
                        "seed": settings.seed, "common_random_numbers": True},
         "design": {"kind": "rows", "points": unique}})
     tasks = plan_runs(spec, Path.cwd())  # the measures come back; no run file is written
-    with closing(_execute_local(tasks, measure_run, _workers(settings.workers, tasks))) as records:
+    with closing(execute_runs(tasks, measure_run, settings.workers)) as records:
         done = sorted(records, key=lambda r: (r["point"], r["replicate"]))
     return {label: [r for r in done if r["point"] == unique.index(p)] for label, p in resolved.items()}
 

@@ -168,7 +168,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
             result.already_done += len(new) - len(todo)
             if todo:
                 _announce(spec, result, tasks, todo, log)
-                with closing(_execute(todo, run, _workers(workers, todo), backend, scheduler)) as records:
+                with closing(execute_runs(todo, run, workers, backend, scheduler)) as records:
                     for record in _progress(records, len(todo), log):
                         _note(result, record, log)
             if result.failed or spec.adaptive is None:
@@ -228,13 +228,16 @@ def _note(result: ExperimentResult, record: dict, log) -> None:
             f"(traceback in {result.folder.failed_dir / record['run_id']}.txt)")
 
 
-def _execute(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int, backend: str,
-             scheduler: str | None) -> Iterator[dict]:
-    """Records of finished tasks, in completion order, from the chosen backend. Closing the
-    iterator (at the end, or on Ctrl-C) shuts the backend down."""
+def execute_runs(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int | None = None,
+                 backend: str = "local", scheduler: str | None = None) -> Iterator[dict]:
+    """What ``run`` returns for each task, in completion order, from the chosen backend (as
+    ``run_experiment`` takes it; options unchecked). ``run`` is a module-level function, so
+    that worker processes can import it; ``workers`` defaults to all cores, never more than
+    the tasks. Closing the iterator (at the end, or on Ctrl-C) shuts the backend down."""
+    count = _workers(workers, tasks)
     if backend == "dask":
-        return _execute_dask(tasks, run, workers, scheduler)
-    return _execute_local(tasks, run, workers)
+        return _execute_dask(tasks, run, count, scheduler)
+    return _execute_local(tasks, run, count)
 
 
 def _execute_local(tasks: list[RunTask], run: Callable[[RunTask], dict],

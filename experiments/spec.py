@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from experiments.checks import (
+    SpecError,
+    check_keys,
+    coerced,
+    error_reason,
+    integer_value,
+    parameter_range,
+    sub_table,
+    typed_value,
+)
 from model.params import PARAMS, Param, ParameterError, resolve
 
 BUILTIN_DIR = Path(__file__).parent
@@ -25,14 +35,6 @@ _CATEGORICAL_KINDS = ("grid", "lhs", "sobol")  # SALib's Sobol' and Morris estim
 _POWER_OF_TWO_KINDS = ("sobol", "saltelli")  # Sobol' points are balanced only at 2^m of them
 LABEL_MAX_CHARS = 60
 """A rows point's ``label`` names it in figures: short enough for a panel title or a legend."""
-
-
-class SpecError(ValueError):
-    """A mistake in an experiment spec; names the field and what is allowed."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True)
@@ -137,30 +139,30 @@ def load_spec(experiment: str, overrides: dict[str, Any] | None = None) -> Exper
 
 def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
     """Check a spec given as a dict (the parsed TOML) and return it resolved."""
-    _no_unknown(data, {"experiment", "parameters", "design"}, "")
-    exp = _table(data, "experiment")
-    _no_unknown(exp, _EXPERIMENT_KEYS, "experiment.")
+    check_keys(data, {"experiment", "parameters", "design"}, "")
+    exp = sub_table(data, "experiment")
+    check_keys(exp, _EXPERIMENT_KEYS, "experiment.")
     name = exp.get("name")
     if not isinstance(name, str) or not name.strip() or "/" in name:
         raise SpecError("experiment.name", f"got {name!r}; allowed: a non-empty name without '/'")
-    description = _typed(exp, "description", str, "", "experiment.")
-    days = _integer(exp, "days", 365, 1, "experiment.")
+    description = typed_value(exp, "description", str, "", "experiment.")
+    days = integer_value(exp, "days", 365, 1, "experiment.")
     replicates, adaptive = _replicates(exp.get("replicates", 1))
-    seed = _integer(exp, "seed", 0, 0, "experiment.")
-    crn = _typed(exp, "common_random_numbers", bool, False, "experiment.")
+    seed = integer_value(exp, "seed", 0, 0, "experiment.")
+    crn = typed_value(exp, "common_random_numbers", bool, False, "experiment.")
     start_date = _start_date(exp.get("start_date"))
 
-    parameters = _table(data, "parameters")
+    parameters = sub_table(data, "parameters")
     try:
         resolve(parameters)
         fixed = {k: PARAMS[k].coerce(v) for k, v in parameters.items()}
     except ParameterError as err:
-        raise SpecError(f"parameters.{err.field}", _reason(err)) from err
+        raise SpecError(f"parameters.{err.field}", error_reason(err)) from err
 
     return ExperimentSpec(name=name.strip(), description=description, days=days,
                           replicates=replicates, adaptive=adaptive, seed=seed,
                           common_random_numbers=crn, start_date=start_date,
-                          parameters=fixed, **_design(_table(data, "design"), fixed))
+                          parameters=fixed, **_design(sub_table(data, "design"), fixed))
 
 
 def _start_date(value: Any) -> datetime.date | None:
@@ -184,7 +186,7 @@ def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
                                                  "table {target, ci_halfwidth, max} for adaptive "
                                                  "replication")
     where = "experiment.replicates."
-    _no_unknown(value, _ADAPTIVE_KEYS, where, " for adaptive replication")
+    check_keys(value, _ADAPTIVE_KEYS, where, " for adaptive replication")
     from experiments.runner import OUTCOMES  # the model's heavy imports, only when needed
 
     target = value.get("target")
@@ -195,11 +197,11 @@ def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
     if isinstance(halfwidth, bool) or not isinstance(halfwidth, int | float) or not halfwidth > 0:
         raise SpecError(where + "ci_halfwidth", f"got {halfwidth!r}; allowed: a number > 0, the "
                                                 "95% interval's half-width relative to the mean")
-    low = _integer(value, "min", 3, 2, where)  # a t-interval needs two replicates
+    low = integer_value(value, "min", 3, 2, where)  # a t-interval needs two replicates
     if "max" not in value:
         raise SpecError(where + "max", "missing; adaptive replication needs a largest number "
                                        "of replicates per point")
-    adaptive = AdaptiveReplicates(target, float(halfwidth), _integer(value, "max", low, low, where),
+    adaptive = AdaptiveReplicates(target, float(halfwidth), integer_value(value, "max", low, low, where),
                                   low)
     return low, adaptive
 
@@ -210,15 +212,15 @@ def _design(design: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
     kind = design.get("kind", "grid")
     if kind not in DESIGN_KINDS:
         raise SpecError("design.kind", f"got {kind!r}; allowed: one of {', '.join(DESIGN_KINDS)}")
-    _no_unknown(design, _DESIGN_KEYS[kind], "design.", f" for a {kind} design")
+    check_keys(design, _DESIGN_KEYS[kind], "design.", f" for a {kind} design")
     fields: dict[str, Any] = {"design_kind": kind}
     if kind == "rows":
         fields["points"], fields["labels"] = _points(design, fixed)
     else:
-        fields["factors"] = _factors(_table(design, "factors", "design."), fixed, kind)
+        fields["factors"] = _factors(sub_table(design, "factors", "design."), fixed, kind)
     if kind in SAMPLED_KINDS:
         fields["samples"] = _samples(design, kind)
-        fields["options"] = _options(_table(design, "options", "design."), kind)
+        fields["options"] = _options(sub_table(design, "options", "design."), kind)
         if not fields["factors"]:
             raise SpecError("design.factors", f"empty; a {kind} design needs at least one factor")
     return fields
@@ -242,7 +244,7 @@ def _factor(value: Any, param: Param, where: str, kind: str) -> list[Any] | dict
     if kind == "grid":
         return _levels(value, param, where)
     if param.kind not in (bool, str):
-        return _range(value, param, where)
+        return parameter_range(value, param, where)
     if kind not in _CATEGORICAL_KINDS:
         raise SpecError(where, f"categorical parameter; a {kind} design needs numeric ranges: fix it "
                                f"in [parameters] or use one of {', '.join(_CATEGORICAL_KINDS)}")
@@ -252,30 +254,16 @@ def _factor(value: Any, param: Param, where: str, kind: str) -> list[Any] | dict
 def _levels(values: Any, param: Param, where: str) -> list[Any]:
     if not isinstance(values, list) or not values:
         raise SpecError(where, f"got {values!r}; allowed: a non-empty list of values")
-    levels = [_coerce(param, v, where) for v in values]
+    levels = [coerced(param, v, where) for v in values]
     if len(set(map(repr, levels))) != len(values):
         raise SpecError(where, f"repeated values in {values!r}")
     return levels
 
 
-def _range(value: Any, param: Param, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise SpecError(where, f"got {value!r}; allowed: a range {{low = ..., high = ...}} "
-                               "(lists of values are for grid designs and categorical parameters)")
-    _no_unknown(value, {"low", "high"}, where + ".")
-    for end in ("low", "high"):
-        if end not in value:
-            raise SpecError(f"{where}.{end}", "missing; a range needs low and high")
-    low, high = (_coerce(param, value[end], f"{where}.{end}") for end in ("low", "high"))
-    if low >= high:
-        raise SpecError(f"{where}.low", f"got {low!r}, not below high = {high!r}; allowed: low < high")
-    return {"low": low, "high": high}
-
-
 def _samples(design: dict[str, Any], kind: str) -> int:
     if "samples" not in design:
         raise SpecError("design.samples", f"missing; a {kind} design needs a sample size (an integer >= 1)")
-    samples = _integer(design, "samples", 1, 1, "design.")
+    samples = integer_value(design, "samples", 1, 1, "design.")
     if kind in _POWER_OF_TWO_KINDS and samples & (samples - 1):
         below = 1 << (samples.bit_length() - 1)
         raise SpecError("design.samples", f"got {samples}; allowed: a power of two for {kind} designs "
@@ -287,11 +275,11 @@ def _samples(design: dict[str, Any], kind: str) -> int:
 def _options(raw: dict[str, Any], kind: str) -> dict[str, Any]:
     """Options passed to SALib, with SALib's defaults filled in so that the spec written to a
     result folder says exactly how it was sampled."""
-    _no_unknown(raw, _OPTION_KEYS.get(kind, set()), "design.options.", f" for a {kind} design")
+    check_keys(raw, _OPTION_KEYS.get(kind, set()), "design.options.", f" for a {kind} design")
     if kind == "saltelli":
-        return {"calc_second_order": _typed(raw, "calc_second_order", bool, True, "design.options.")}
+        return {"calc_second_order": typed_value(raw, "calc_second_order", bool, True, "design.options.")}
     if kind == "morris":
-        levels = _integer(raw, "num_levels", 4, 2, "design.options.")
+        levels = integer_value(raw, "num_levels", 4, 2, "design.options.")
         if levels % 2:
             raise SpecError("design.options.num_levels",
                             f"got {levels}; allowed: an even integer >= 2 (odd levels bias the sample)")
@@ -321,7 +309,7 @@ def _points(design: dict[str, Any], fixed: dict[str, Any]
         try:
             resolve({**fixed, **point})
         except ParameterError as err:
-            raise SpecError(f"{where}.{err.field}", _reason(err)) from err
+            raise SpecError(f"{where}.{err.field}", error_reason(err)) from err
         resolved = {name: PARAMS[name].coerce(v) for name, v in point.items()}
         if resolved in points:
             raise SpecError(where, f"same as design.points[{points.index(resolved)}]; "
@@ -338,46 +326,6 @@ def _label(value: Any, taken: list[str | None], where: str) -> str:
     if value in taken:
         raise SpecError(where, f"got {value!r}, the label of design.points[{taken.index(value)}]; "
                                f"{allowed}")
-    return value
-
-
-def _coerce(param: Param, value: Any, where: str) -> Any:
-    try:
-        return param.coerce(value)
-    except ParameterError as err:
-        raise SpecError(where, _reason(err)) from err
-
-
-def _reason(err: ParameterError) -> str:
-    """The message of a ParameterError without its field name (SpecError adds the full path)."""
-    return str(err).split(": ", 1)[1]
-
-
-def _table(data: dict, key: str, prefix: str = "") -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise SpecError(prefix + key, f"got {value!r}; allowed: a table")
-    return value
-
-
-def _no_unknown(data: dict, allowed: set[str], prefix: str, context: str = "") -> None:
-    for key in data:
-        if key not in allowed:
-            raise SpecError(prefix + key,
-                            f"unknown key{context}; allowed: {', '.join(sorted(allowed)) or 'none'}")
-
-
-def _typed(data: dict, key: str, kind: type, default: Any, prefix: str) -> Any:
-    value = data.get(key, default)
-    if not isinstance(value, kind):
-        raise SpecError(prefix + key, f"got {value!r}; allowed: a {kind.__name__}")
-    return value
-
-
-def _integer(data: dict, key: str, default: int, low: int, prefix: str) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SpecError(prefix + key, f"got {value!r}; allowed: an integer >= {low}")
     return value
 
 
