@@ -74,14 +74,14 @@ class Firms:
     def trade(self) -> None:
         """Every firm's day, as its plan says (B1-B4, A3, P1-P3, $1, $2)."""
         plan = self.plans()
-        for firm in self.of_type(Enterprise):
-            if firm.provider is None:
-                firm.seek_provider()  # trades from tomorrow
+        waiting = [f for f in self.of_type(Enterprise) if f.provider is None]
+        for i in self.model.org_rng.permutation(len(waiting)):
+            waiting[i].seek_provider()  # in random order; it trades from tomorrow, by its plan
         chats, chat_owner = self._converse(plan)
         self._send_utility(plan, window=(chats, chat_owner))
         self._send_authentication(plan)
-        reached, reached_owner = self._send_marketing()
-        self._bill_providers()
+        reached, reached_owner = self._send_marketing(plan)
+        self._bill_providers(plan)
         orders, order_owner = self._orders(plan)
         clickers, click_owner, ad_cost = self.buy_clicks_to_chat(plan)
         ad_cost += self._answer(clickers, click_owner)  # chats bought must be answered too
@@ -187,10 +187,10 @@ class Firms:
         users = np.concatenate([b[0] for b in batches])
         owner = np.concatenate([b[1] for b in batches])
         is_alert = np.repeat([False] * (len(batches) - 1) + [True], [len(b[0]) for b in batches])
-        keep = self._kept_on_whatsapp("utility", users)
-        users, owner, is_alert = users[keep], owner[keep], is_alert[keep]
         n_users = len(self.model.users)
         free = is_alert & members(owner * n_users + users, np.sort(window[1] * n_users + window[0]))
+        keep = free | self._kept_on_whatsapp("utility", users)  # a free message stays here
+        users, owner, free = users[keep], owner[keep], free[keep]
         card = self.model.platform.levers.rate_card["utility"]
         price = np.where(free, 0.0, card[self.model.users.region[users]])
         sent = self.model.platform.send("utility", self.account[owner], users, price)
@@ -201,13 +201,12 @@ class Firms:
         keep = self._kept_on_whatsapp("authentication", users)
         self.model.platform.send("authentication", self.account[owner[keep]], users[keep])
 
-    def _send_marketing(self) -> tuple[np.ndarray, np.ndarray]:
+    def _send_marketing(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         """Enterprises' marketing templates, each active customer with the firm's chance in
         her region; returns who got one, and from whom."""
         rates = np.zeros((len(self), len(REGIONS)))
-        for f, firm in enumerate(self.members):
-            if isinstance(firm, Enterprise) and firm.provider is not None:
-                rates[f] = firm.marketing_rate()
+        for f in np.flatnonzero(plan.on_business_platform):
+            rates[f] = self.members[f].marketing_rate()
         top = rates.max(axis=1)
         users, owner = self.draw(top)
         rng = self.model.org_rng
@@ -216,12 +215,13 @@ class Firms:
         sent = self.model.platform.send("marketing", self.account[owner], users)
         return users[sent], owner[sent]
 
-    def _bill_providers(self) -> None:
-        """Each onboarded enterprise pays its provider a markup on today's Meta fees and a
+    def _bill_providers(self, plan: Plan) -> None:
+        """Each enterprise trading today pays its provider a markup on today's Meta fees and a
         30th of the monthly fees (B4, SOURCES.md#bsp-fees)."""
         ledger = self.model.ledger
-        for firm in self.of_type(Enterprise):
-            if firm.provider is not None:
+        for f in np.flatnonzero(plan.on_business_platform):
+            firm = self.members[f]
+            if isinstance(firm, Enterprise):
                 fees = float(ledger.paid_today(firm.account, *TEMPLATE_CATEGORIES))
                 bill = firm.provider_fees_usd(fees)
                 ledger.book(firm.account, firm.provider.account, "provider_fees", bill)

@@ -4,7 +4,7 @@ Every event is a Mesa event (``schedule_event``) at *day − 0.5*: it fires betw
 before the day it belongs to (ODD §3). The timeline moves the data-sharing lever (D1) on the
 platform's ``LeverBoard`` and knows the mode users expect, which differs from the lever only
 while an ultimatum runs. The same timeline drives the full model (``model.market``) and the users-only
-docking world (``model.docking``) with either implementation of the users, which need only
+docking world (``agents.docking``) with either implementation of the users, which need only
 ``media_attention``, ``outage_install_chance`` and ``lose_opt_outs()``.
 """
 

@@ -150,6 +150,8 @@ class WhatsAppMarket(mesa.Model):
                               real_firms=p.real_enterprises / p.n_enterprises)
             if rng.random() < p.enterprise_onboarded_share:  # already on the platform at day 0
                 self.solution_providers[rng.integers(len(self.solution_providers))].onboard(firm)
+        for provider in self.solution_providers:  # day 0's clients take none of day 1's capacity
+            provider.adapt()
 
         for cls, count, share in ((Airline, p.n_airlines, p.airline_reach), (Bank, p.n_banks, p.bank_reach),
                                   (Shop, p.n_shops, p.shop_reach)):

@@ -65,8 +65,9 @@ class Platform:
 
         Template messages are billed at the rate card of the recipient's region, unless
         ``unit_price_usd`` (per message) says otherwise: free entry points, free utility
-        inside a service window, a sponsored message's auction price. A sender sends at most
-        one message to a user per call. Returns which messages were delivered (a mask).
+        inside a service window, a sponsored message's auction price. A promotional sender
+        sends at most one message to a user per call. Returns which messages were delivered
+        (a mask).
         """
         users = self.model.users
         ok = users.on_platform[recipients]
