@@ -29,23 +29,20 @@ from SALib.analyze import morris as morris_analyze  # noqa: E402
 from SALib.analyze import sobol as sobol_analyze  # noqa: E402
 
 from experiments.designs import design_points, salib_problem, sample_matrix  # noqa: E402
+from experiments.outcomes import checked_outcomes  # noqa: E402
 from experiments.plotting import PALETTE, money  # noqa: E402
 from experiments.runs import plan_runs  # noqa: E402
 from experiments.spec import ExperimentSpec, SpecError, parse_spec  # noqa: E402
 from experiments.storage import ResultFolder, atomic_write  # noqa: E402
-from model.params import PARAMS  # noqa: E402
 
 ANALYSED_KINDS = ("saltelli", "morris")
 """Designs with an analysis: Sobol' indices need Saltelli's scheme, elementary effects need
 Morris' one-factor-at-a-time trajectories; other designs have neither structure."""
-DEFAULT_OUTCOMES = ("revenue_total", "churned_share")
 CONF_LEVEL = 0.95
 NUM_RESAMPLES = 1000
 """Bootstrap resamples for the confidence intervals (cheap next to a single model run)."""
 INDEX_COLUMNS = {"saltelli": ["S1", "S1_conf", "ST", "ST_conf"],
                  "morris": ["mu", "mu_star", "mu_star_conf", "sigma"]}
-_RUN_COLUMNS = {"point", "replicate", "seed_entropy", "days", "elapsed_s"}
-"""Numeric summary columns that describe a run, not an outcome of it."""
 
 
 @dataclass(frozen=True)
@@ -101,21 +98,6 @@ def complete_summary(folder: ResultFolder, spec: ExperimentSpec) -> pd.DataFrame
                                       f"`wasim run {folder.spec_path} --out {folder.path}` "
                                       "finishes them")
     return summary
-
-
-def outcome_names(summary: pd.DataFrame) -> list[str]:
-    """Numeric summary columns that are outcomes: not a parameter, not run bookkeeping."""
-    return [c for c in summary.columns if c not in PARAMS and c not in _RUN_COLUMNS
-            and pd.api.types.is_numeric_dtype(summary[c]) and not pd.api.types.is_bool_dtype(summary[c])]
-
-
-def checked_outcomes(summary: pd.DataFrame, outcomes: list[str] | None) -> list[str]:
-    allowed = outcome_names(summary)
-    chosen = list(dict.fromkeys(outcomes or DEFAULT_OUTCOMES))
-    for name in chosen:
-        if name not in allowed:
-            raise SpecError("--outcome", f"got {name!r}; allowed: one of {', '.join(allowed)}")
-    return chosen
 
 
 # --- the analysis ----------------------------------------------------------------------------

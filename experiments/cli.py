@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments.spec import SpecError, builtin_specs, load_spec, parse_assignments
+from experiments.checks import SpecError
+from experiments.spec import builtin_specs, load_spec, parse_assignments
 from experiments.storage import ResultFolder
 from model.params import PARAMS, ParameterError, resolve
 
@@ -177,7 +178,8 @@ def params_markdown() -> str:
 
 
 def cmd_simulate(args) -> int:
-    from experiments.runner import simulate, summarise
+    from experiments.outcomes import summarise
+    from experiments.runner import simulate
 
     if args.from_run:
         folder, run_id = ResultFolder(args.from_run[0]), args.from_run[1]
@@ -270,9 +272,9 @@ def _warnings_on_stderr():
 
 
 def cmd_plot(args) -> int:
-    from experiments.analyze import checked_outcomes
+    from experiments.outcomes import KEY_OUTCOMES, checked_outcomes
     from experiments.plotting import plot_results
-    from experiments.results import KEY_OUTCOMES, load_results
+    from experiments.results import load_results
 
     with _warnings_on_stderr():
         results = load_results(args.result_dir)

@@ -16,15 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments.analyze import checked_outcomes, outcome_names
+from experiments.checks import SpecError
+from experiments.outcomes import COMPARED_OUTCOMES, checked_outcomes, outcome_names
 from experiments.plotting import format_value
-from experiments.results import KEY_OUTCOMES, Results, load_results
-from experiments.spec import SpecError
-from model.ledger import STREAMS
+from experiments.results import Results, load_results
 
-DEFAULT_OUTCOMES = (*KEY_OUTCOMES, *(f"revenue_{s}" for s in STREAMS),
-                    *(f"churn_{c}_total" for c in ("ads", "privacy", "peers", "other")))
-"""Compared when none are named: the key outcomes, revenue by stream and churn by cause."""
 METHOD = "B - A with its 95% Welch t-interval on per-run outcomes (runs taken as independent)"
 
 
@@ -67,7 +63,7 @@ def _outcomes(a: Results, b: Results, outcomes: list[str] | None) -> list[str]:
         checked_outcomes(a.summary, outcomes)
         return checked_outcomes(b.summary, outcomes)
     both = set(outcome_names(a.summary)) & set(outcome_names(b.summary))
-    return [o for o in DEFAULT_OUTCOMES if o in both
+    return [o for o in COMPARED_OUTCOMES if o in both
             and (a.summary[o].abs().sum() > 0 or b.summary[o].abs().sum() > 0)]
 
 

@@ -22,9 +22,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import Formatter, FuncFormatter  # noqa: E402
 
+from experiments.outcomes import CAUSES, KEY_OUTCOMES, SENSITIVITY_OUTCOMES  # noqa: E402
 from experiments.results import (  # noqa: E402
-    CAUSES,
-    KEY_OUTCOMES,
     SMOOTH_DAYS,
     Results,
     load_results,
@@ -180,9 +179,9 @@ def _write(draw: Callable[[Results], Figure], results: Results, stem: Path) -> P
 
 def _write_sensitivity(results: Results, stem: Path) -> Path:
     """Sobol' indices or Morris screening, drawn and written by ``wasim analyze``'s own code."""
-    from experiments.analyze import DEFAULT_OUTCOMES, point_outputs, sensitivity_figure, sensitivity_table
+    from experiments.analyze import point_outputs, sensitivity_figure, sensitivity_table
 
-    outputs = point_outputs(results.spec, results.summary, list(DEFAULT_OUTCOMES))
+    outputs = point_outputs(results.spec, results.summary, list(SENSITIVITY_OUTCOMES))
     return sensitivity_figure(sensitivity_table(results.spec, outputs), results.spec, stem)[0]
 
 

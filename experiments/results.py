@@ -15,13 +15,12 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-from experiments.spec import ExperimentSpec, SpecError, parse_spec
+from experiments.checks import SpecError
+from experiments.outcomes import CAUSES, KEY_OUTCOMES
+from experiments.spec import ExperimentSpec, parse_spec
 from experiments.storage import ResultFolder, summary_frame
 from model.ledger import STREAMS
 
-KEY_OUTCOMES = ("revenue_total", "churned_share", "users_active_final", "revenue_per_user_mean")
-"""Outcomes shown against factors, in heat maps, reports and comparisons by default."""
-CAUSES = ("ads", "privacy", "peers", "other")
 SMOOTH_DAYS = 7
 """Flows per day (revenue, churn) are drawn as each run's trailing 7-day mean."""
 _DAILY_COLUMNS = ["day", "users_active", "users_multihoming", "users_churned_total", "users_total",

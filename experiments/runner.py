@@ -28,12 +28,13 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from experiments.checks import SpecError
+from experiments.outcomes import summarise
 from experiments.provenance import model_hash
 from experiments.runs import RunTask, next_round, plan_runs
-from experiments.spec import ExperimentSpec, SpecError
+from experiments.spec import ExperimentSpec
 from experiments.storage import ResultFolder
 from model.blocks import run_blocks_serially
-from model.ledger import STREAMS
 from model.market import WhatsAppMarket
 
 BACKENDS = ("local", "dask")
@@ -76,29 +77,6 @@ def _between_days(day: int, days: int) -> None:
     if limit is not None and (spent := time.perf_counter() - limit[0]) > limit[1]:
         raise TimeLimitExceeded(f"stopped before day {day} of {days}: {spent:.1f} s is over the "
                                 f"time limit of {limit[1]:g} s per run (--time-limit)")
-
-
-FINAL_STOCKS = ("users_total", "users_active", "users_multihoming", "users_churned_total",
-                "share_data_optout", "share_promo_optin", "share_payments_linked", "mean_concern",
-                "mean_annoyance")
-CHURN = ("churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_other")
-OUTCOMES = (*(f"{c}_final" for c in FINAL_STOCKS), *(c.replace("_today", "") + "_total" for c in CHURN),
-            *(f"revenue_{stream}" for stream in (*STREAMS, "total")), "revenue_per_user_mean",
-            "churned_share")
-"""The summary outcomes of a run, in the order ``summarise`` gives them."""
-
-
-def summarise(daily: pd.DataFrame) -> dict[str, float]:
-    """Outcomes of one run (``OUTCOMES``): final stocks, totals over the horizon, means."""
-    last = daily.iloc[-1]
-    out = {f"{c}_final": float(last[c]) for c in FINAL_STOCKS}
-    for c in CHURN:
-        out[c.replace("_today", "") + "_total"] = float(daily[c].sum())
-    for stream in (*STREAMS, "total"):
-        out[f"revenue_{stream}"] = float(daily[f"revenue_{stream}"].sum())
-    out["revenue_per_user_mean"] = float(daily["revenue_per_user"].mean())
-    out["churned_share"] = out["churn_total"] / float(daily["users_total"].iloc[-1])
-    return out
 
 
 def execute_run(task: RunTask, time_limit_s: float | None = None) -> dict:

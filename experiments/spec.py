@@ -18,6 +18,7 @@ from experiments.checks import (
     sub_table,
     typed_value,
 )
+from experiments.outcomes import OUTCOMES
 from model.params import PARAMS, Param, ParameterError, resolve
 
 BUILTIN_DIR = Path(__file__).parent
@@ -187,8 +188,6 @@ def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
                                                  "replication")
     where = "experiment.replicates."
     check_keys(value, _ADAPTIVE_KEYS, where, " for adaptive replication")
-    from experiments.runner import OUTCOMES  # the model's heavy imports, only when needed
-
     target = value.get("target")
     if target not in OUTCOMES:
         raise SpecError(where + "target", f"got {target!r}; allowed: a summary outcome, one of "

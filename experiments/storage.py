@@ -25,9 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
+from experiments.checks import SpecError
 from experiments.provenance import provenance
 from experiments.runs import RunTask, next_round, plan_runs
-from experiments.spec import ExperimentSpec, SpecError, parse_spec
+from experiments.spec import ExperimentSpec, parse_spec
 
 META_KEY = b"wasim.run"
 

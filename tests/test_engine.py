@@ -17,6 +17,7 @@ from conftest import SPEC, without_timing, write_spec
 
 from experiments import runner
 from experiments.cli import main
+from experiments.outcomes import OUTCOMES
 from experiments.spec import load_spec
 from experiments.storage import ResultFolder
 from model.market import WhatsAppMarket
@@ -209,7 +210,7 @@ def test_adaptive_replication_adds_rounds_until_each_interval_is_narrow_or_at_ma
     fixed = plan_runs(dataclasses.replace(spec, replicates=16, adaptive=None), out)
     assert set(summary["run_id"]) <= {t.run_id for t in fixed}, "seeds stay hierarchical"
     record = ResultFolder(out).read_record(summary["run_id"].iloc[0])
-    assert tuple(record["outcomes"]) == runner.OUTCOMES
+    assert tuple(record["outcomes"]) == OUTCOMES
 
     assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
     assert f"nothing to do: all {len(summary)} runs of 'tiny' are done" in capsys.readouterr().out

@@ -14,6 +14,7 @@ from scipy import stats
 
 from experiments import plotting
 from experiments.cli import main
+from experiments.outcomes import summarise
 from experiments.plotting import (
     best_by_horizon,
     factor_figure,
@@ -28,7 +29,6 @@ from experiments.plotting import (
     users_figure,
 )
 from experiments.results import load_results, pareto_front, point_table
-from experiments.runner import summarise
 from experiments.runs import plan_runs
 from experiments.spec import parse_spec
 from experiments.storage import ResultFolder
