@@ -18,22 +18,20 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import sobol as sobol_analyze
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-from SALib.analyze import morris as morris_analyze  # noqa: E402
-from SALib.analyze import sobol as sobol_analyze  # noqa: E402
-
-from experiments.designs import design_points, salib_problem, sample_matrix  # noqa: E402
-from experiments.outcomes import checked_outcomes  # noqa: E402
-from experiments.plotting import PALETTE, money  # noqa: E402
-from experiments.runs import plan_runs  # noqa: E402
-from experiments.spec import ExperimentSpec, SpecError, parse_spec  # noqa: E402
-from experiments.storage import ResultFolder, atomic_write  # noqa: E402
+from experiments.checks import SpecError
+from experiments.designs import design_points, salib_problem, sample_matrix
+from experiments.figure_style import PALETTE, money, save_figure
+from experiments.outcomes import checked_outcomes
+from experiments.runs import plan_runs
+from experiments.spec import ExperimentSpec, parse_spec
+from experiments.storage import ResultFolder, atomic_write
 
 ANALYSED_KINDS = ("saltelli", "morris")
 """Designs with an analysis: Sobol' indices need Saltelli's scheme, elementary effects need
@@ -189,7 +187,7 @@ def sensitivity_figure(table: pd.DataFrame, spec: ExperimentSpec, stem: Path) ->
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(bars), fontsize="small")
     fig.suptitle(_title(spec))
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
 def _xlabel(kind: str, outcome: str) -> str:
@@ -206,13 +204,3 @@ def _title(spec: ExperimentSpec) -> str:
         return f"Sobol' indices of '{spec.name}' ({interval}; {spec.samples} base samples, {replicates})"
     return f"Morris screening of '{spec.name}' ({interval} on mu*; {spec.samples} trajectories, {replicates})"
 
-
-def _save(fig, stem: Path) -> list[Path]:
-    """PNG at 150 dpi and SVG, each whole or absent (written under a temporary name)."""
-    files = []
-    for suffix, options in ((".png", {"format": "png", "dpi": 150}), (".svg", {"format": "svg"})):
-        path = stem.with_suffix(suffix)
-        atomic_write(path, lambda p, options=options: fig.savefig(p, **options))
-        files.append(path)
-    plt.close(fig)
-    return files

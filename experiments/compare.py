@@ -17,8 +17,8 @@ import pandas as pd
 from scipy import stats
 
 from experiments.checks import SpecError
+from experiments.figure_style import format_value
 from experiments.outcomes import COMPARED_OUTCOMES, checked_outcomes, outcome_names
-from experiments.plotting import format_value
 from experiments.results import Results, load_results
 
 METHOD = "B - A with its 95% Welch t-interval on per-run outcomes (runs taken as independent)"

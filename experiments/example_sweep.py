@@ -12,16 +12,13 @@ The same experiment as a TOML file would run with `wasim run FILE`.
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from experiments.plotting import PALETTE, money  # noqa: E402
-from experiments.runner import run_experiment  # noqa: E402
-from experiments.spec import parse_spec  # noqa: E402
-from experiments.storage import ResultFolder  # noqa: E402
+from experiments.figure_style import PALETTE, money, save_figure
+from experiments.runner import run_experiment
+from experiments.spec import parse_spec
+from experiments.storage import ResultFolder
 
 # 1. The experiment, as the dict a TOML spec parses to. parse_spec checks it in full (a mistake
 #    raises SpecError naming the field) and fills in the rest from the model's defaults.
@@ -61,8 +58,7 @@ def main() -> None:
     users_ax.legend()
     fig.suptitle("Status-ad load: users against revenue (mean of 2 replicates)")
     folder.figures_dir.mkdir(exist_ok=True)
-    path = folder.figures_dir / "ad_load.png"
-    fig.savefig(path, dpi=150)
+    [path] = save_figure(fig, folder.figures_dir / "ad_load", formats=["png"])  # 150 dpi, atomic
     print(f"wrote {path}")
 
 

@@ -3,6 +3,8 @@
 Every band and error bar is the 95% t-interval of the mean over a point's replicates
 (``mean_ci``), so a figure never looks surer than its runs allow. The folder is read by
 ``experiments.results`` from its run files, so a sweep still running or killed plots too.
+The figures' look, units and labels, and their saving (each file whole or absent), are
+``experiments.figure_style``'s.
 """
 
 from __future__ import annotations
@@ -12,18 +14,29 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import Formatter, FuncFormatter  # noqa: E402
-
-from experiments.outcomes import CAUSES, KEY_OUTCOMES, SENSITIVITY_OUTCOMES  # noqa: E402
-from experiments.results import (  # noqa: E402
+from experiments.analyze import ANALYSED_KINDS, point_outputs, sensitivity_figure, sensitivity_table
+from experiments.figure_style import (
+    HEATMAP,
+    PALETTE,
+    STYLE,
+    CountFormatter,
+    factor_label,
+    format_value,
+    money,
+    outcome_formatter,
+    outcome_label,
+    percent,
+    save_figure,
+)
+from experiments.outcomes import CAUSES, KEY_OUTCOMES, SENSITIVITY_OUTCOMES
+from experiments.results import (
     SMOOTH_DAYS,
     Results,
     load_results,
@@ -32,20 +45,8 @@ from experiments.results import (  # noqa: E402
     point_table,
     value_text,
 )
-from experiments.spec import SAMPLED_KINDS  # noqa: E402
-from model.ledger import STREAMS  # noqa: E402
-from model.params import PARAMS  # noqa: E402
-
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000", "#999999", "#882255", "#44AA99"]
-"""Okabe-Ito colours (colour-blind safe), extended with two of Tol's."""
-STYLE = {"axes.prop_cycle": plt.cycler(color=PALETTE), "axes.spines.top": False,
-         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "font.size": 10,
-         "axes.titlesize": 11, "figure.titlesize": 12, "legend.frameon": False, "axes.axisbelow": True,
-         "savefig.dpi": 150}
-"""One look for every figure: light grid, no box, the palette above, 150 dpi PNGs."""
-HEATMAP = "viridis"
-"""Perceptually uniform and readable by colour-blind viewers and in greyscale."""
+from experiments.spec import SAMPLED_KINDS
+from model.ledger import STREAMS
 
 MAX_PANELS = 6
 """Points drawn at most in per-point figures; larger designs show their first points."""
@@ -59,68 +60,6 @@ HORIZONS_DAYS = (90, 180, 365, 730)
 read (``horizon_figure``), with the run's last day when it is none of these."""
 MIN_HORIZON_DAYS = 180
 """Runs shorter than this reach one horizon at most, and there is no move to show."""
-# --- units ---------------------------------------------------------------------------------------
-def money(value: float, _pos=None) -> str:
-    sign = "-" if value < 0 else ""
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            return f"{sign}${abs(value) / limit:.3g}{suffix}"
-    return f"{sign}${abs(value):.3g}"
-
-
-def percent(share: float, _pos=None) -> str:
-    return f"{100 * share:.3g}%"
-
-
-def count(value: float, _pos=None, scale: float | None = None) -> str:
-    """A count in M or k from 1e6 or 1e4 up (of ``scale``, the axis's largest value, so that an
-    axis keeps one unit), else as it is."""
-    scale = abs(value) if scale is None else scale
-    if value == 0:
-        return "0"
-    if scale >= 1e6:
-        return f"{value / 1e6:.4g}M"
-    if scale >= 1e4:
-        return f"{value / 1e3:.4g}k"
-    return f"{value:,.0f}" if scale >= 100 else f"{value:.3g}"
-
-
-class CountFormatter(Formatter):
-    """``count`` with one unit per axis: 0, 5k, 10k rather than 0, 5,000, 10k."""
-
-    def __call__(self, value, pos=None):
-        scale = max(map(abs, self.axis.get_view_interval())) if self.axis else None
-        return count(value, scale=scale)
-
-
-OUTCOME_LABELS = {
-    "revenue_total": "revenue over the run (USD)",
-    "churned_share": "users who left (% of all who joined)",
-    "users_active_final": "active users at the end (sample)",
-    "revenue_per_user_mean": "revenue per active user per day (USD)",
-}
-
-
-def factor_label(name: str) -> str:
-    """A parameter with its unit, from the parameter schema."""
-    unit = PARAMS[name].unit if name in PARAMS else ""
-    return f"{name} ({unit})" if unit and unit != "mode" else name
-
-
-def outcome_label(name: str) -> str:
-    return OUTCOME_LABELS.get(name, name.replace("_", " "))
-
-
-def outcome_formatter(name: str):
-    if name.startswith("revenue"):
-        return FuncFormatter(money)
-    if "share" in name:
-        return FuncFormatter(percent)
-    return CountFormatter()
-
-
-def format_value(name: str, value: float) -> str:
-    return outcome_formatter(name)(value, None)
 
 
 # --- the figure set ------------------------------------------------------------------------------
@@ -129,8 +68,6 @@ def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
     """The figures that fit what the experiment varied: file name -> what draws and writes it
     (to a stem; PNG and SVG). Deciding costs nothing; drawing is the slow part. ``outcomes``
     (one to four summary columns) are the panels of the figures against the factors."""
-    from experiments.analyze import ANALYSED_KINDS
-
     chosen = {"users": users_figure, "outcomes_over_time": over_time_figure,
               "revenue_by_stream": revenue_figure, "revenue_mix": revenue_mix_figure,
               "churn_by_cause": churn_figure}
@@ -170,17 +107,12 @@ def plot_results(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES) -> li
 
 
 def _write(draw: Callable[[Results], Figure], results: Results, stem: Path) -> Path:
-    fig = draw(results)
-    fig.savefig(stem.with_suffix(".png"), dpi=150)
-    fig.savefig(stem.with_suffix(".svg"))
-    plt.close(fig)
-    return stem.with_suffix(".png")
+    """Draw the figure and save it (PNG and SVG); return the PNG."""
+    return save_figure(draw(results), stem)[0]
 
 
 def _write_sensitivity(results: Results, stem: Path) -> Path:
     """Sobol' indices or Morris screening, drawn and written by ``wasim analyze``'s own code."""
-    from experiments.analyze import point_outputs, sensitivity_figure, sensitivity_table
-
     outputs = point_outputs(results.spec, results.summary, list(SENSITIVITY_OUTCOMES))
     return sensitivity_figure(sensitivity_table(results.spec, outputs), results.spec, stem)[0]
 

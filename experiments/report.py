@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.figure_style import format_value, outcome_label
 from experiments.outcomes import KEY_OUTCOMES, checked_outcomes
-from experiments.plotting import format_value, outcome_label, plot_results
+from experiments.plotting import plot_results
 from experiments.results import Results, load_results, pareto_front, point_table
 from experiments.storage import atomic_write
 

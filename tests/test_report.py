@@ -11,7 +11,7 @@ from scipy import stats
 from test_plotting import ALWAYS, GRID_1, snapshot, spec_dict, synthetic_folder
 
 from experiments.cli import main
-from experiments.plotting import format_value
+from experiments.figure_style import format_value
 from experiments.report import write_report
 
 
