@@ -2,11 +2,12 @@
 
 A ``saltelli`` design gets Sobol' indices (first order S1, total ST), a ``morris`` design
 Morris' elementary-effect statistics (mu, mu*, sigma), both from SALib with bootstrap
-confidence intervals. SALib's analyzers read one output per row of the design's sample
-matrix, in its order; a result folder holds runs instead (points x replicates, and a point the
-design repeats is run once under its first index). So the replicates of each point are
-averaged first, and each row of the matrix looks its point up by value (``point_values``),
-which finds the runs of a repeated point wherever they were filed.
+confidence intervals; the estimators belong to their design kinds (``experiments.designs``).
+SALib's analyzers read one output per row of the design's sample matrix, in its order; a result
+folder holds runs instead (points x replicates, and a point the design repeats is run once
+under its first index). So the replicates of each point are averaged first, and each row of
+the matrix looks its point up by value (``point_values``), which finds the runs of a repeated
+point wherever they were filed.
 
 Everything is checked before anything is written: a folder the analysis cannot use exits 2
 (SpecError) and is left as it was. The analysis writes only into ``RESULT_DIR/analysis/``.
@@ -22,25 +23,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
-from SALib.analyze import morris as morris_analyze
-from SALib.analyze import sobol as sobol_analyze
 
 from experiments.checks import SpecError
-from experiments.designs import design_points, salib_problem, sample_matrix
+from experiments.designs import CONF_LEVEL, DESIGNS, design_points
 from experiments.figure_style import PALETTE, money, save_figure
 from experiments.outcomes import checked_outcomes
 from experiments.runs import plan_runs
 from experiments.spec import ExperimentSpec, parse_spec
 from experiments.storage import ResultFolder, atomic_write
-
-ANALYSED_KINDS = ("saltelli", "morris")
-"""Designs with an analysis: Sobol' indices need Saltelli's scheme, elementary effects need
-Morris' one-factor-at-a-time trajectories; other designs have neither structure."""
-CONF_LEVEL = 0.95
-NUM_RESAMPLES = 1000
-"""Bootstrap resamples for the confidence intervals (cheap next to a single model run)."""
-INDEX_COLUMNS = {"saltelli": ["S1", "S1_conf", "ST", "ST_conf"],
-                 "morris": ["mu", "mu_star", "mu_star_conf", "sigma"]}
 
 
 @dataclass(frozen=True)
@@ -72,10 +62,12 @@ def analysable_spec(folder: ResultFolder) -> ExperimentSpec:
     except ValueError as err:  # tomllib.TOMLDecodeError is a ValueError, and so is SpecError
         raise SpecError("RESULT_DIR", f"{folder.spec_path} is not a valid spec ({err}); "
                                       "not a result folder") from err
-    if spec.design_kind not in ANALYSED_KINDS:
+    if DESIGNS[spec.design_kind].sensitivity is None:
+        analysed = [kind for kind in DESIGNS.values() if kind.sensitivity is not None]
+        estimates = ", ".join(f"{kind.sensitivity.name} for {kind.name}" for kind in analysed)
         raise SpecError("design.kind", f"got {spec.design_kind!r} in {folder.spec_path}; "
-                                       f"allowed: one of {', '.join(ANALYSED_KINDS)} (Sobol' "
-                                       "indices for saltelli, elementary effects for morris)")
+                                       f"allowed: one of {', '.join(kind.name for kind in analysed)} "
+                                       f"({estimates})")
     return spec
 
 
@@ -110,42 +102,11 @@ def point_outputs(spec: ExperimentSpec, summary: pd.DataFrame, outcomes: list[st
 
 def sensitivity_table(spec: ExperimentSpec, outputs: pd.DataFrame) -> pd.DataFrame:
     """The indices of every outcome, stacked into one tidy table."""
-    index = {"saltelli": sobol_indices, "morris": morris_indices}[spec.design_kind]
-    frames = [index(spec, outputs[name].to_numpy(dtype=float)).assign(outcome=name)
+    sensitivity = DESIGNS[spec.design_kind].sensitivity
+    frames = [sensitivity.indices(spec, outputs[name].to_numpy(dtype=float)).assign(outcome=name)
               for name in outputs.columns]
     table = pd.concat(frames, ignore_index=True)
-    return table[["outcome", "factor", *INDEX_COLUMNS[spec.design_kind]]]
-
-
-def sobol_indices(spec: ExperimentSpec, y: np.ndarray) -> pd.DataFrame:
-    """First-order and total Sobol' indices with bootstrap CIs (Saltelli et al. 2010 estimators).
-    An outcome that does not vary has no variance to share out: its indices are NaN, where
-    SALib would divide by zero."""
-    problem = salib_problem(spec)
-    if np.ptp(y) == 0:
-        return pd.DataFrame({"factor": problem["names"]}
-                            | dict.fromkeys(INDEX_COLUMNS["saltelli"], np.nan))
-    result = sobol_analyze.analyze(problem, y, calc_second_order=spec.options["calc_second_order"],
-                                   num_resamples=NUM_RESAMPLES, conf_level=CONF_LEVEL,
-                                   seed=_bootstrap_seed(spec))
-    return pd.DataFrame({"factor": problem["names"]} | {c: result[c] for c in INDEX_COLUMNS["saltelli"]})
-
-
-def morris_indices(spec: ExperimentSpec, y: np.ndarray) -> pd.DataFrame:
-    """Morris screening (Campolongo et al. 2007): mu* ranks factors by influence, sigma flags
-    interactions or non-linearity. SALib takes the raw (unrounded) sample matrix and measures
-    each elementary effect as the change in the outcome over the factor's whole range."""
-    problem = salib_problem(spec)
-    result = morris_analyze.analyze(problem, sample_matrix(spec), y, num_resamples=NUM_RESAMPLES,
-                                    conf_level=CONF_LEVEL, num_levels=spec.options["num_levels"],
-                                    seed=_bootstrap_seed(spec))
-    return pd.DataFrame({"factor": problem["names"]} | {c: result[c] for c in INDEX_COLUMNS["morris"]})
-
-
-def _bootstrap_seed(spec: ExperimentSpec) -> int:
-    """A non-zero seed from the experiment's, so the CIs are the same each time (SALib's Sobol'
-    analyzer treats seed 0 as no seed)."""
-    return int(np.random.SeedSequence(spec.seed).generate_state(1)[0]) or 1
+    return table[["outcome", "factor", *sensitivity.columns]]
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -157,17 +118,14 @@ def write_analysis(folder: ResultFolder, spec: ExperimentSpec, table: pd.DataFra
     return [csv, *sensitivity_figure(table, spec, out / "sensitivity")]
 
 
-_BARS = {"saltelli": [("S1", "S1_conf", "first order S1"), ("ST", "ST_conf", "total ST")],
-         "morris": [("mu_star", "mu_star_conf", "mu* (mean |effect|)"), ("sigma", None, "sigma (spread)")]}
-
-
 def sensitivity_figure(table: pd.DataFrame, spec: ExperimentSpec, stem: Path) -> list[Path]:
     """Horizontal bars per factor, one panel per outcome. Each panel keeps its own axis: Morris
     effects are in each outcome's units, and a Sobol' panel with wide intervals (few samples)
     would otherwise squash the bars of the others."""
     outcomes = list(dict.fromkeys(table["outcome"]))
     factors = list(dict.fromkeys(table["factor"]))
-    bars = _BARS[spec.design_kind]
+    sensitivity = DESIGNS[spec.design_kind].sensitivity
+    bars = sensitivity.bars
     fig, axes = plt.subplots(1, len(outcomes), figsize=(5.5 * len(outcomes) + 1, 2.5 + 0.6 * len(factors)),
                              squeeze=False, layout="constrained")
     positions = np.arange(len(factors))
@@ -180,8 +138,8 @@ def sensitivity_figure(table: pd.DataFrame, spec: ExperimentSpec, stem: Path) ->
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_yticks(positions, factors)
         ax.invert_yaxis()
-        ax.set(title=outcome.replace("_", " "), xlabel=_xlabel(spec.design_kind, outcome))
-        if spec.design_kind == "morris" and outcome.startswith("revenue_"):
+        ax.set(title=outcome.replace("_", " "), xlabel=sensitivity.xlabel.format(outcome=outcome))
+        if sensitivity.outcome_units and outcome.startswith("revenue_"):
             ax.xaxis.set_major_formatter(FuncFormatter(money))
     axes.flat[0].set_ylabel("factor")
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -190,17 +148,9 @@ def sensitivity_figure(table: pd.DataFrame, spec: ExperimentSpec, stem: Path) ->
     return save_figure(fig, stem)
 
 
-def _xlabel(kind: str, outcome: str) -> str:
-    if kind == "saltelli":
-        return "share of the outcome's variance"
-    return f"change in {outcome} over the factor's range"
-
-
 def _title(spec: ExperimentSpec) -> str:
-    interval = f"{CONF_LEVEL:.0%} bootstrap CI"
     replicates = (f"means of {spec.replicates} replicates per point" if spec.replicates > 1
                   else "1 run per point")
-    if spec.design_kind == "saltelli":
-        return f"Sobol' indices of '{spec.name}' ({interval}; {spec.samples} base samples, {replicates})"
-    return f"Morris screening of '{spec.name}' ({interval} on mu*; {spec.samples} trajectories, {replicates})"
-
+    return DESIGNS[spec.design_kind].sensitivity.title.format(
+        name=spec.name, interval=f"{CONF_LEVEL:.0%} bootstrap CI", samples=spec.samples,
+        replicates=replicates)

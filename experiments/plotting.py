@@ -21,7 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from experiments.analyze import ANALYSED_KINDS, point_outputs, sensitivity_figure, sensitivity_table
+from experiments.analyze import point_outputs, sensitivity_figure, sensitivity_table
+from experiments.designs import DESIGNS
 from experiments.figure_style import (
     HEATMAP,
     PALETTE,
@@ -45,7 +46,6 @@ from experiments.results import (
     point_table,
     value_text,
 )
-from experiments.spec import SAMPLED_KINDS
 from model.ledger import STREAMS
 
 MAX_PANELS = 6
@@ -68,13 +68,14 @@ def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
     """The figures that fit what the experiment varied: file name -> what draws and writes it
     (to a stem; PNG and SVG). Deciding costs nothing; drawing is the slow part. ``outcomes``
     (one to four summary columns) are the panels of the figures against the factors."""
+    design = DESIGNS[results.spec.design_kind]
     chosen = {"users": users_figure, "outcomes_over_time": over_time_figure,
               "revenue_by_stream": revenue_figure, "revenue_mix": revenue_mix_figure,
               "churn_by_cause": churn_figure}
     factors, n_points = results.factors, len(results.points)
     if n_points > 1:
         chosen["tradeoff"] = tradeoff_figure
-    if 1 < n_points <= MAX_BARS and results.spec.design_kind not in SAMPLED_KINDS:
+    if 1 < n_points <= MAX_BARS and not design.sampled:
         chosen["revenue_by_point"] = revenue_by_point_figure
     if len(factors) == 1 and n_points > 1:
         chosen[f"outcomes_vs_{factors[0]}"] = partial(factor_figure, outcomes=outcomes)
@@ -82,10 +83,10 @@ def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
             chosen["revenue_by_horizon"] = horizon_figure
     if len(factors) == 2:
         chosen["heatmap"] = partial(heatmap_figure, outcomes=outcomes)
-    if len(factors) > 1 and results.spec.design_kind in SAMPLED_KINDS:
+    if len(factors) > 1 and design.sampled:
         chosen["outcomes_vs_factors"] = scatter_figure
     figures = {name: partial(_write, draw) for name, draw in chosen.items()}
-    if results.spec.design_kind in ANALYSED_KINDS:
+    if design.sensitivity is not None:
         if results.complete:
             figures["sensitivity"] = _write_sensitivity
         else:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from experiments.designs import design_points
 from experiments.spec import AdaptiveReplicates, ExperimentSpec
 from model.params import resolve
 
@@ -49,12 +50,7 @@ def plan_runs(spec: ExperimentSpec, out_dir: Path,
     """Every run of the experiment, once: a point a design repeats (Morris trajectories share
     points; rounding integer factors can merge points) keeps its first index and is run once.
     ``replicates`` gives points (by index) another number of replicates than the spec's, as
-    adaptive replication does.
-
-    The designs (SALib, scipy.stats) are imported here, not at the top: worker processes
-    import this module to receive their tasks but never plan, and start a second sooner."""
-    from experiments.designs import design_points
-
+    adaptive replication does."""
     tasks, planned = [], set()
     for point, values in enumerate(design_points(spec)):
         parameters = resolve({**spec.parameters, **values})

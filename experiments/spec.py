@@ -1,4 +1,9 @@
-"""Experiment specs: TOML files, checked in full before anything runs or is written."""
+"""Experiment specs: TOML files, checked in full before anything runs or is written.
+
+The [design] table is read by its kind's entry in ``experiments.designs.DESIGNS``. A mistake
+raises ``SpecError`` (``experiments.checks``; importable from here too), which names the field
+and what is allowed.
+"""
 
 from __future__ import annotations
 
@@ -11,31 +16,20 @@ from typing import Any
 from experiments.checks import (
     SpecError,
     check_keys,
-    coerced,
     error_reason,
     integer_value,
-    parameter_range,
     sub_table,
     typed_value,
 )
+from experiments.designs import DESIGNS
 from experiments.outcomes import OUTCOMES
-from model.params import PARAMS, Param, ParameterError, resolve
+from model.params import PARAMS, ParameterError, resolve
 
 BUILTIN_DIR = Path(__file__).parent
-DESIGN_KINDS = ("grid", "rows", "lhs", "sobol", "saltelli", "morris")
-SAMPLED_KINDS = ("lhs", "sobol", "saltelli", "morris")
-"""Designs that draw ``samples`` points from factor ranges, seeded by the experiment's seed."""
 
 _EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers",
                     "start_date"}
 _ADAPTIVE_KEYS = {"target", "ci_halfwidth", "max", "min"}  # replicates = {...}
-_DESIGN_KEYS = {"grid": {"kind", "factors"}, "rows": {"kind", "points"},
-                **{kind: {"kind", "samples", "factors", "options"} for kind in SAMPLED_KINDS}}
-_OPTION_KEYS = {"saltelli": {"calc_second_order"}, "morris": {"num_levels"}}
-_CATEGORICAL_KINDS = ("grid", "lhs", "sobol")  # SALib's Sobol' and Morris estimators need numbers
-_POWER_OF_TWO_KINDS = ("sobol", "saltelli")  # Sobol' points are balanced only at 2^m of them
-LABEL_MAX_CHARS = 60
-"""A rows point's ``label`` names it in figures: short enough for a panel title or a legend."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +83,7 @@ class ExperimentSpec:
         design: dict[str, Any] = {"kind": self.design_kind}
         if self.samples is not None:
             design["samples"] = self.samples
-        if self.design_kind == "rows":
+        if DESIGNS[self.design_kind].lists_points:
             design["points"] = [{"label": label, **point} if label else point
                                 for point, label in zip(self.points, self.labels, strict=True)]
         else:
@@ -105,7 +99,7 @@ class ExperimentSpec:
         data = self.to_toml_dict()
         data["experiment"] = {k: v for k, v in data["experiment"].items()
                               if k not in ("replicates", "description", "start_date")}
-        if self.design_kind == "rows":
+        if DESIGNS[self.design_kind].lists_points:
             data["design"]["points"] = [dict(point) for point in self.points]
         return data
 
@@ -206,126 +200,11 @@ def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
 
 
 def _design(design: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
-    """The [design] table as ExperimentSpec fields. Keys a kind does not use are errors rather
-    than ignored, so a spec never silently runs a different design than its author meant."""
+    """The [design] table as ExperimentSpec fields, read by its kind (grid when not given)."""
     kind = design.get("kind", "grid")
-    if kind not in DESIGN_KINDS:
-        raise SpecError("design.kind", f"got {kind!r}; allowed: one of {', '.join(DESIGN_KINDS)}")
-    check_keys(design, _DESIGN_KEYS[kind], "design.", f" for a {kind} design")
-    fields: dict[str, Any] = {"design_kind": kind}
-    if kind == "rows":
-        fields["points"], fields["labels"] = _points(design, fixed)
-    else:
-        fields["factors"] = _factors(sub_table(design, "factors", "design."), fixed, kind)
-    if kind in SAMPLED_KINDS:
-        fields["samples"] = _samples(design, kind)
-        fields["options"] = _options(sub_table(design, "options", "design."), kind)
-        if not fields["factors"]:
-            raise SpecError("design.factors", f"empty; a {kind} design needs at least one factor")
-    return fields
-
-
-def _factors(raw: dict[str, Any], fixed: dict[str, Any], kind: str) -> dict[str, Any]:
-    factors = {}
-    for name, value in raw.items():
-        where = f"design.factors.{name}"
-        if name not in PARAMS:
-            raise SpecError(where, "unknown parameter; see `wasim params`")
-        if name in fixed:
-            raise SpecError(where, "also set in [parameters]; set it in one place")
-        factors[name] = _factor(value, PARAMS[name], where, kind)
-    return factors
-
-
-def _factor(value: Any, param: Param, where: str, kind: str) -> list[Any] | dict[str, Any]:
-    """Grid factors list their values; sampled designs draw numbers from a range and
-    categories (text and true/false parameters) from a list, where the design allows them."""
-    if kind == "grid":
-        return _levels(value, param, where)
-    if param.kind not in (bool, str):
-        return parameter_range(value, param, where)
-    if kind not in _CATEGORICAL_KINDS:
-        raise SpecError(where, f"categorical parameter; a {kind} design needs numeric ranges: fix it "
-                               f"in [parameters] or use one of {', '.join(_CATEGORICAL_KINDS)}")
-    return _levels(value, param, where)
-
-
-def _levels(values: Any, param: Param, where: str) -> list[Any]:
-    if not isinstance(values, list) or not values:
-        raise SpecError(where, f"got {values!r}; allowed: a non-empty list of values")
-    levels = [coerced(param, v, where) for v in values]
-    if len(set(map(repr, levels))) != len(values):
-        raise SpecError(where, f"repeated values in {values!r}")
-    return levels
-
-
-def _samples(design: dict[str, Any], kind: str) -> int:
-    if "samples" not in design:
-        raise SpecError("design.samples", f"missing; a {kind} design needs a sample size (an integer >= 1)")
-    samples = integer_value(design, "samples", 1, 1, "design.")
-    if kind in _POWER_OF_TWO_KINDS and samples & (samples - 1):
-        below = 1 << (samples.bit_length() - 1)
-        raise SpecError("design.samples", f"got {samples}; allowed: a power of two for {kind} designs "
-                                          f"(Sobol' points are balanced only then), "
-                                          f"e.g. {below} or {2 * below}")
-    return samples
-
-
-def _options(raw: dict[str, Any], kind: str) -> dict[str, Any]:
-    """Options passed to SALib, with SALib's defaults filled in so that the spec written to a
-    result folder says exactly how it was sampled."""
-    check_keys(raw, _OPTION_KEYS.get(kind, set()), "design.options.", f" for a {kind} design")
-    if kind == "saltelli":
-        return {"calc_second_order": typed_value(raw, "calc_second_order", bool, True, "design.options.")}
-    if kind == "morris":
-        levels = integer_value(raw, "num_levels", 4, 2, "design.options.")
-        if levels % 2:
-            raise SpecError("design.options.num_levels",
-                            f"got {levels}; allowed: an even integer >= 2 (odd levels bias the sample)")
-        return {"num_levels": levels}
-    return {}
-
-
-def _points(design: dict[str, Any], fixed: dict[str, Any]
-            ) -> tuple[list[dict[str, Any]], list[str | None]]:
-    """A rows design's points and their labels. Each point is checked like [parameters]; a
-    repeated point would give the same runs twice, so it is refused (replicates are the way to
-    repeat a point). A point's optional ``label`` only names it: it is taken out here, so it
-    never reaches the model, the run ids or the spec's identity."""
-    raw = design.get("points")
-    if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
-        raise SpecError("design.points", f"got {raw!r}; allowed: a non-empty list of tables, "
-                                         "e.g. points = [{ad_load = 0.0}, {ad_load = 0.1}]")
-    points: list[dict[str, Any]] = []
-    labels: list[str | None] = []
-    for i, point in enumerate(raw):
-        where = f"design.points[{i}]"
-        point = dict(point)
-        labels.append(_label(point.pop("label"), labels, f"{where}.label") if "label" in point else None)
-        for name in point:
-            if name in fixed:
-                raise SpecError(f"{where}.{name}", "also set in [parameters]; set it in one place")
-        try:
-            resolve({**fixed, **point})
-        except ParameterError as err:
-            raise SpecError(f"{where}.{err.field}", error_reason(err)) from err
-        resolved = {name: PARAMS[name].coerce(v) for name, v in point.items()}
-        if resolved in points:
-            raise SpecError(where, f"same as design.points[{points.index(resolved)}]; "
-                                   "list each point once (replicates repeat it)")
-        points.append(resolved)
-    return points, labels
-
-
-def _label(value: Any, taken: list[str | None], where: str) -> str:
-    allowed = (f"allowed: a non-empty text of at most {LABEL_MAX_CHARS} characters, unique within "
-               'the design, e.g. label = "marketing x0.5"')
-    if not isinstance(value, str) or not value.strip() or len(value) > LABEL_MAX_CHARS:
-        raise SpecError(where, f"got {value!r}; {allowed}")
-    if value in taken:
-        raise SpecError(where, f"got {value!r}, the label of design.points[{taken.index(value)}]; "
-                               f"{allowed}")
-    return value
+    if not isinstance(kind, str) or kind not in DESIGNS:  # a list or table is no name
+        raise SpecError("design.kind", f"got {kind!r}; allowed: one of {', '.join(DESIGNS)}")
+    return DESIGNS[kind].read(design, fixed)
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:
