@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.checks import SpecError
+from experiments.designs import DESIGNS
+from experiments.outcomes import KEY_OUTCOMES, SENSITIVITY_OUTCOMES
 from experiments.spec import builtin_specs, load_spec, parse_assignments
 from experiments.storage import ResultFolder
 from model.params import PARAMS, ParameterError, resolve
@@ -97,16 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("result_dir", type=Path)
     cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
                      help="one to four summary columns for the figures against the factors "
-                          "(default: revenue_total churned_share users_active_final "
-                          "revenue_per_user_mean)")
+                          f"(default: {' '.join(KEY_OUTCOMES)})")
     cmd.set_defaults(handler=cmd_plot)
 
     cmd = sub.add_parser("report", help="RESULT_DIR/report.html: description, spec, outcomes per "
                                         "design point with 95%% CIs, every figure")
     cmd.add_argument("result_dir", type=Path)
     cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
-                     help="summary column(s) in the table (default: revenue_total churned_share "
-                          "users_active_final revenue_per_user_mean)")
+                     help=f"summary column(s) in the table (default: {' '.join(KEY_OUTCOMES)})")
     cmd.add_argument("--embed", action="store_true",
                      help="put the figures inside report.html (one file to send) instead of "
                           "linking figures/")
@@ -122,10 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--csv", type=Path, metavar="FILE", help="also write the table to FILE")
     cmd.set_defaults(handler=cmd_compare)
 
-    cmd = sub.add_parser("analyze", help="sensitivity indices of a saltelli or morris result folder")
+    analysed = " or ".join(name for name, kind in DESIGNS.items() if kind.sensitivity)
+    cmd = sub.add_parser("analyze", help=f"sensitivity indices of a {analysed} result folder")
     cmd.add_argument("result_dir", type=Path)
     cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
-                     help="summary column(s) to analyse (default: revenue_total churned_share)")
+                     help=f"summary column(s) to analyse (default: {' '.join(SENSITIVITY_OUTCOMES)})")
     cmd.set_defaults(handler=cmd_analyze)
 
     cmd = sub.add_parser("calibrate", help="fit the free behavioural parameters to calibration.md "
@@ -272,7 +273,7 @@ def _warnings_on_stderr():
 
 
 def cmd_plot(args) -> int:
-    from experiments.outcomes import KEY_OUTCOMES, checked_outcomes
+    from experiments.outcomes import checked_outcomes
     from experiments.plotting import plot_results
     from experiments.results import load_results
 
