@@ -1,7 +1,7 @@
-"""``wasim calibrate``: fit the free behavioural parameters to the targets of calibration.md §9.
+"""``wasim calibrate``: fit the free behavioural parameters to the targets of SOURCES.md#targets.
 
-What is fitted, within which bounds, and against which targets (each with its calibration.md
-row, value, tolerance and role) is data: ``experiments/calibration/calibration.toml``.
+What is fitted, within which bounds, and against which targets (each with its SOURCES.md
+anchor, value, tolerance and role) is data: ``experiments/calibration/calibration.toml``.
 
 Distance: D = sum over the fitted targets of ((model - value) / scale)^2, where ``model`` is
 the target's measure averaged over R replicate runs and ``scale`` its tolerance, the
@@ -66,7 +66,7 @@ SIGNIFICANT_DIGITS = 3
 TESTS = ("near", "above", "below")
 ROLES = ("fitted", "check")
 PAID_MESSAGING = ("revenue_marketing", "revenue_utility", "revenue_authentication", "revenue_service")
-"""The Business Platform's per-message streams: cal §9 row 13's 'paid messaging'."""
+"""The Business Platform's per-message streams: SOURCES.md#target-13's 'paid messaging'."""
 
 
 # --- measures of a run -------------------------------------------------------------------
@@ -105,7 +105,7 @@ def marketing_over_utility_price(daily: pd.DataFrame, params: Mapping[str, Any])
 
 
 def peer_churn_multiplier(daily: pd.DataFrame, params: Mapping[str, Any]) -> float:
-    """The parameter itself: it is set from its source (cal §6.1), the table shows it."""
+    """The parameter itself: it is set from its source ([nitzan2011social]), the table shows it."""
     return float(params["peer_churn_multiplier"])
 
 

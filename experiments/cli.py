@@ -17,6 +17,7 @@ import pandas as pd
 from experiments.checks import SpecError
 from experiments.designs import DESIGNS
 from experiments.outcomes import KEY_OUTCOMES, SENSITIVITY_OUTCOMES
+from experiments.references import describe, linked
 from experiments.spec import builtin_specs, load_spec, parse_assignments
 from experiments.storage import ResultFolder
 from model.params import PARAMS, ParameterError, resolve
@@ -46,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser("list", help="built-in experiments, one line each")
     cmd.set_defaults(handler=cmd_list)
 
-    cmd = sub.add_parser("params", help="every model parameter: default, range, unit, meaning")
+    cmd = sub.add_parser("params", help="every model parameter: default, range, unit, meaning, source "
+                         "with its full reference (--markdown: a table linking to docs/SOURCES.md)")
     cmd.add_argument("--markdown", action="store_true", help="as a Markdown table")
     cmd.set_defaults(handler=cmd_params)
 
@@ -129,8 +131,8 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"summary column(s) to analyse (default: {' '.join(SENSITIVITY_OUTCOMES)})")
     cmd.set_defaults(handler=cmd_analyze)
 
-    cmd = sub.add_parser("calibrate", help="fit the free behavioural parameters to calibration.md "
-                                           "§9 (Nelder-Mead over replicated runs); the fit per target")
+    cmd = sub.add_parser("calibrate", help="fit the free behavioural parameters to the targets of "
+                         "docs/SOURCES.md (Nelder-Mead over replicated runs); the fit per target")
     cmd.add_argument("--users", type=int, default=20_000)
     cmd.add_argument("--days", type=int, default=365)
     cmd.add_argument("--replicates", type=int, default=3, help="runs per evaluation, on fixed seeds")
@@ -166,15 +168,18 @@ def cmd_params(args) -> int:
             print(f"\n[{group}]")
         print(f"  {p.name:<30} {p.default!r:<12} {p.unit:<22} {p.allowed()}")
         print(f"  {'':<30} {p.meaning}. Source: {p.source}")
+        for reference in describe(p.source):
+            print(f"  {'':<30}   {reference}")
     return 0
 
 
 def params_markdown() -> str:
+    """The parameter table of docs/ODD.md: sources link to their sections of SOURCES.md."""
     lines = ["| parameter | default | unit | allowed | meaning | source |",
              "|---|---|---|---|---|---|"]
     for p in PARAMS.values():
         lines.append(f"| `{p.name}` | {p.default!r} | {p.unit} | {p.allowed()} | {p.meaning} "
-                     f"| {p.source} |")
+                     f"| {linked(p.source)} |")
     return "\n".join(lines)
 
 

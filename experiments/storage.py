@@ -1,6 +1,6 @@
 """The result folder: spec, one Parquet file per run (whole or absent), summary, failures.
 
-Layout (DESIGN.md)::
+Layout::
 
     spec.toml  provenance.json  runs/<run_id>.parquet  summary.parquet  failed/<run_id>.txt
     figures/

@@ -48,8 +48,8 @@ def timelines() -> dict[str, np.ndarray]:
 
 
 def test_an_ultimatum_raises_multihoming_and_churn(timelines):
-    """Measured: multi-homing starts +13% (per-seed sd of the ratio 0.03), departures +10%
-    (sd 0.065), 8 seeds of 5,000 users; the bounds are about half of each effect, and the
+    """Measured: multi-homing starts +14% (per-seed sd of the ratio 0.02), departures +10%
+    (sd 0.03), 8 seeds of 5,000 users; the bounds are about half of each effect, and the
     paired one-sided t-test must reject no effect at 1%."""
     ultimatum, calm = timelines["ultimatum"], timelines["media only"]
     for column, least_rise in ((0, 0.065), (1, 0.05)):
@@ -58,11 +58,13 @@ def test_an_ultimatum_raises_multihoming_and_churn(timelines):
 
 
 def test_a_postponement_lowers_multihoming_and_churn(timelines):
-    """Measured: multi-homing starts -13%, departures -7% against the ultimatum kept."""
+    """Measured against the ultimatum kept: multi-homing starts -12% (per-seed sd of the ratio
+    0.017), departures -8% (sd 0.043); the bounds are about half of each effect, and the
+    paired one-sided t-test must reject no effect at 1%."""
     postponed, kept = timelines["postponed"], timelines["ultimatum"]
-    for column, least_fall in ((0, 0.06), (1, 0.03)):
+    for column, least_fall in ((0, 0.06), (1, 0.04)):
         assert postponed[:, column].mean() < (1 - least_fall) * kept[:, column].mean()
-        assert stats.ttest_rel(postponed[:, column], kept[:, column], alternative="less").pvalue < 0.001
+        assert stats.ttest_rel(postponed[:, column], kept[:, column], alternative="less").pvalue < 0.01
 
 
 def test_the_timeline_shows_in_the_columns_and_a_postponement_moves_the_deadline():

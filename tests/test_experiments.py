@@ -209,7 +209,7 @@ def test_list_and_params_commands(capsys):
     assert "baseline" in capsys.readouterr().out
     assert main(["params"]) == 0
     out = capsys.readouterr().out
-    assert "ad_load" in out and "cal §2.2" in out
+    assert "ad_load" in out and "SOURCES.md#rate-cards" in out
 
 
 def test_spec_error_is_a_value_error_naming_the_field():

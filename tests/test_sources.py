@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from experiments.cli import main
 from model import PARAMS
 
 ROOT = Path(__file__).parents[1]
@@ -85,3 +86,17 @@ def test_no_file_refers_to_a_path_outside_the_repository():
                  for i, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
                  if outside.search(line)]
     assert not offenders, "references outside the repository:\n" + "\n".join(offenders)
+
+
+def test_wasim_params_shows_each_cited_reference_and_the_markdown_links_to_the_sources(capsys):
+    assert main(["params"]) == 0
+    out = capsys.readouterr().out
+    assert "Source: [meta2025mau]" in out
+    assert "[meta2025mau] Zuckerberg, Mark (2025)" in out  # the full reference, from the .bib
+    assert main(["params", "--markdown"]) == 0
+    table = capsys.readouterr().out
+    assert "[[meta2025mau](SOURCES.md#users-mau)]" in table
+    assert "[SOURCES.md#target-3](SOURCES.md#target-3)" in table
+    linked_rows = [row for row in table.splitlines()[2:] if "](SOURCES.md#" in row]
+    cited = [p for p in PARAMS.values() if "[" in p.source or "SOURCES.md#" in p.source]
+    assert len(linked_rows) == len(cited)
