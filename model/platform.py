@@ -95,7 +95,11 @@ class Platform:
         cap = (self.levers.marketing_cap_per_week if category == "marketing"
                else self.levers.sponsored_cap_per_week)
         room = cap - week[recipients]
-        ok = room > 0 if category == "sponsored" else rank_within(recipients, self.rng) < room
+        if category == "sponsored":
+            ok = room > 0
+            week[recipients[ok]] += 1
+            return ok
+        ok = rank_within(recipients, self.rng) < room
         ids, counts = counts_of(recipients[ok], len(week))
         week[ids] += counts.astype(week.dtype)
         return ok
@@ -106,9 +110,10 @@ class Platform:
         turned away."""
         ok = ~self.has_blocked(senders, recipients)
         limit = self.ratings.daily_limit(senders[ok])
-        within = rank_within(senders[ok], self.rng) < limit
+        limited = np.flatnonzero(np.isfinite(limit))  # top-tier senders have no limit to rank by
+        within = rank_within(senders[ok][limited], self.rng) < limit[limited]
         self.ledger.tally.marketing_over_limit += int(np.count_nonzero(~within))
-        ok[ok] = within
+        ok[np.flatnonzero(ok)[limited[~within]]] = False
         return ok
 
     def has_blocked(self, senders: np.ndarray, users: np.ndarray) -> np.ndarray:
@@ -255,7 +260,7 @@ class Platform:
         winners = np.flatnonzero(units > 0)
         if not len(winners):
             return
-        order = self.rng.permutation(eligible)[:units.sum()]
+        order = self.rng.choice(eligible, int(units.sum()), replace=False)  # in random order
         winner_of = np.repeat(winners, units[winners])
         got = self.send("sponsored", bidders.account[winner_of], order, price[winner_of])
         delivered = np.bincount(winner_of[got], minlength=len(bidders))[winners]
