@@ -13,7 +13,7 @@ from typing import NamedTuple
 import mesa
 import numpy as np
 
-from model.params import DAYS_PER_MONTH, REGIONS
+from model.params import REGIONS
 
 
 class Plan(NamedTuple):
@@ -80,10 +80,6 @@ class Business(mesa.Agent):
         """A price or cost per real firm as this agent's simulated USD (the inverse)."""
         return usd_per_real_firm * self.real_firms / self.model.scale
 
-    def monthly_fees_usd(self) -> float:
-        """What it pays the platform a day in flat monthly fees (simulated USD)."""
-        return 0.0
-
     def close_day(self, sales_usd: float, ad_sales_usd: float, ad_cost_usd: float, chats: int) -> None:
         """Today's trade, as ``Firms`` carried it out."""
         self.sales_usd += sales_usd
@@ -113,8 +109,3 @@ def carry_over(available_usd, spent_usd, cpc_usd):
     whole clicks lose nothing to rounding however small the sample's firms (assumption: ad
     platforms pace daily budgets over days). Works on numbers and arrays alike."""
     return np.minimum(available_usd - spent_usd, cpc_usd)
-
-
-def monthly_in_daily_usd(firm: Business, usd_per_real_firm_month: float) -> float:
-    """A monthly fee per real firm as the agent's simulated USD a day."""
-    return firm.simulated_usd(usd_per_real_firm_month / DAYS_PER_MONTH)

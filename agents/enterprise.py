@@ -51,17 +51,11 @@ class Enterprise(Business):
                     buys_click_to_chat=True)
 
     def marketing_rate(self) -> np.ndarray:
-        """Marketing volume falls with price: each active customer is targeted with
-        probability ``marketing_rate`` x (price x (1 + provider markup) / default price) ^
-        -elasticity (assumption)."""
-        p = self.model.p
+        """Chance each active customer gets a marketing template today, by region."""
         if self.provider is None:
             return np.zeros(len(REGIONS))
         card = self.model.platform.levers.rate_card["marketing"]
-        default = np.array([PARAMS[f"price_marketing_{r}_usd"].default for r in REGIONS])
-        with np.errstate(divide="ignore"):
-            relative = card * (1 + self.provider.markup_share) / default
-            return np.minimum(p.marketing_rate * relative ** -p.marketing_price_elasticity, 1.0)
+        return marketing_chance(self.model.p, card, np.array([self.provider.markup_share]))[0]
 
     def close_day(self, sales_usd: float, ad_sales_usd: float, ad_cost_usd: float, chats: int) -> None:
         super().close_day(sales_usd, ad_sales_usd, ad_cost_usd, chats)
@@ -98,3 +92,13 @@ class Enterprise(Business):
     def provider_fees_usd(self, meta_fees_usd: float) -> float:
         """Today's bill from its provider for ``meta_fees_usd`` paid to the platform."""
         return self.provider.daily_cost(self, meta_fees_usd)
+
+
+def marketing_chance(p, card: np.ndarray, markup: np.ndarray) -> np.ndarray:
+    """Marketing volume falls with price: each active customer is targeted with probability
+    ``marketing_rate`` x (price x (1 + provider markup) / default price) ^ -elasticity
+    (assumption), for each sender's ``markup`` (rows) and region of ``card`` (columns)."""
+    default = np.array([PARAMS[f"price_marketing_{r}_usd"].default for r in REGIONS])
+    with np.errstate(divide="ignore"):
+        relative = card[None, :] * (1 + markup[:, None]) / default
+        return np.minimum(p.marketing_rate * relative ** -p.marketing_price_elasticity, 1.0)

@@ -15,13 +15,13 @@ from itertools import chain
 import numpy as np
 
 from agents.business import Business, Plan, carry_over
-from agents.enterprise import Enterprise
+from agents.enterprise import Enterprise, marketing_chance
 from agents.partners import Bank, Shop
 from agents.smb import TOOLS, SmallBusiness
 from model.ledger import PLATFORM, USERS
 from model.levers import TEMPLATE_CATEGORIES
 from model.network import random_contacts
-from model.params import PARAMS, REGIONS
+from model.params import DAYS_PER_MONTH, PARAMS, REGIONS
 from model.sampling import coin_flips, members
 
 
@@ -66,6 +66,9 @@ class Firms:
         self.region = np.array([f.region for f in firms])
         self.account = np.array([f.account for f in firms], dtype=np.int64)
         self.is_shop = np.array([isinstance(f, Shop) for f in firms])
+        self.is_smb = np.array([isinstance(f, SmallBusiness) for f in firms])
+        self.is_enterprise = np.array([isinstance(f, Enterprise) for f in firms])
+        self.real_firms = np.array([f.real_firms for f in firms])
         self.is_bank = np.array([isinstance(f, Bank) for f in firms])
         self.model.platform.enrol_senders(self.account, sizes)
         self._dirty = False
@@ -204,9 +207,11 @@ class Firms:
     def _send_marketing(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         """Enterprises' marketing templates, each active customer with the firm's chance in
         her region; returns who got one, and from whom."""
+        senders = np.flatnonzero(plan.on_business_platform.astype(bool) & self.is_enterprise)
+        markup = np.array([self.members[f].provider.markup_share for f in senders])
         rates = np.zeros((len(self), len(REGIONS)))
-        for f in np.flatnonzero(plan.on_business_platform):
-            rates[f] = self.members[f].marketing_rate()
+        card = self.model.platform.levers.rate_card["marketing"]
+        rates[senders] = marketing_chance(self.model.p, card, markup)
         top = rates.max(axis=1)
         users, owner = self.draw(top)
         rng = self.model.org_rng
@@ -219,12 +224,15 @@ class Firms:
         """Each enterprise trading today pays its provider a markup on today's Meta fees and a
         30th of the monthly fees (B4, SOURCES.md#bsp-fees)."""
         ledger = self.model.ledger
-        for f in np.flatnonzero(plan.on_business_platform):
+        clients = np.flatnonzero(plan.on_business_platform.astype(bool) & self.is_enterprise)
+        fees = ledger.paid_today(self.account[clients], *TEMPLATE_CATEGORIES).tolist()
+        bills: dict[object, list] = {}
+        for f, meta_fees in zip(clients.tolist(), fees, strict=True):
             firm = self.members[f]
-            if isinstance(firm, Enterprise):
-                fees = float(ledger.paid_today(firm.account, *TEMPLATE_CATEGORIES))
-                bill = firm.provider_fees_usd(fees)
-                ledger.book(firm.account, firm.provider.account, "provider_fees", bill)
+            bills.setdefault(firm.provider, []).append((firm.account, firm.provider_fees_usd(meta_fees)))
+        for provider, billed in bills.items():
+            accounts, amounts = zip(*billed, strict=True)
+            ledger.book_many(np.array(accounts), provider.account, "provider_fees", np.array(amounts))
 
     def _orders(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         """Catalog orders in the chat (P3, F1); confirmed now, tracked tomorrow."""
@@ -310,9 +318,13 @@ class Firms:
         self.model.ledger.book_many(self.account[shops], PLATFORM, "commerce", sales[shops] * rate)
 
     def _charge_monthly_fees(self) -> None:
-        """Flat monthly fees to the platform, a 30th a day (premium tiers, B1)."""
-        fees = np.array([f.monthly_fees_usd() for f in self.members])
-        self.model.ledger.book_many(self.account, PLATFORM, "subscriptions", fees)
+        """Small businesses on the premium tier pay its monthly price, a 30th a day, for each
+        real firm they stand for (B1)."""
+        smbs = np.flatnonzero(self.is_smb)
+        premium = np.fromiter((self.members[f].premium for f in smbs), bool, len(smbs))
+        price = self.model.platform.levers.premium_price_usd_month / DAYS_PER_MONTH
+        fees = premium * price * self.real_firms[smbs] / self.model.scale
+        self.model.ledger.book_many(self.account[smbs], PLATFORM, "subscriptions", fees)
 
     def transfer_p2p(self) -> tuple[np.ndarray, np.ndarray]:
         """Banks' customers with a linked account send money to one of their contacts each

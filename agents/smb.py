@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.business import Business, Plan, monthly_in_daily_usd
+from agents.business import Business, Plan
 from model.network import random_contacts
 from model.params import DAYS_PER_MONTH
 
@@ -38,10 +38,6 @@ class SmallBusiness(Business):
         p = self.model.p
         return Plan(chat=p.chat_rate * (1 + p.premium_chat_uplift * self.premium),
                     conversion_factor=self.conversion_factor, buys_click_to_chat=True)
-
-    def monthly_fees_usd(self) -> float:
-        """The premium tier's subscription (B1)."""
-        return monthly_in_daily_usd(self, self.model.platform.levers.premium_price_usd_month) * self.premium
 
     def close_day(self, sales_usd: float, ad_sales_usd: float, ad_cost_usd: float, chats: int) -> None:
         super().close_day(sales_usd, ad_sales_usd, ad_cost_usd, chats)
