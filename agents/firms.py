@@ -77,36 +77,54 @@ class Firms:
     def trade(self) -> None:
         """Every firm's day, as its plan says (B1-B4, A3, P1-P3, $1, $2)."""
         plan = self.plans()
-        waiting = [f for f in self.of_type(Enterprise) if f.provider is None]
-        for i in self.model.org_rng.permutation(len(waiting)):
-            waiting[i].seek_provider()  # in random order; it trades from tomorrow, by its plan
-        chats, chat_owner = self._converse(plan)
-        self._send_utility(plan, window=(chats, chat_owner))
+        self._onboard_waiting()
+        chats = self._converse(plan)
+        self._send_utility(plan, window=chats)
         self._send_authentication(plan)
-        reached, reached_owner = self._send_marketing(plan)
+        reached = self._send_marketing(plan)
         self._bill_providers(plan)
-        orders, order_owner = self._orders(plan)
-        clickers, click_owner, ad_cost = self.buy_clicks_to_chat(plan)
-        ad_cost += self._answer(clickers, click_owner)  # chats bought must be answered too
-        api = plan.on_business_platform[click_owner].astype(bool)
-        self.model.platform.send("service", self.account[click_owner[api]], clickers[api],
-                                 np.zeros(int(api.sum())))  # a free entry point ([meta2025pricing])
-        p = self.model.p
-        users = self.model.users
-        clicked = self.model.org_rng.random(len(reached)) < users.click_through("message", reached)
-        sales = self.sell(*self.convert(chats, chat_owner, p.chat_conversion * plan.conversion_factor))
-        sales += self.sell(*self.convert(reached[clicked], reached_owner[clicked],
-                                           p.chat_conversion * plan.conversion_factor))
-        sales += self.sell(orders, order_owner)
-        ad_conversion = p.ctwa_conversion * plan.conversion_factor
-        ad_sales = self.sell(*self.convert(clickers, click_owner, ad_conversion))
+        orders = self._orders(plan)
+        clicks, ad_cost = self._answer_clicks_to_chat(plan)
+        sales, ad_sales = self._sell_to(plan, chats, reached, orders, clicks)
         self._charge_commissions(sales)
         self._charge_monthly_fees()
         self.transfer_p2p()
-        chats_opened = np.bincount(np.concatenate([chat_owner, click_owner]), minlength=len(self))
+        opened = np.bincount(np.concatenate([chats[1], clicks[1]]), minlength=len(self))
         for firm, s, a, c, n in zip(self.members, (sales + ad_sales).tolist(), ad_sales.tolist(),
-                                    ad_cost.tolist(), chats_opened.tolist(), strict=True):
+                                    ad_cost.tolist(), opened.tolist(), strict=True):
             firm.close_day(s, a, c, n)
+
+    def _onboard_waiting(self) -> None:
+        """Enterprises without a provider seek one, in random order; one that signs trades
+        from tomorrow, by its plan (B4)."""
+        waiting = [f for f in self.of_type(Enterprise) if f.provider is None]
+        for i in self.model.org_rng.permutation(len(waiting)):
+            waiting[i].seek_provider()
+
+    def _answer_clicks_to_chat(self, plan: Plan) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """Click-to-chat ads bought (``buy_clicks_to_chat``); each click opens a chat, free
+        as an entry point ([meta2025pricing]), that an enterprise's staff must answer: the
+        answering counts in the ads' cost. Returns (clickers, their firms) and each firm's ad
+        cost."""
+        clickers, owner, ad_cost = self.buy_clicks_to_chat(plan)
+        ad_cost += self._answer(clickers, owner)
+        api = plan.on_business_platform[owner].astype(bool)
+        self.model.platform.send("service", self.account[owner[api]], clickers[api], np.zeros(int(api.sum())))
+        return (clickers, owner), ad_cost
+
+    def _sell_to(self, plan: Plan, chats, reached, orders, clicks) -> tuple[np.ndarray, np.ndarray]:
+        """The day's sales per firm: chats that convert, marketing recipients who click and
+        convert, catalog orders; and apart, the colder chats bought with ads
+        (``ctwa_conversion``), whose sales count toward the ads' return."""
+        p = self.model.p
+        chat_conversion = p.chat_conversion * plan.conversion_factor
+        users, owner = reached
+        clicked = self.model.org_rng.random(len(users)) < self.model.users.click_through("message", users)
+        sales = self.sell(*self.convert(*chats, chat_conversion))
+        sales += self.sell(*self.convert(users[clicked], owner[clicked], chat_conversion))
+        sales += self.sell(*orders)
+        ad_sales = self.sell(*self.convert(*clicks, p.ctwa_conversion * plan.conversion_factor))
+        return sales, ad_sales
 
     def plans(self) -> Plan:
         """Every firm's plan for today, as arrays over the firms (refreshes the index)."""
