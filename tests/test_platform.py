@@ -13,8 +13,6 @@ from agents.advertiser import Advertisers
 from model.exposure import Exposure
 from model.market import WhatsAppMarket
 from model.params import PARAMS, REGIONS
-from model.quality import SenderRatings
-from model.sampling import rank_within
 
 SEEDS = range(4)
 
@@ -85,24 +83,6 @@ def test_templates_are_billed_at_the_recipient_s_regional_rate():
     assert free.all() and model.ledger.paid_today(firm.account, "utility") == pytest.approx(expected)
 
 
-def test_sender_ratings_fall_with_blocks_and_recover():
-    ratings = SenderRatings(block_rate_low=0.02, tier_base_share=0.001)
-    one = np.array([5])
-    ratings.enrol(one, np.array([10_000]))
-    limits = [ratings.daily_limit(one)[0]]
-    for _ in range(5):
-        ratings.record(one, np.array([1000]), np.array([100]))  # 10% blocked: low quality
-        ratings.end_day()
-        limits.append(ratings.daily_limit(one)[0])
-    assert ratings.low[5] and limits == [math.inf, 1000, 100, 10, 10, 10]
-    for _ in range(30):
-        ratings.record(one, np.array([1000]), np.array([0]))
-        ratings.end_day()
-    assert not ratings.low[5] and ratings.daily_limit(one)[0] == math.inf
-    ratings.enrol(np.array([200]), np.array([50]))  # room for new accounts, starting unlimited
-    assert ratings.daily_limit(np.array([200]))[0] == math.inf and ratings.daily_limit(one)[0] == math.inf
-
-
 def test_a_sender_whose_quality_falls_gets_a_lower_limit_and_blockers_hear_no_more():
     model = WhatsAppMarket(rng=3, **SMALL, block_per_annoyance=0.05)
     users = model.users
@@ -150,19 +130,6 @@ def test_click_to_chat_price_clears_budgets_against_inventory_above_the_reserve(
     budget = 100 * reserve * supply * model.p.ctwa_clicks_per_user_day
     platform.price_click_to_chat(budget)
     assert platform.click_to_chat_price == pytest.approx(100 * reserve)
-
-
-def test_rank_within_keeps_a_uniformly_random_few_of_each_group():
-    rng = np.random.default_rng(0)
-    groups = np.array([0, 0, 0, 0, 1, 1, 2])
-    kept = np.zeros(len(groups))
-    for _ in range(4000):
-        rank = rank_within(groups, rng)
-        assert sorted(rank[:4]) == [0, 1, 2, 3] and sorted(rank[4:6]) == [0, 1] and rank[6] == 0
-        kept += rank < np.array([2, 2, 2, 2, 1, 1, 1])
-    # each of group 0's four is kept w.p. 1/2, of group 1's two w.p. 1/2: binomial sd 0.008
-    assert kept[:6] / 4000 == pytest.approx(np.full(6, 0.5), abs=4 * 0.5 / math.sqrt(4000))
-    assert kept[6] == 4000
 
 
 def test_the_platform_writes_no_user_array_and_fills_the_exposure_record():
