@@ -114,10 +114,17 @@ def _parser() -> argparse.ArgumentParser:
                           "linking figures/")
     cmd.set_defaults(handler=cmd_report)
 
-    cmd = sub.add_parser("compare", help="the outcomes of two result folders side by side, with "
-                                         "B - A and its 95%% Welch t-interval")
-    cmd.add_argument("dir_a", type=Path, metavar="DIR_A")
-    cmd.add_argument("dir_b", type=Path, metavar="DIR_B")
+    cmd = sub.add_parser("compare", help="contrasts B - A with 95%% t-intervals, paired by replicate "
+                                         "seed when the runs share seeds, else Welch: the points of "
+                                         "two result folders (DIR_A DIR_B), or each point of one "
+                                         "folder against a reference point (RESULT_DIR --against)")
+    cmd.add_argument("dir_a", type=Path, metavar="DIR_A|RESULT_DIR")
+    cmd.add_argument("dir_b", type=Path, metavar="DIR_B", nargs="?",
+                     help="a second folder: B; without it, the points of RESULT_DIR are contrasted")
+    cmd.add_argument("--against", metavar="POINT",
+                     help="with one folder: the reference point (A), by label or values, e.g. "
+                          "'no event' or 'ad_load=0.1' (default: the spec's reference, else the "
+                          "first point)")
     cmd.add_argument("--outcome", action="extend", nargs="+", metavar="NAME",
                      help="summary column(s) to compare (default: every revenue stream, "
                           "revenue_total, churned_share, users_active_final, revenue_per_user_mean)")
@@ -302,11 +309,20 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from experiments.compare import compare_folders, format_table
+    from experiments.compare import compare_folders, compare_points, format_table
 
+    if args.dir_b is not None and args.against is not None:
+        raise SpecError("--against", "names a point of one folder; give one RESULT_DIR with "
+                                     "--against, or two folders DIR_A DIR_B without it")
     with _warnings_on_stderr():
-        table = compare_folders(args.dir_a, args.dir_b, args.outcome)
-    print(format_table(table, args.dir_a, args.dir_b))
+        if args.dir_b is None:
+            table = compare_points(args.dir_a, args.against, args.outcome)
+            a = f"{args.dir_a}, point '{table['reference'].iloc[0]}' (the reference)"
+            b = f"each other point of {args.dir_a}"
+        else:
+            table = compare_folders(args.dir_a, args.dir_b, args.outcome)
+            a, b = str(args.dir_a), str(args.dir_b)
+    print(format_table(table, a, b))
     if args.csv:
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from experiments.analyze import point_outputs, sensitivity_figure, sensitivity_table
+from experiments.checks import SpecError
 from experiments.designs import DESIGNS
 from experiments.figure_style import (
     HEATMAP,
@@ -40,12 +41,13 @@ from experiments.outcomes import CAUSES, KEY_OUTCOMES, SENSITIVITY_OUTCOMES
 from experiments.results import (
     SMOOTH_DAYS,
     Results,
+    contrast,
     load_results,
     mean_ci,
     pareto_front,
     point_table,
-    value_text,
 )
+from experiments.spec import value_text
 from model.ledger import STREAMS
 
 MAX_PANELS = 6
@@ -63,11 +65,13 @@ MIN_HORIZON_DAYS = 180
 
 
 # --- the figure set ------------------------------------------------------------------------------
-def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
+def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES, against: str | None = None,
                ) -> dict[str, Callable[[Results, Path], Path]]:
     """The figures that fit what the experiment varied: file name -> what draws and writes it
     (to a stem; PNG and SVG). Deciding costs nothing; drawing is the slow part. ``outcomes``
-    (one to four summary columns) are the panels of the figures against the factors."""
+    (one to four summary columns) are the panels of the figures against the factors. The
+    ``difference`` figure is drawn when the spec names a ``reference`` point or ``against``
+    names one (a name that fits no point is an error, exit 2)."""
     design = DESIGNS[results.spec.design_kind]
     chosen = {"users": users_figure, "outcomes_over_time": over_time_figure,
               "revenue_by_stream": revenue_figure, "revenue_mix": revenue_mix_figure,
@@ -85,6 +89,8 @@ def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
         chosen["heatmap"] = partial(heatmap_figure, outcomes=outcomes)
     if len(factors) > 1 and design.sampled:
         chosen["outcomes_vs_factors"] = scatter_figure
+    if n_points > 1 and _has_reference(results, against):
+        chosen["difference"] = partial(difference_figure, against=against)
     figures = {name: partial(_write, draw) for name, draw in chosen.items()}
     if design.sensitivity is not None:
         if results.complete:
@@ -95,16 +101,36 @@ def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
     return figures
 
 
-def plot_folder(path: str | Path, outcomes: Sequence[str] = KEY_OUTCOMES) -> list[Path]:
+def _has_reference(results: Results, against: str | None) -> bool:
+    """Whether a point is named to contrast the others with: ``against`` (checked: an unknown
+    name exits 2), or the spec's reference when it has finished runs (else the figure is left
+    out, with a warning)."""
+    if against is not None:
+        results.reference_point(against)
+        return True
+    if results.spec.reference is None:
+        return False
+    try:
+        results.reference_point()
+    except SpecError as err:
+        warnings.warn(f"difference figure left out: {err}", stacklevel=3)
+        return False
+    return True
+
+
+def plot_folder(path: str | Path, outcomes: Sequence[str] = KEY_OUTCOMES,
+                against: str | None = None) -> list[Path]:
     """Write the figure set of a result folder into its figures/ (PNG and SVG); return the PNGs."""
-    return plot_results(load_results(path), outcomes)
+    return plot_results(load_results(path), outcomes, against)
 
 
-def plot_results(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES) -> list[Path]:
+def plot_results(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES,
+                 against: str | None = None) -> list[Path]:
     out = results.folder.figures_dir
     out.mkdir(parents=True, exist_ok=True)
+    figures = figure_set(results, outcomes, against)
     with plt.rc_context(STYLE):
-        return [write(results, out / name) for name, write in figure_set(results, outcomes).items()]
+        return [write(results, out / name) for name, write in figures.items()]
 
 
 def _write(draw: Callable[[Results], Figure], results: Results, stem: Path) -> Path:
@@ -406,6 +432,48 @@ def heatmap_figure(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES) -> 
         fig.colorbar(image, ax=ax, format=outcome_formatter(outcome), shrink=0.9)
     fig.suptitle(f"Outcomes over {first} and {second}, {_name(results)}\n"
                  "means over replicates (their 95% CIs are in the report)")
+    return fig
+
+
+DIFFERENCE_PANELS = (("users_active", "active users (sample)"),
+                     ("users_multihoming", "users also on a rival app (sample)"),
+                     ("users_churned_total", "users who have left so far (sample)"),
+                     ("revenue_total", f"revenue per day (USD, {SMOOTH_DAYS}-day mean)"))
+"""The daily columns the ``difference`` figure contrasts, one panel each (revenue smoothed)."""
+
+
+def difference_figure(results: Results, against: str | None = None) -> Figure:
+    """Each point's daily outcomes minus the reference point's (``against``, else the spec's
+    reference, else the first point), one line per point (the first MAX_PANELS - 1 others),
+    with the 95% band of the difference day by day (``contrast``): over the per-seed
+    differences when the points' runs share seeds (common random numbers), else Welch's. On
+    common random numbers a timeline that departs from the reference on a day is exactly zero
+    before it."""
+    reference = results.reference_point(against)
+    others = [p for p in results.points.index if p != reference][:MAX_PANELS - 1]
+    colours = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(results.points.index)}
+    fig, axes = _outcome_panels(len(DIFFERENCE_PANELS), (11, 7), sharex=True)
+    methods = {}
+    for ax, (column, title) in zip(axes.flat, DIFFERENCE_PANELS, strict=True):
+        smoothed = column.startswith("revenue")
+        base = results.daily_by_seed(reference, column, smoothed)
+        for point in others:
+            found = contrast(base, results.daily_by_seed(point, column, smoothed))
+            methods[point] = found.method
+            band = pd.DataFrame({"mean": found.difference, "low": found.low, "high": found.high})
+            _draw_band(ax, results.time(base.index.to_series()), band, colours[point],
+                       results.points.loc[point, "label"])
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set(title=title)
+        ax.yaxis.set_major_formatter(outcome_formatter(column))
+        _time_axis(ax, results, label=ax in axes[-1])
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, [f"{name} ({methods[p]})" for name, p in zip(names, others, strict=True)],
+               loc="outside lower center", title="design point (95% CI band)",
+               ncols=2 if max(map(len, names)) > 24 else 3)
+    fig.suptitle(f"Difference from '{results.points.loc[reference, 'label']}', {_name(results)}"
+                 f"{_first_note(results, [reference, *others])}\neach point minus the reference, "
+                 "day by day; band: 95% CI, paired by seed (else Welch)")
     return fig
 
 

@@ -21,14 +21,17 @@ from experiments.checks import (
     sub_table,
     typed_value,
 )
-from experiments.designs import DESIGNS
+from experiments.designs import DESIGNS, design_points
 from experiments.outcomes import OUTCOMES
 from model.params import PARAMS, ParameterError, resolve
 
 BUILTIN_DIR = Path(__file__).parent
 
 _EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers",
-                    "start_date"}
+                    "start_date", "reference"}
+_NAMES_SHOWN = 12
+"""Design points named at most in the message refusing a ``reference`` (sampled designs have
+hundreds)."""
 _ADAPTIVE_KEYS = {"target", "ci_halfwidth", "max", "min"}  # replicates = {...}
 
 
@@ -60,6 +63,9 @@ class ExperimentSpec:
     common_random_numbers: bool = False
     start_date: datetime.date | None = None
     """The calendar date of day 1, for figures only (the model counts days)."""
+    reference: str | None = None
+    """The design point the others are contrasted with (``wasim report``, the difference
+    figure), by its label or its values (``point_name``); None: the first point."""
     parameters: dict[str, Any] = field(default_factory=dict)
     design_kind: str = "grid"
     factors: dict[str, list[Any] | dict[str, Any]] = field(default_factory=dict)
@@ -80,6 +86,8 @@ class ExperimentSpec:
                       "common_random_numbers": self.common_random_numbers}
         if self.start_date is not None:
             experiment["start_date"] = self.start_date
+        if self.reference is not None:
+            experiment["reference"] = self.reference
         design: dict[str, Any] = {"kind": self.design_kind}
         if self.samples is not None:
             design["samples"] = self.samples
@@ -94,11 +102,12 @@ class ExperimentSpec:
 
     def identity(self) -> dict[str, Any]:
         """What fixes the runs' numbers: a result folder holds runs of one identity only.
-        Replicates, the description, the start date and the points' labels may change (more
-        replicates extend an experiment; the others only name things in figures)."""
+        Replicates, the description, the start date, the reference point and the points'
+        labels may change (more replicates extend an experiment; the others only name things or
+        choose what reports contrast)."""
         data = self.to_toml_dict()
         data["experiment"] = {k: v for k, v in data["experiment"].items()
-                              if k not in ("replicates", "description", "start_date")}
+                              if k not in ("replicates", "description", "start_date", "reference")}
         if DESIGNS[self.design_kind].lists_points:
             data["design"]["points"] = [dict(point) for point in self.points]
         return data
@@ -109,6 +118,21 @@ class ExperimentSpec:
             if point == values:
                 return label
         return None
+
+    def point_name(self, values: dict[str, Any]) -> str:
+        """A design point's name: its label (rows designs), else its varied values
+        (``ad_load=0.1, data_sharing=off``); empty for the one point of a design that varies
+        nothing."""
+        return self.point_label(values) or values_name(values)
+
+
+def values_name(values: dict[str, Any]) -> str:
+    """A point's varied values as text, in name order: ``ad_load=0.1, data_sharing=off``."""
+    return ", ".join(f"{k}={value_text(v)}" for k, v in sorted(values.items()))
+
+
+def value_text(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def builtin_specs() -> dict[str, Path]:
@@ -154,10 +178,32 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
     except ParameterError as err:
         raise SpecError(f"parameters.{err.field}", error_reason(err)) from err
 
-    return ExperimentSpec(name=name.strip(), description=description, days=days,
+    spec = ExperimentSpec(name=name.strip(), description=description, days=days,
                           replicates=replicates, adaptive=adaptive, seed=seed,
                           common_random_numbers=crn, start_date=start_date,
+                          reference=exp.get("reference"),
                           parameters=fixed, **_design(sub_table(data, "design"), fixed))
+    if spec.reference is not None:
+        _check_reference(spec)
+    return spec
+
+
+def _check_reference(spec: ExperimentSpec) -> None:
+    """``reference`` must name a point of the design, by its label or its values, and there
+    must be another point to contrast with it."""
+    if not isinstance(spec.reference, str):
+        raise SpecError("experiment.reference", f"got {spec.reference!r}; allowed: a design "
+                                                "point's label or values, as text")
+    points = design_points(spec)
+    if len(points) < 2:
+        raise SpecError("experiment.reference", f"got {spec.reference!r}, but the design has one "
+                                                "point: there is no other point to contrast with it")
+    if any(spec.reference in (spec.point_name(v), values_name(v)) for v in points):
+        return
+    names = [spec.point_name(v) for v in points]
+    more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
+    raise SpecError("experiment.reference", f"got {spec.reference!r}; allowed: a design point's "
+                    f"label or values, one of {', '.join(map(repr, names[:_NAMES_SHOWN]))}{more}")
 
 
 def _start_date(value: Any) -> datetime.date | None:

@@ -13,10 +13,12 @@ from conftest import write_spec
 from scipy import stats
 
 from experiments import plotting
+from experiments.checks import SpecError
 from experiments.cli import main
 from experiments.outcomes import summarise
 from experiments.plotting import (
     best_by_horizon,
+    difference_figure,
     factor_figure,
     figure_set,
     heatmap_figure,
@@ -85,6 +87,44 @@ def synthetic_folder(path: Path, data: dict, keep=lambda task: True,
                 "status": "done", "elapsed_s": 0.01, "parameters": task.parameters,
                 "outcomes": summarise(daily)})
     return folder
+
+
+# --- runs on common random numbers: a seed's own effect that every point run on it shares -------
+LEVELS = (0.0, 0.05, 0.2)
+EFFECT_USD = {0.0: 0.0, 0.05: 4e6, 0.2: 1.6e7}
+"""Display-ad revenue over the run that each ad load adds to the no-ads point: the true contrasts."""
+SEED_SD_USD, NOISE_SD_USD = 1e7, 1e6
+"""A replicate seed's own effect on display-ad revenue, shared by every point run on that seed,
+and each run's own noise: paired by seed, the contrast's spread is the noise's alone."""
+LABELLED = {"kind": "rows", "points": [{"label": "no ads", "ad_load": 0.0},
+                                       {"label": "light", "ad_load": 0.05},
+                                       {"label": "heavy", "ad_load": 0.2}]}
+
+
+def seeded_daily(parameters: dict, rng: np.random.Generator, days: int = DAYS) -> pd.DataFrame:
+    """``synthetic_daily`` with display-ad revenue over the run = $50M + the point's effect +
+    the seed's effect + the run's noise, spread evenly over the days; active users carry the
+    seed's effect too (a seed's sample is bigger or smaller from day 1). Both effects are drawn
+    first, so every point on a seed gets the same seed effect; the noise is drawn for every
+    level and the point takes its own, so it differs between points."""
+    seed_effect, users_shift = rng.normal(0, SEED_SD_USD), rng.normal(0, 200)
+    noise = rng.normal(0, NOISE_SD_USD, len(LEVELS))[LEVELS.index(parameters["ad_load"])]
+    daily = synthetic_daily(parameters, rng, days)
+    daily["revenue_display_ads"] = (5e7 + EFFECT_USD[parameters["ad_load"]] + seed_effect + noise) / days
+    daily["revenue_total"] = daily[[f"revenue_{s}" for s in STREAMS]].sum(axis=1)
+    daily["users_active"] += round(users_shift)
+    daily["revenue_per_user"] = daily["revenue_total"] / daily["users_active"]
+    return daily
+
+
+def crn_spec(replicates: int = 20, crn: bool = True, seed: int = 3, name: str = "crn",
+             reference: str | None = None, design: dict = LABELLED) -> dict:
+    """A spec of ``design`` whose points share replicate seeds (``crn``) or not."""
+    data = spec_dict(design, replicates, name, seed)
+    data["experiment"]["common_random_numbers"] = crn
+    if reference is not None:
+        data["experiment"]["reference"] = reference
+    return data
 
 
 GRID_1 = {"kind": "grid", "factors": {"ad_load": [0.0, 0.05, 0.1]}}
@@ -336,7 +376,7 @@ def test_plot_writes_revenue_by_horizon(tmp_path, monkeypatch):
     folder = synthetic_folder(tmp_path / "f", long_spec(design, days=180, replicates=1),
                               draw=fading_ads_daily)
     every = plotting.figure_set
-    monkeypatch.setattr(plotting, "figure_set", lambda results, outcomes: {
+    monkeypatch.setattr(plotting, "figure_set", lambda results, *choices: {
         name: write for name, write in every(results).items() if name == "revenue_by_horizon"})
     png = folder.figures_dir / "revenue_by_horizon.png"
     assert plot_results(load_results(folder.path)) == [png]
@@ -397,3 +437,55 @@ def test_plot_with_bad_outcomes_exits_2_naming_them_and_writes_nothing(folders, 
     err = capsys.readouterr().err
     assert "--outcome" in err and message in err
     assert snapshot(folder.path) == before
+
+
+# --- the difference figure: each point minus the reference, paired by seed -------------------------
+def test_difference_figure_is_chosen_when_the_spec_names_a_reference_or_one_is_asked_for(tmp_path):
+    plain = load_results(synthetic_folder(tmp_path / "a", crn_spec(4)).path)
+    named = load_results(synthetic_folder(tmp_path / "b", crn_spec(4, reference="light")).path)
+    assert "difference" not in figure_set(plain)
+    assert "difference" in figure_set(plain, against="no ads")
+    assert "difference" in figure_set(named)
+    with pytest.raises(SpecError, match="--against: got 'lots'; allowed: .*'no ads', 'light', 'heavy'"):
+        figure_set(plain, against="lots")
+
+
+def daily_runs(folder: ResultFolder, column: str) -> pd.DataFrame:
+    """One daily column of every run: a row per day, a column per (point, replicate)."""
+    frames = {(r["point"], r["replicate"]): pd.read_parquet(folder.run_path(r["run_id"]))
+              .set_index("day")[column] for r in map(folder.read_record, (
+                  p.stem for p in folder.runs_dir.glob("*.parquet")))}
+    return pd.DataFrame(frames)
+
+
+@pytest.mark.parametrize("crn", [True, False])
+def test_difference_band_is_the_paired_interval_on_shared_seeds_else_welch(tmp_path, crn):
+    folder = synthetic_folder(tmp_path / "f", crn_spec(5, crn=crn, reference="light"),
+                              draw=seeded_daily)
+    fig = difference_figure(load_results(folder.path))
+    ax = fig.axes[0]  # active users
+    assert ax.get_title() == "active users (sample)"
+    runs = daily_runs(folder, "users_active")
+    for line, collection, point in zip(ax.lines[:2], ax.collections, (0, 2), strict=True):
+        band = band_of(collection)
+        for day in (1, 7, DAYS):
+            reference, other = runs.loc[day, 1].sort_index(), runs.loc[day, point].sort_index()
+            if crn:  # replicate r of every point ran on the same seed
+                expected = stats.ttest_rel(other, reference).confidence_interval(0.95)
+            else:
+                expected = stats.ttest_ind(other, reference, equal_var=False).confidence_interval(0.95)
+            assert line.get_ydata()[day - 1] == pytest.approx(other.mean() - reference.mean())
+            assert (band.loc[day, "min"], band.loc[day, "max"]) == pytest.approx(
+                (expected.low, expected.high))
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    method = "paired (5 seeds)" if crn else "Welch"
+    assert legend == [f"no ads ({method})", f"heavy ({method})"]
+    assert "Difference from 'light'" in fig._suptitle.get_text()
+
+
+def test_plot_writes_the_difference_figure(tmp_path):
+    folder = synthetic_folder(tmp_path / "f", crn_spec(3, reference="no ads"), draw=seeded_daily)
+    files = plot_folder(folder.path)
+    png = folder.figures_dir / "difference.png"
+    assert png in files and png.stat().st_size > 10_000
+    assert png.with_suffix(".svg").stat().st_size > 10_000
