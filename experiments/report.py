@@ -2,10 +2,13 @@
 
 The page holds the experiment's description and provenance, what is missing (a report of a
 sweep still running is a report of its finished runs, and says so), a table of outcomes per
-design point with 95% t-intervals over replicates, every figure of `wasim plot` (drawn afresh)
-and the spec. Figures are linked relative to the page (``figures/*.png``), so the folder can be
-moved or zipped whole; ``embed`` puts them inside the page instead, for a single file to send.
-The same table, unrounded, goes to ``outcomes.csv`` beside the page.
+design point with 95% t-intervals over replicates, a table of each point's contrast with the
+reference point (the spec's ``reference``, else the first point: the difference and its 95%
+t-interval, paired by replicate seed when the runs share seeds, else Welch's), every figure of
+`wasim plot` (drawn afresh) and the spec. Figures are linked relative to the page
+(``figures/*.png``), so the folder can be moved or zipped whole; ``embed`` puts them inside the
+page instead, for a single file to send. The same tables, unrounded, go to ``outcomes.csv`` and
+``contrasts.csv`` (as ``wasim compare RESULT_DIR --csv`` writes it) beside the page.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from experiments.checks import SpecError
+from experiments.compare import point_contrasts
 from experiments.figure_style import format_value, outcome_label
 from experiments.outcomes import KEY_OUTCOMES, checked_outcomes
 from experiments.plotting import plot_results
@@ -40,6 +45,9 @@ CAPTIONS = {
     "outcomes_vs_factors": "Each design point's outcomes against each factor: a steep, tight "
                            "cloud marks an influential factor.",
     "sensitivity": "Sensitivity indices (wasim analyze) of total revenue and churned share.",
+    "difference": "Each point's daily outcomes minus the reference point's, with the 95% CI "
+                  "band of the difference: over the per-seed differences where the runs share "
+                  "replicate seeds (common random numbers), else Welch's.",
 }
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
@@ -61,19 +69,26 @@ def write_report(path: str | Path, outcomes: list[str] | None = None, embed: boo
     outcomes = checked_outcomes(results.summary, outcomes or list(KEY_OUTCOMES))
     figures = plot_results(results)
     table = point_table(results, outcomes)
+    contrasts: pd.DataFrame | str | None = None
     if len(table) > 1:
         means = point_table(results, ["revenue_total", "churned_share"])
         table["efficient"] = pareto_front(means["revenue_total"], means["churned_share"])
+        try:
+            contrasts = point_contrasts(results, outcomes=outcomes)
+        except SpecError as err:  # the reference point has no finished run yet
+            contrasts = str(err)
     csv = results.folder.path / "outcomes.csv"
     atomic_write(csv, lambda p: table.to_csv(p))
+    if isinstance(contrasts, pd.DataFrame):
+        atomic_write(csv.with_name("contrasts.csv"), lambda p: contrasts.to_csv(p, index=False))
     page = results.folder.path / "report.html"
-    text = report_html(results, outcomes, table, figures, embed)
+    text = report_html(results, outcomes, table, figures, embed, contrasts)
     atomic_write(page, lambda p: p.write_text(text, encoding="utf-8"))
     return page
 
 
 def report_html(results: Results, outcomes: list[str], table: pd.DataFrame, figures: list[Path],
-                embed: bool) -> str:
+                embed: bool, contrasts: pd.DataFrame | str | None = None) -> str:
     spec, name = results.spec, html.escape(results.spec.name)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{name}</title>"
              f"<style>{STYLE}</style></head><body>",
@@ -89,6 +104,7 @@ def report_html(results: Results, outcomes: list[str], table: pd.DataFrame, figu
               "point has more total revenue with a smaller churned share (by their means). "
               "Unrounded values are in <a href='outcomes.csv'>outcomes.csv</a>.</p>",
               outcome_table_html(results, outcomes, table),
+              *_contrasts_html(contrasts),
               "<h2>Figures</h2>"]
     parts += [_figure_html(results.folder.path, png, embed) for png in figures]
     spec_text = results.folder.spec_path.read_text()
@@ -116,6 +132,44 @@ def outcome_table_html(results: Results, outcomes: list[str], table: pd.DataFram
             cells.append(f"<td>{mean} [{low}, {high}]</td>")
         if efficient:
             cells.append(f"<td>{'yes' if row['efficient'] else ''}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return "\n".join(rows) + "</tbody></table>"
+
+
+def _contrasts_html(contrasts: pd.DataFrame | str | None) -> list[str]:
+    """The section of contrasts with the reference point: nothing for a one-point design, the
+    reason when they cannot be computed, else one row per other point."""
+    if contrasts is None:
+        return []
+    if isinstance(contrasts, str):
+        return ["<h2>Contrasts</h2>", f"<p class='warning'>{html.escape(contrasts)}</p>"]
+    reference = html.escape(contrasts["reference"].iloc[0])
+    return [f"<h2>Contrasts against '{reference}'</h2>",
+            f"<p>Each point's outcome minus that of '{reference}' (the spec's <code>reference</code>, "
+            "else the first point), with its 95% t-interval in brackets. Where the two points' runs "
+            "were made with the same replicate seeds (common random numbers), the differences are "
+            "paired by seed and the interval is that of the per-seed differences, which leaves out "
+            "what the seeds share; otherwise the runs are independent samples and the interval is "
+            "Welch's. <em>method</em> says which, with the number of seeds paired. Unrounded values "
+            "are in <a href='contrasts.csv'>contrasts.csv</a>.</p>",
+            contrast_table_html(contrasts)]
+
+
+def contrast_table_html(contrasts: pd.DataFrame) -> str:
+    """One row per point but the reference: the method, and each outcome's difference [low, high]."""
+    outcomes = list(dict.fromkeys(contrasts["outcome"]))
+    head = ["point", "method", *(f"{outcome_label(o)}: difference" for o in outcomes)]
+    rows = ["<table id='contrasts'><thead><tr>"
+            + "".join(f"<th class='label'>{html.escape(h)}</th>" if i < 2 else
+                      f"<th>{html.escape(h)}</th>" for i, h in enumerate(head))
+            + "</tr></thead><tbody>"]
+    for point, group in contrasts.groupby("point", sort=False):
+        cells = [f"<td class='label'>{html.escape(point)}</td>",
+                 f"<td class='label'>{html.escape(group['method'].iloc[0])}</td>"]
+        for row in group.itertuples():
+            difference, low, high = (format_value(row.outcome, v)
+                                     for v in (row.difference, row.ci_low, row.ci_high))
+            cells.append(f"<td>{difference} [{low}, {high}]</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return "\n".join(rows) + "</tbody></table>"
 
