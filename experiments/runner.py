@@ -15,11 +15,12 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
@@ -47,6 +48,12 @@ _time_limit: ContextVar[tuple[float, float] | None] = ContextVar("wasim_time_lim
 
 _stop = None
 """In a local pool worker, the pool's stop event (see ``_init_local_worker``)."""
+
+HOLD_ENV = "WASIM_TEST_HOLD_AFTER_RUN"
+"""Test hook: with this environment variable set to a path, a run that has written its file
+waits, before it returns, until that path exists or the experiment is stopped. A test can
+then kill or interrupt a sweep at a known point (after a run file, with no further run
+started by that worker) instead of racing the runs. Unset, it costs nothing."""
 
 
 class TimeLimitExceeded(TimeoutError):
@@ -100,7 +107,15 @@ def execute_run(task: RunTask, time_limit_s: float | None = None) -> dict:
                    "error": traceback.format_exc(limit=1).strip().splitlines()[-1]}
     finally:
         _time_limit.reset(limit)
+    if os.environ.get(HOLD_ENV):
+        _hold(Path(os.environ[HOLD_ENV]))
     return {k: v for k, v in record.items() if k not in ("parameters", "outcomes")}
+
+
+def _hold(release: Path) -> None:
+    """Wait until ``release`` exists or the pool is told to stop (``HOLD_ENV``)."""
+    while not release.exists() and not (_stop is not None and _stop.is_set()):
+        time.sleep(0.02)
 
 
 @dataclass
@@ -229,7 +244,8 @@ def _execute_local(tasks: list[RunTask], run: Callable[[RunTask], dict],
     stop = context.Event()
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_local_worker,
                              initargs=(stop,)) as pool:
-        pending = {pool.submit(run, t) for t in tasks}
+        with _started_ignoring_ctrl_c():  # the pool starts its processes as tasks come
+            pending = {pool.submit(run, t) for t in tasks}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -239,6 +255,22 @@ def _execute_local(tasks: list[RunTask], run: Callable[[RunTask], dict],
             stop.set()
             for future in pending:
                 future.cancel()
+
+
+@contextmanager
+def _started_ignoring_ctrl_c() -> Iterator[None]:
+    """Processes started inside ignore Ctrl-C from their first instruction (an ignored SIGINT
+    stays ignored across exec), so that a Ctrl-C while a worker is still importing cannot kill
+    it with a traceback before ``_init_local_worker`` runs. The main process ignores it only
+    while it starts them (and only where it can: in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _init_local_worker(stop) -> None:

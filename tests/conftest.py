@@ -1,4 +1,4 @@
-"""Shared fixtures: small, fast model runs and a tiny experiment spec."""
+"""Shared fixtures: small, fast model runs, a tiny experiment spec and runs that fail."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from experiments import runner
 from model.market import WhatsAppMarket
 
 SMALL = {"n_users": 3000, "n_smbs": 40, "n_enterprises": 10, "n_advertisers": 12}
@@ -51,3 +52,26 @@ def write_spec(tmp_path: Path, days: int = 15, users: int = 2000, text: str = SP
 def without_timing(summary: pd.DataFrame) -> pd.DataFrame:
     """A summary without the one column that measures the machine rather than the model."""
     return summary.drop(columns=["elapsed_s"]).sort_values("run_id").reset_index(drop=True)
+
+
+def quiet(_line: str) -> None:
+    """A log that prints nothing."""
+
+
+def totals(days: int, seed: int, **params) -> pd.Series:
+    """A small run's daily rows summed over its days."""
+    return run_model(days=days, seed=seed, **params).datacollector.get_model_vars_dataframe().sum()
+
+
+@pytest.fixture
+def failing_high_ad_load(monkeypatch):
+    """Make the runs with ad_load = 0.1 raise; returns the real simulate to restore."""
+    real = runner.simulate
+
+    def flaky(parameters, days, rng):
+        if parameters["ad_load"] == 0.1:
+            raise RuntimeError("boom")
+        return real(parameters, days, rng)
+
+    monkeypatch.setattr(runner, "simulate", flaky)
+    return real

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SMALL, run_model
+from conftest import SMALL, run_model, totals
 
 from agents import Enterprise
 from agents.advertiser import Advertisers
@@ -15,10 +15,6 @@ from model.market import WhatsAppMarket
 from model.params import PARAMS, REGIONS
 
 SEEDS = range(4)
-
-
-def totals(days: int, seed: int, **params):
-    return run_model(days=days, seed=seed, **params).datacollector.get_model_vars_dataframe().sum()
 
 
 def recording_sends(model, categories):

@@ -1,19 +1,23 @@
-"""The experiment engine's backends: the same numbers, bit for bit, on the local process pool
-and on a real Dask cluster on loopback; the per-run time limit on both; Ctrl-C; the sweep
-benchmark's report."""
+"""Running experiments (``experiments.runner``): the same numbers bit for bit on one or two
+local workers and on a real Dask cluster on loopback; resuming after a failure, a kill or
+Ctrl-C; the per-run time limit on both backends; adaptive replication; bad run options.
+
+The kill and Ctrl-C tests stop a sweep at a known point: the runner's test hook
+(``runner.HOLD_ENV``) holds each run after it has written its file, so no timing or machine
+load decides how many runs are done when the signal arrives."""
 
 import dataclasses
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SPEC, without_timing, write_spec
+from conftest import SPEC, quiet, without_timing, write_spec
 
 from experiments import runner
 from experiments.cli import main
@@ -21,10 +25,6 @@ from experiments.outcomes import OUTCOMES
 from experiments.spec import load_spec
 from experiments.storage import ResultFolder
 from model.market import WhatsAppMarket
-
-
-def quiet(_line: str) -> None:
-    """A log that prints nothing."""
 
 
 def assert_identical(one: ResultFolder, other: ResultFolder) -> None:
@@ -55,6 +55,106 @@ def test_local_one_and_two_workers_and_dask_give_identical_results(tmp_path):
     assert all(len(r.done) == 4 and r.exit_code == 0 for r in results.values())
     assert_identical(results["local_1"].folder, results["local_2"].folder)
     assert_identical(results["local_1"].folder, results["dask_2"].folder)
+
+
+def test_second_run_does_nothing_and_says_so(tmp_path):
+    spec = load_spec(str(write_spec(tmp_path)))
+    runner.run_experiment(spec, tmp_path / "out", workers=1, log=quiet)
+    lines = []
+    again = runner.run_experiment(spec, tmp_path / "out", workers=1, log=lines.append)
+    assert again.done == [] and again.already_done == 4
+    assert lines == [f"nothing to do: all 4 runs of 'tiny' are done in {tmp_path / 'out'}"]
+
+
+def test_failed_run_is_recorded_others_kept_and_retried_next_time(tmp_path, monkeypatch,
+                                                                   failing_high_ad_load):
+    spec = load_spec(str(write_spec(tmp_path)))
+    first = runner.run_experiment(spec, tmp_path / "out", workers=1, log=quiet)
+    assert first.exit_code == 1 and len(first.failed) == 2 and len(first.done) == 2
+    failed = sorted((tmp_path / "out" / "failed").glob("*.txt"))
+    assert len(failed) == 2 and "RuntimeError: boom" in failed[0].read_text()
+    assert len(first.summary) == 2
+
+    monkeypatch.setattr(runner, "simulate", failing_high_ad_load)
+    second = runner.run_experiment(spec, tmp_path / "out", workers=1, log=quiet)
+    assert second.exit_code == 0 and len(second.done) == 2 and len(second.summary) == 4
+    assert not list((tmp_path / "out" / "failed").glob("*.txt"))
+
+
+def held(tmp_path: Path) -> dict[str, str]:
+    """The environment of a command whose runs are held after writing their files, for good
+    (the release file never appears; the signal ends the command)."""
+    return os.environ | {runner.HOLD_ENV: str(tmp_path / "never-released")}
+
+
+def wait_for_first_run_file(folder: Path, proc: subprocess.Popen) -> None:
+    """Until the command has written a run file (and holds); a long deadline only so that a
+    broken command cannot hang the suite."""
+    deadline = time.monotonic() + 600
+    while not list((folder / "runs").glob("*.parquet")):
+        assert proc.poll() is None, f"the command ended (exit {proc.returncode}) before a run file"
+        assert time.monotonic() < deadline, "no run file after 10 minutes"
+        time.sleep(0.05)
+
+
+def test_killed_and_resumed_experiment_gives_the_same_summary(tmp_path):
+    """SIGKILL while the first run is held after writing its file: exactly one of the four
+    runs is done, whatever the machine's load; the rerun does the other three."""
+    spec_path = write_spec(tmp_path)
+    whole = runner.run_experiment(load_spec(str(spec_path)), tmp_path / "whole", workers=1, log=quiet)
+    killed = tmp_path / "killed"
+    wasim = [sys.executable, "-m", "experiments.cli", "run", str(spec_path), "--workers", "1",
+             "--out", str(killed)]
+    proc = subprocess.Popen(wasim, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=held(tmp_path))
+    wait_for_first_run_file(killed, proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(list((killed / "runs").glob("*.parquet"))) == 1
+
+    resumed = subprocess.run(wasim, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming 'tiny': 1 of 4 runs done" in resumed.stdout
+    pd.testing.assert_frame_equal(without_timing(whole.summary),
+                                  without_timing(pd.read_parquet(killed / "summary.parquet")))
+    assert not list((killed / "runs").glob(".*.tmp"))
+
+
+def test_ctrl_c_stops_the_workers_keeps_whole_files_and_a_rerun_completes(tmp_path):
+    """Ctrl-C after the first run file of two workers: each worker holds after its own first
+    file, so one or two of the four runs are done, never more, whatever the load."""
+    path = write_spec(tmp_path)
+    whole = runner.run_experiment(load_spec(str(path)), tmp_path / "whole", workers=1, log=quiet)
+
+    out = tmp_path / "out"
+    args = ["run", str(path), "--out", str(out), "--workers", "2"]
+    # Ctrl-C as a terminal gives it: the command starts with Python's default SIGINT handler
+    # whatever this test process's own disposition (an ignored SIGINT is inherited across exec,
+    # and Python then raises no KeyboardInterrupt)
+    wasim = [sys.executable, "-c", "import signal, sys; from experiments.cli import main; "
+             "signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(main(sys.argv[1:]))",
+             *args]
+    proc = subprocess.Popen(wasim, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=held(tmp_path))
+    wait_for_first_run_file(out, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, (stderr, stdout, signal.getsignal(signal.SIGINT))
+
+    files = sorted((out / "runs").iterdir())
+    done = len(files)
+    assert done in (1, 2), files
+    assert f"interrupted: {done} of 4 runs done; run again to finish" in stdout
+    assert "Traceback" not in stderr
+    folder = ResultFolder(out)
+    assert all(f.suffix == ".parquet" and folder.read_record(f.stem) for f in files)
+    assert len(folder.summary()) == done
+
+    rerun = subprocess.run(wasim, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"resuming 'tiny': {done} of 4 runs done" in rerun.stdout
+    pd.testing.assert_frame_equal(without_timing(whole.folder.summary()), without_timing(folder.summary()),
+                                  check_exact=True)
 
 
 class SlowMarket(WhatsAppMarket):
@@ -117,46 +217,6 @@ def test_time_limit_stops_runs_in_dask_worker_threads(tmp_path, slow_high_ad_loa
     assert "execute_run" in threaded_dask_cluster.scheduler.task_prefixes
 
 
-def test_ctrl_c_stops_the_workers_keeps_whole_files_and_a_rerun_completes(tmp_path):
-    # runs of a few seconds each, so the interrupt after the first file lands mid-experiment
-    # with room to spare
-    path = write_spec(tmp_path, days=120, users=6000)
-    whole = runner.run_experiment(load_spec(str(path)), tmp_path / "whole", workers=1, log=quiet)
-
-    out = tmp_path / "out"
-    args = ["run", str(path), "--out", str(out), "--workers", "2"]
-    # Ctrl-C as a terminal gives it: the command starts with Python's default SIGINT handler
-    # whatever this test process's own disposition (an ignored SIGINT is inherited across exec
-    # and Python then raises no KeyboardInterrupt; in the full suite in CI the command twice ran
-    # to the end despite the interrupt, which that would explain)
-    wasim = [sys.executable, "-c", "import signal, sys; from experiments.cli import main; "
-             "signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(main(sys.argv[1:]))",
-             *args]
-    proc = subprocess.Popen(wasim, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    deadline = time.time() + 120
-    while not list((out / "runs").glob("*.parquet")) and time.time() < deadline:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, (stderr, stdout, signal.getsignal(signal.SIGINT))
-
-    files = sorted((out / "runs").iterdir())
-    done = len(files)
-    assert 1 <= done < 4, "the interrupt should land mid-experiment"
-    assert f"interrupted: {done} of 4 runs done; run again to finish" in stdout
-    assert "Traceback" not in stderr
-    folder = ResultFolder(out)
-    assert all(f.suffix == ".parquet" and folder.read_record(f.stem) for f in files)
-    assert len(folder.summary()) == done
-
-    rerun = subprocess.run(wasim, capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"resuming 'tiny': {done} of 4 runs done" in rerun.stdout
-    pd.testing.assert_frame_equal(without_timing(whole.folder.summary()), without_timing(folder.summary()),
-                                  check_exact=True)
-
-
 @pytest.mark.parametrize("option, message", [
     (["--backend", "spark"], "--backend: got 'spark'; allowed: one of local, dask"),
     (["--scheduler", "tcp://127.0.0.1:8786"], "--scheduler: got 'tcp://127.0.0.1:8786' with "
@@ -170,18 +230,6 @@ def test_bad_run_option_exits_2_names_it_and_writes_nothing(tmp_path, capsys, op
                  *option]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
-
-
-def test_bench_sweep_reports_overhead_and_speedup_as_json(capsys):
-    assert main(["bench", "--sweep", "--users", "1000", "--days", "2", "--json"]) == 0
-    figures = json.loads(capsys.readouterr().out)
-    assert set(figures) == {"users", "days", "runs", "run_s_mean", "wall_s_1_worker",
-                            "wall_s_2_workers", "overhead_ms_per_run", "speedup_2_workers"}
-    assert (figures["users"], figures["days"], figures["runs"]) == (1000, 2, 16)
-    overhead_ms = 1000 * (figures["wall_s_1_worker"] / figures["runs"] - figures["run_s_mean"])
-    assert figures["overhead_ms_per_run"] == pytest.approx(overhead_ms, abs=1)
-    speedup = figures["wall_s_1_worker"] / figures["wall_s_2_workers"]
-    assert figures["speedup_2_workers"] == pytest.approx(speedup, abs=0.01)
 
 
 ADAPTIVE = SPEC.replace("replicates = 2", "replicates = {{target = \"revenue_total\", "
@@ -217,23 +265,3 @@ def test_adaptive_replication_adds_rounds_until_each_interval_is_narrow_or_at_ma
     assert main(["status", str(out)]) == 0
     assert f"{len(summary)} runs planned, {len(summary)} done, 0 failed, 0 missing" in (
         capsys.readouterr().out)
-
-
-@pytest.mark.parametrize("replicates, message", [
-    ('{target = "revenue_totl", ci_halfwidth = 0.02, max = 50}',
-     "experiment.replicates.target: got 'revenue_totl'; allowed: a summary outcome, one of"),
-    ('{target = "revenue_total", ci_halfwidth = 0, max = 50}',
-     "experiment.replicates.ci_halfwidth: got 0; allowed: a number > 0"),
-    ('{target = "revenue_total", ci_halfwidth = 0.02, max = 2}',
-     "experiment.replicates.max: got 2; allowed: an integer >= 3"),
-    ('{target = "revenue_total", ci_halfwidth = 0.02}', "experiment.replicates.max: missing"),
-    ('{target = "revenue_total", ci = 0.02, max = 50}',
-     "experiment.replicates.ci: unknown key for adaptive replication"),
-    ('"many"', "experiment.replicates: got 'many'; allowed: an integer >= 1, or a table"),
-])
-def test_bad_adaptive_replicates_exit_2_naming_the_field(tmp_path, capsys, replicates, message):
-    path, out = tmp_path / "bad.toml", tmp_path / "out"
-    path.write_text(f"[experiment]\nname = 'x'\nreplicates = {replicates}\n")
-    assert main(["run", str(path), "--out", str(out)]) == 2
-    assert message in capsys.readouterr().err
-    assert not out.exists()

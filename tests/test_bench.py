@@ -1,0 +1,70 @@
+"""The benchmark's report (``experiments.bench``, ``wasim bench``): its fields, their types and
+units. What the figures are is measured by ``wasim bench`` on a quiet machine, not asserted
+here: a test cannot tell a slow machine from a slow model."""
+
+import json
+import math
+
+import pytest
+
+from experiments.cli import main
+
+MODEL = {"users": int, "days": int, "setup_s": float, "step_s": float, "ms_per_day": float,
+         "user_days_per_s": int, "peak_rss_mb": float, "rss_growth_mb": float, "bytes_per_user": int}
+"""Each field of the model's benchmark and its type; the unit is in the name (s, ms, MB,
+bytes, user-days per second)."""
+REFERENCE = {"reference_days": int, "reference_user_days_per_s": int, "users_only_user_days_per_s": int,
+             "speedup_vs_reference": float, "full_model_speedup_vs_reference": float}
+SWEEP = {"users": int, "days": int, "runs": int, "run_s_mean": float, "wall_s_1_worker": float,
+         "wall_s_2_workers": float, "overhead_ms_per_run": float, "speedup_2_workers": float}
+
+
+def bench_json(capsys, *args: str) -> dict:
+    assert main(["bench", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def check_fields(figures: dict, fields: dict) -> None:
+    """The fields and only them, each a finite number of its type (ints for counts)."""
+    assert set(figures) == set(fields)
+    for name, kind in fields.items():
+        value = figures[name]
+        assert isinstance(value, kind) and not isinstance(value, bool), (name, value)
+        assert math.isfinite(value), name
+
+
+def test_bench_reports_speed_and_memory_as_json(capsys):
+    figures = bench_json(capsys, "--users", "2000", "--days", "3")
+    check_fields(figures, MODEL)
+    assert (figures["users"], figures["days"]) == (2000, 3)
+    for name in ("setup_s", "step_s", "peak_rss_mb", "bytes_per_user"):
+        assert figures[name] > 0, name
+
+
+def test_bench_reference_adds_the_per_agent_figures(capsys):
+    figures = bench_json(capsys, "--users", "500", "--days", "2", "--reference", "--reference-days", "2")
+    check_fields(figures, MODEL | REFERENCE)
+    assert figures["reference_days"] == 2
+
+
+def test_bench_sweep_reports_overhead_and_speedup_as_json(capsys):
+    figures = bench_json(capsys, "--sweep", "--users", "1000", "--days", "2")
+    check_fields(figures, SWEEP)
+    assert (figures["users"], figures["days"], figures["runs"]) == (1000, 2, 16)
+
+
+def test_bench_prints_one_line_per_field_without_json(capsys):
+    assert main(["bench", "--users", "1000", "--days", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(MODEL)
+    assert lines[0].split()[1] == "1,000"
+
+
+def test_bench_refuses_bad_sizes(capsys):
+    assert main(["bench", "--users", "10", "--days", "3"]) == 2
+    assert "--users/--days/--reference-days: got 10/3/3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--days", "0"], ["--reference-days", "0"]])
+def test_bench_refuses_no_days(capsys, option):
+    assert main(["bench", "--users", "1000", *option]) == 2
