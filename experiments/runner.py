@@ -51,9 +51,12 @@ _stop = None
 
 HOLD_ENV = "WASIM_TEST_HOLD_AFTER_RUN"
 """Test hook: with this environment variable set to a path, a run that has written its file
-waits, before it returns, until that path exists or the experiment is stopped. A test can
-then kill or interrupt a sweep at a known point (after a run file, with no further run
-started by that worker) instead of racing the runs. Unset, it costs nothing."""
+waits, before it returns, until that path exists or the experiment is stopped (at most
+``HOLD_MAX_S``). A test can then kill or interrupt a sweep at a known point (after a run
+file, with no further run started by that worker) instead of racing the runs. Unset, it
+costs nothing."""
+HOLD_MAX_S = 600.0
+"""The longest a held run waits, so that a sweep whose test died does not wait for ever."""
 
 
 class TimeLimitExceeded(TimeoutError):
@@ -114,7 +117,10 @@ def execute_run(task: RunTask, time_limit_s: float | None = None) -> dict:
 
 def _hold(release: Path) -> None:
     """Wait until ``release`` exists or the pool is told to stop (``HOLD_ENV``)."""
+    until = time.monotonic() + HOLD_MAX_S
     while not release.exists() and not (_stop is not None and _stop.is_set()):
+        if time.monotonic() > until:
+            return
         time.sleep(0.02)
 
 

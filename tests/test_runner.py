@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -81,10 +82,19 @@ def test_failed_run_is_recorded_others_kept_and_retried_next_time(tmp_path, monk
     assert not list((tmp_path / "out" / "failed").glob("*.txt"))
 
 
-def held(tmp_path: Path) -> dict[str, str]:
-    """The environment of a command whose runs are held after writing their files, for good
-    (the release file never appears; the signal ends the command)."""
-    return os.environ | {runner.HOLD_ENV: str(tmp_path / "never-released")}
+@contextmanager
+def held_command(command: list[str], tmp_path: Path, **popen):
+    """The command started in a session of its own, its runs held after writing their files
+    for good (the release file never appears: the test's signal ends the command); killed
+    with its workers if the test ends first."""
+    env = os.environ | {runner.HOLD_ENV: str(tmp_path / "never-released")}
+    proc = subprocess.Popen(command, start_new_session=True, env=env, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def wait_for_first_run_file(folder: Path, proc: subprocess.Popen) -> None:
@@ -105,11 +115,10 @@ def test_killed_and_resumed_experiment_gives_the_same_summary(tmp_path):
     killed = tmp_path / "killed"
     wasim = [sys.executable, "-m", "experiments.cli", "run", str(spec_path), "--workers", "1",
              "--out", str(killed)]
-    proc = subprocess.Popen(wasim, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, env=held(tmp_path))
-    wait_for_first_run_file(killed, proc)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    with held_command(wasim, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        wait_for_first_run_file(killed, proc)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     assert len(list((killed / "runs").glob("*.parquet"))) == 1
 
     resumed = subprocess.run(wasim, capture_output=True, text=True)
@@ -134,11 +143,10 @@ def test_ctrl_c_stops_the_workers_keeps_whole_files_and_a_rerun_completes(tmp_pa
     wasim = [sys.executable, "-c", "import signal, sys; from experiments.cli import main; "
              "signal.signal(signal.SIGINT, signal.default_int_handler); sys.exit(main(sys.argv[1:]))",
              *args]
-    proc = subprocess.Popen(wasim, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env=held(tmp_path))
-    wait_for_first_run_file(out, proc)
-    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
-    stdout, stderr = proc.communicate(timeout=300)
+    with held_command(wasim, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        wait_for_first_run_file(out, proc)
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
+        stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, (stderr, stdout, signal.getsignal(signal.SIGINT))
 
     files = sorted((out / "runs").iterdir())
