@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from agents.traits import INITIAL_SETTINGS, draw_traits
 from agents.traits import interest_draws as interest_draws  # the model's advertisers draw it too
-from model.blocks import BlockUniforms, RowBlocks
+from model.blocks import BlockUniforms, RowBlocks, block_bounds, blockwise, map_blocks
 from model.exposure import Blocks, Exposure
 from model.network import NeighbourCounts
 from model.params import REGIONS
@@ -264,39 +264,47 @@ class UserPopulation(mesa.Agent):
         """Refresh the cached on-platform mask after states change (read many times a day)."""
         self.on_platform = (self.state == UserState.ACTIVE) | (self.state == UserState.MULTIHOMING)
 
-    def sharing_under(self, mode: str) -> np.ndarray:
-        """Users whose account data is shared under data-sharing ``mode`` (D1)."""
+    def sharing_under(self, mode: str, block: slice = slice(None)) -> np.ndarray:
+        """Users (of ``block``) whose account data is shared under data-sharing ``mode`` (D1)."""
+        optout = self.data_optout[block]
         if mode == "off":
-            return np.zeros(len(self), dtype=bool)
+            return np.zeros(len(optout), dtype=bool)
         if mode == "mandatory":
-            return np.ones(len(self), dtype=bool)
-        return ~self.data_optout
+            return np.ones(len(optout), dtype=bool)
+        return ~optout
 
     def lose_opt_outs(self) -> None:
         """Mandatory sharing: no opt-out stands any more (SOURCES.md#event-2021)."""
         self.data_optout[:] = False
 
-    def contact_share(self, *groups: Presence) -> np.ndarray:
-        """Share of each user's contacts who are in any of the presence ``groups``."""
-        count = self.contacts[groups[0]]
+    def contact_share(self, *groups: Presence, block: slice = slice(None)) -> np.ndarray:
+        """Share of each user's (of ``block``) contacts who are in any of the presence ``groups``."""
+        count = self.contacts[groups[0]][block]
         for group in groups[1:]:
-            count = count + self.contacts[group]
-        return count * self._inverse_degree
+            count = count + self.contacts[group][block]
+        return count * self._inverse_degree[block]
 
     # --- 3. who is active today ----------------------------------------------------------
     def start_day(self) -> None:
         """Daily activity falls linearly with annoyance (Pandora, [goli2025pandora])."""
-        p = self.model.p
-        engagement = np.clip(1 - np.float32(p.annoyance_engagement_slope) * self.annoyance, 0, 1)
-        multihoming = self.state == UserState.MULTIHOMING
-        engagement *= 1 - np.float32(1 - p.multihoming_activity_factor) * multihoming
-        # one uniform settles both: active if u < a, and opens the Updates tab if also
-        # u < a * s, which happens for a share s of the active (s <= 1)
         draw = self._uniforms()
-        active_chance = self.daily_active * engagement
-        self.active_today = self.on_platform & (draw < active_chance)
-        self.status_visit = self.on_platform & (draw < active_chance * self.status_propensity)
+        today = blockwise(lambda block: self._show_up(block, draw[block]), len(self),
+                          dict(active=bool, visit=bool))
+        self.active_today, self.status_visit = today["active"], today["visit"]
         self._active_by_region = {}
+
+    def _show_up(self, block: slice, draw: np.ndarray) -> dict[str, np.ndarray]:
+        """Who of ``block`` is active and who opens the Updates tab (elementwise). One uniform
+        settles both: active if u < a, and opens the tab if also u < a * s, which happens for
+        a share s of the active (s <= 1)."""
+        p = self.model.p
+        engagement = np.clip(1 - np.float32(p.annoyance_engagement_slope) * self.annoyance[block], 0, 1)
+        multihoming = self.state[block] == UserState.MULTIHOMING
+        engagement *= 1 - np.float32(1 - p.multihoming_activity_factor) * multihoming
+        active_chance = self.daily_active[block] * engagement
+        on_platform = self.on_platform[block]
+        return dict(active=on_platform & (draw < active_chance),
+                    visit=on_platform & (draw < active_chance * self.status_propensity[block]))
 
     def active_in_region(self, region: int) -> np.ndarray:
         """Ids of today's active users in ``region`` (computed once a day)."""
@@ -319,14 +327,10 @@ class UserPopulation(mesa.Agent):
         platform's quality ratings."""
         p = self.model.p
         blocks = block_draws(*exposure.marketing_deliveries, self.annoyance, p, self._block_rng)
-        self.annoyance[:] = annoyance_after(self.annoyance, 1 - self.ad_tolerance, exposure, p)
-
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
-        pressure = self.sharing_under(expected) * np.float32(p.sharing_pressure)
-        peer_concern = (self._neighbour_sum @ self.concern) * self._inverse_degree
-        on_privacy_rival = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
-        self.concern[:] = concern_after(self.concern, self.privacy_sensitivity, pressure,
-                                        self.media_attention, peer_concern, on_privacy_rival, p)
+        peer_concern = self._neighbour_sum @ self.concern  # the morning's concern
+        map_blocks(lambda bounds: self._feel(slice(*bounds), exposure, expected, peer_concern),
+                   block_bounds(len(self)))
         self.media_attention *= 1 - p.media_decay
 
         if expected == "opt_out":
@@ -334,16 +338,40 @@ class UserPopulation(mesa.Agent):
             self.data_optout[opt] = True
             outcome.opted_out = len(opt)
 
-        unworried = 1 - np.minimum(self.concern, 1)  # concern holds back business and payment use
-        self.promo_optin = promo_optin_after(self.promo_optin, exposure.promo_messages > 0, self.active_today,
-                                             self.annoyance, unworried, self._uniforms(), p)
-
-        # payments spread: adoption rises linearly with the share of contacts who pay
-        linked_share = self.linked_contacts[0] * self._inverse_degree
-        adoption = payment_adoption_chance(self.payment_propensity, unworried, linked_share, p)
-        adopters = self.active_today & ~self.payments_linked & (self._uniforms() < adoption)
-        self.link_payments(np.flatnonzero(adopters))
+        opt_in_draw, link_draw = self._uniforms(), self._uniforms()
+        settled = blockwise(lambda b: self._settle(b, exposure, opt_in_draw[b], link_draw[b]),
+                            len(self), dict(promo_optin=bool, adopters=bool))
+        self.promo_optin = settled["promo_optin"]
+        self.link_payments(np.flatnonzero(settled["adopters"]))
         return blocks
+
+    def _feel(self, block: slice, exposure: Exposure, expected: str, peer_concern: np.ndarray) -> None:
+        """Annoyance and concern of the users in ``block`` take in the day (elementwise, so
+        blocks run in parallel): ``peer_concern`` is the sum of contacts' morning concern."""
+        p = self.model.p
+        self.annoyance[block] = annoyance_after(self.annoyance[block], 1 - self.ad_tolerance[block],
+                                                exposure.rows(block), p)
+        on_privacy_rival = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY,
+                                              block=block)
+        pressure = self.sharing_under(expected, block) * np.float32(p.sharing_pressure)
+        contacts_concern = peer_concern[block] * self._inverse_degree[block]
+        self.concern[block] = concern_after(self.concern[block], self.privacy_sensitivity[block], pressure,
+                                            self.media_attention, contacts_concern, on_privacy_rival, p)
+
+    def _settle(self, block: slice, exposure: Exposure, opt_in_draw: np.ndarray,
+                link_draw: np.ndarray) -> dict[str, np.ndarray]:
+        """Promotional opt-in and payment adoption of the users in ``block`` (elementwise):
+        concern holds back both; adoption rises linearly with the share of contacts who pay."""
+        p = self.model.p
+        active = self.active_today[block]
+        annoyance = self.annoyance[block]
+        unworried = 1 - np.minimum(self.concern[block], 1)
+        promo_optin = promo_optin_after(self.promo_optin[block], exposure.promo_messages[block] > 0, active,
+                                        annoyance, unworried, opt_in_draw, p)
+        linked_share = self.linked_contacts[0][block] * self._inverse_degree[block]
+        adoption = payment_adoption_chance(self.payment_propensity[block], unworried, linked_share, p)
+        adopters = active & ~self.payments_linked[block] & (link_draw < adoption)
+        return dict(promo_optin=promo_optin, adopters=adopters)
 
     def link_payments(self, users: np.ndarray) -> None:
         """``users`` (distinct, none linked yet) link a bank account ($1)."""
@@ -362,40 +390,22 @@ class UserPopulation(mesa.Agent):
         rng = self._rng
         state = self.state
         active = state == UserState.ACTIVE
-        multihoming = np.flatnonzero(state == UserState.MULTIHOMING)
-        churned = state == UserState.CHURNED
-        only_here = self.contact_share(Presence.HERE_ONLY)  # contacts reachable only here
-        on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
-        on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE)
-
-        lockin = self.switching_cost * only_here
-        lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
-        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance, self.concern, lockin, self.peer_exposure, p)
-        hazard = np.float32(p.baseline_churn_per_year / 365) + h_ads + h_privacy + h_peers
-
-        pull_privacy = self.concern * (np.float32(p.rival_privacy_reach) + on_privacy)
-        pull_feature = self.feature_appetite * (np.float32(p.rival_feature_reach) + on_feature)
-        h_switch = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)  # install
-        if self.outage_install_chance:  # an outage pushes today's active users to a rival
-            h_switch += np.float32(self.outage_install_chance) * self.active_today
-        own_rival_share = np.where(self.rival[multihoming] == Rival.PRIVACY,
-                                   on_privacy[multihoming], on_feature[multihoming])
-        h_switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
-
+        multihoming = state == UserState.MULTIHOMING
         u = self._uniforms()
-        leave = self.on_platform & (u < hazard)
-        switch = ~leave & (u < hazard + h_switch)
-        install = switch & active
-        uninstall = np.zeros(len(self), dtype=bool)
-        uninstall[multihoming] = switch[multihoming]
-        come_back = churned & (u < np.float32(p.return_per_year / 365) * only_here)
+        f32, b = np.float32, bool
+        day = blockwise(lambda block: self._chances(block, u[block]), len(self),
+                        dict(hazard=f32, h_ads=f32, h_privacy=f32, h_peers=f32, pull_privacy=f32,
+                             pull_feature=f32, leave=b, switch=b, come_back=b))
+        hazard, leave, come_back = day["hazard"], day["leave"], day["come_back"]
+        install = day["switch"] & active
+        uninstall = day["switch"] & multihoming
 
         leavers = np.flatnonzero(leave)
-        self._count_churn(outcome, leavers, hazard, h_ads, h_privacy, h_peers)
+        self._count_churn(outcome, leavers, hazard, day["h_ads"], day["h_privacy"], day["h_peers"])
         # newcomers to a rival: installs, and leavers who were not multi-homing yet
         to_rival = np.flatnonzero(install | (leave & active))
-        weight_privacy = pull_privacy[to_rival]
-        total = weight_privacy + pull_feature[to_rival]
+        weight_privacy = day["pull_privacy"][to_rival]
+        total = weight_privacy + day["pull_feature"][to_rival]
         # by pull; an unconcerned user never picks the privacy rival
         pick_privacy = rng.random(len(to_rival), dtype=np.float32) * total < weight_privacy
 
@@ -422,6 +432,40 @@ class UserPopulation(mesa.Agent):
         self.peer_exposure *= np.float32(np.exp(-1 / p.peer_memory_days))
         np.add.at(self.peer_exposure, self.contacts.neighbours(leavers)[0], 1)
         outcome.joined = self._join(p)
+
+    def _chances(self, block: slice, u: np.ndarray) -> dict[str, np.ndarray]:
+        """Today's chances and choices of the users in ``block`` (elementwise, so blocks can
+        run in parallel), from one uniform ``u`` each: hazards by cause, the rivals' pulls, and
+        who leaves, switches (installs a rival, or uninstalls the one she has) or comes back."""
+        p = self.model.p
+        state = self.state[block]
+        multihoming = state == UserState.MULTIHOMING
+        only_here = self.contact_share(Presence.HERE_ONLY, block=block)  # contacts reachable only here
+        on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY, block=block)
+        on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE, block=block)
+
+        lockin = self.switching_cost[block] * only_here
+        lockin = np.where(multihoming, lockin * np.float32(p.multihoming_lockin_factor), lockin)
+        concern = self.concern[block]
+        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance[block], concern, lockin,
+                                                 self.peer_exposure[block], p)
+        hazard = np.float32(p.baseline_churn_per_year / 365) + h_ads + h_privacy + h_peers
+
+        pull_privacy = concern * (np.float32(p.rival_privacy_reach) + on_privacy)
+        pull_feature = self.feature_appetite[block] * (np.float32(p.rival_feature_reach) + on_feature)
+        h_switch = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)  # install
+        if self.outage_install_chance:  # an outage pushes today's active users to a rival
+            h_switch += np.float32(self.outage_install_chance) * self.active_today[block]
+        own_rival_share = np.where(self.rival[block] == Rival.PRIVACY, on_privacy, on_feature)
+        drop = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
+        h_switch = np.where(multihoming, drop, h_switch)
+
+        leave = self.on_platform[block] & (u < hazard)
+        return dict(hazard=hazard, h_ads=h_ads, h_privacy=h_privacy, h_peers=h_peers,
+                    pull_privacy=pull_privacy, pull_feature=pull_feature, leave=leave,
+                    switch=~leave & (u < hazard + h_switch),
+                    come_back=(state == UserState.CHURNED)
+                    & (u < np.float32(p.return_per_year / 365) * only_here))
 
     @staticmethod
     def _count_churn(outcome: DayOutcome, leavers, hazard, h_ads, h_privacy, h_peers) -> None:

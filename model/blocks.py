@@ -47,6 +47,22 @@ def block_bounds(n: int, blocks: int = BLOCKS) -> list[tuple[int, int]]:
     return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
+def blockwise(function, n: int, outputs: dict[str, np.dtype]) -> dict[str, np.ndarray]:
+    """``function(block)`` (``block`` a slice of the ``n`` users) returns elementwise results for
+    the users of the block; they are written, in the block's own thread, into arrays of all
+    ``n`` users. Elementwise work gives the same numbers as one call over everyone, and runs
+    on both cores (numpy's loops release the GIL)."""
+    out = {name: np.empty(n, dtype=dtype) for name, dtype in outputs.items()}
+
+    def fill(bounds: tuple[int, int]) -> None:
+        block = slice(*bounds)
+        for name, values in function(block).items():
+            out[name][block] = values
+
+    map_blocks(fill, block_bounds(n))
+    return out
+
+
 class RowBlocks:
     """``graph @ x`` by row blocks. Each row sums in the same order as in the whole
     product, so the result equals ``graph @ x`` bit for bit. The blocks are views of the

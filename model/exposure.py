@@ -37,6 +37,10 @@ class Exposure:
     def __len__(self) -> int:
         return len(self.display_ads)
 
+    def rows(self, users: slice) -> Exposure:
+        """The exposure of the users in ``users`` (views, without the deliveries)."""
+        return Exposure(self.display_ads[users], self.influencer_posts[users], self.promo_messages[users])
+
     def deliver_marketing(self, senders: np.ndarray | int, recipients: np.ndarray) -> None:
         """Marketing messages from ``senders`` (a sender id per recipient, or one for all) to
         ``recipients`` (distinct per sender); they count as promotional messages."""
