@@ -154,6 +154,16 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--check", action="store_true",
                      help="no search: every target at the schema's defaults, same seeds")
     cmd.set_defaults(handler=cmd_calibrate)
+
+    cmd = sub.add_parser("dashboard", help="the browser dashboard (Mesa's SolaraViz): a live run with "
+                                           "its levers and events, and the daily series of result "
+                                           "folders; needs the viz extra (pip install -e \".[viz]\")")
+    cmd.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
+    cmd.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    cmd.add_argument("--results", type=Path, default=Path("results"), metavar="DIR",
+                     help="folder whose result folders the second page lists (default results)")
+    cmd.set_defaults(handler=cmd_dashboard)
     return parser
 
 
@@ -352,6 +362,12 @@ def cmd_calibrate(args) -> int:
     for path in write_results(args.out, result, calibration, args.max_evals):
         print(f"wrote {path}")
     return 0
+
+
+def cmd_dashboard(args) -> int:
+    from experiments.dashboard_server import serve
+
+    return serve(args.host, args.port, args.results)
 
 
 if __name__ == "__main__":
