@@ -1,0 +1,26 @@
+"""Virtual goods (F2): the sticker store's free packs spread from its launch and whet the
+appetite for paid ones."""
+
+import math
+
+import pytest
+from conftest import run_model
+
+from model.params import PARAMS
+
+
+def test_free_sticker_packs_spread_from_launch_and_whet_the_appetite_for_paid_ones():
+    """Free packs spread from the launch day; a user holding one buys paid packs
+    1 + ``free_pack_gateway`` times as often (100 draws each way, within four binomial
+    standard errors of the ratio)."""
+    model = run_model(days=12, seed=5, virtual_goods=True, virtual_goods_launch_day=4, free_pack_rate=0.05)
+    share = model.datacollector.get_model_vars_dataframe().set_index("day")["share_free_stickers"]
+    assert (share.loc[:3] == 0).all() and share.loc[4] > 0 and share.loc[12] > share.loc[4]
+    users = model.users
+    bought = {}
+    for has_free_pack in (False, True):
+        users.free_stickers[:] = has_free_pack
+        bought[has_free_pack] = sum(users.buy_stickers(0.02, 1.0) for _ in range(100))
+    ratio = bought[True] / bought[False]
+    se = ratio * math.sqrt(1 / bought[True] + 1 / bought[False])
+    assert ratio == pytest.approx(1 + PARAMS["free_pack_gateway"].default, abs=4 * se) and se < 0.05
