@@ -5,19 +5,15 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SMALL, run_model
+from conftest import SMALL, run_model, totals
 
 from agents import Enterprise, SmallBusiness
-from agents.business import carry_over
+from agents.business import Business, carry_over
 from model.ledger import PLATFORM
 from model.market import WhatsAppMarket
 from model.params import PARAMS, REGIONS
 
 SEEDS = range(4)
-
-
-def totals(days: int, seed: int, **params):
-    return run_model(days=days, seed=seed, **params).datacollector.get_model_vars_dataframe().sum()
 
 
 def test_every_firm_is_drawn_at_its_own_rate_and_clickers_are_distinct():
@@ -52,9 +48,35 @@ def test_a_budget_below_one_click_buys_clicks_every_few_days_by_carrying_over():
     assert carry == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize(("sales_usd", "change"), [
+    (2.0, 1.02),   # the clicks paid (margin x sales over cost above 1): more budget
+    (0.5, 0.98),   # they did not: less
+])
+def test_a_firm_s_ad_budget_follows_the_return_on_its_ads(sales_usd, change):
+    """The month's averages of ad cost and ad sales each move 1/30 of the way to today's; the
+    budget moves by ``budget_adapt_step`` toward ads that pay."""
+    model = WhatsAppMarket(rng=1, **SMALL)
+    firm = model.firms.of_type(SmallBusiness)[0]
+    firm.margin, firm.ad_budget_usd = 1.0, 100.0
+    firm.close_day(sales_usd=sales_usd, ad_sales_usd=sales_usd, ad_cost_usd=1.0, chats=0)
+    Business.adapt(firm)
+    assert firm.ad_cost_avg == pytest.approx(1 / 30) and firm.ad_sales_avg == pytest.approx(sales_usd / 30)
+    assert firm.ad_budget_usd == pytest.approx(100.0 * change)
+
+
+def test_a_firm_without_ad_spend_keeps_its_budget():
+    model = WhatsAppMarket(rng=1, **SMALL)
+    firm = model.firms.of_type(SmallBusiness)[0]
+    firm.ad_budget_usd = 100.0
+    firm.close_day(sales_usd=5.0, ad_sales_usd=0.0, ad_cost_usd=0.0, chats=3)
+    Business.adapt(firm)
+    assert firm.ad_budget_usd == 100.0
+
+
 def test_no_organisation_spends_beyond_its_budget():
     """Day by day: an advertiser's auction spend stays within its daily budget, a firm's
-    click-to-chat spend within its ad budget and yesterday's carry-over (under one click)."""
+    click-to-chat spend within its ad budget and yesterday's carry-over (under one click).
+    Over the month, each spends no more than the sum of its daily budgets."""
     model = WhatsAppMarket(rng=2, **SMALL)
     ledger = model.ledger
     close = model.platform.close_day
@@ -68,13 +90,19 @@ def test_no_organisation_spends_beyond_its_budget():
         close()
 
     model.platform.close_day = recording_close
+    month_spend, month_budget = {}, {}
     for _ in range(30):
-        budgets = {a: a.daily_budget_usd * (1 - a.influencer_share) for a in model.advertisers}
-        budgets |= {f: f.ad_budget_usd + f.ad_carry_usd for f in model.firms.members}
+        daily = {a: a.daily_budget_usd * (1 - a.influencer_share) for a in model.advertisers}
+        daily |= {f: f.ad_budget_usd for f in model.firms.members}
+        budgets = {o: budget + getattr(o, "ad_carry_usd", 0.0) for o, budget in daily.items()}
         model.step()
         for organisation, spent in spend.items():
             assert spent <= budgets[organisation] * (1 + 1e-9), organisation
+            month_spend[organisation] = month_spend.get(organisation, 0.0) + spent
+            month_budget[organisation] = month_budget.get(organisation, 0.0) + daily[organisation]
     assert sum(spend.values()) > 0
+    for organisation, spent in month_spend.items():  # a carry-over is money saved, not extra
+        assert spent <= month_budget[organisation] * (1 + 1e-9), organisation
 
 
 def test_a_dearer_merchant_fee_lowers_merchant_payment_volume():
@@ -90,13 +118,15 @@ def test_a_dearer_merchant_fee_lowers_merchant_payment_volume():
 
 
 def test_a_dearer_marketing_price_lowers_marketing_volume_by_the_elasticity():
-    """Doubling the marketing rate card cuts intended sends to 2^-0.6 = 0.66; opt-in and caps
-    dilute the fall of deliveries a little. Measured ratio 0.66-0.69 (sd 0.013 over seeds):
-    a 20% weaker elasticity (ratio 0.72) fails the bound."""
+    """Doubling the marketing rate card cuts intended sends to 2^-0.6 = 0.66. Measured over 12
+    seeds: ratio of deliveries 0.655 (sd 0.017 a seed); with the elasticity 20% weaker 0.725
+    (sd 0.031), 20% stronger 0.606 (sd 0.020), halved 0.822. The bound, 2^-0.6 within 0.035
+    (4 standard errors of a 4-seed mean), fails each of them on these seeds (0.744, 0.605,
+    0.825)."""
     prices = {f"price_marketing_{r}_usd": 2 * PARAMS[f"price_marketing_{r}_usd"].default for r in REGIONS}
     ratios = [totals(30, seed, **prices)["messages_marketing"] / totals(30, seed)["messages_marketing"]
               for seed in SEEDS]
-    assert np.mean(ratios) == pytest.approx(2**-0.6, abs=0.04)
+    assert np.mean(ratios) == pytest.approx(2**-0.6, abs=0.035)
 
 
 def test_dearer_utility_and_authentication_prices_move_paid_volume_to_other_channels():

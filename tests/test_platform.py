@@ -10,7 +10,7 @@ from conftest import SMALL, run_model, totals
 
 from agents import Enterprise
 from agents.advertiser import Advertisers
-from model.exposure import Exposure
+from model.exposure import Blocks, Exposure
 from model.market import WhatsAppMarket
 from model.params import PARAMS, REGIONS
 
@@ -102,6 +102,21 @@ def test_a_sender_whose_quality_falls_gets_a_lower_limit_and_blockers_hear_no_mo
     df = model.datacollector.get_model_vars_dataframe()
     assert df["marketing_over_limit"].sum() > 0 and df["blocks_today"].sum() > 0
     assert df["senders_low_quality"].iloc[-1] >= 1
+
+
+def test_a_blocked_sender_reaches_its_blockers_no_more():
+    """A block recorded today stops that sender's marketing to that user from tomorrow on,
+    and only that sender's, and only to that user."""
+    model = WhatsAppMarket(rng=1, **SMALL, promo_optin_share=1.0, marketing_cap_per_week=50)
+    platform = model.platform
+    platform.open_day()
+    users = np.flatnonzero(model.users.on_platform)[:3]
+    a, b = (f.account for f in model.firms.of_type(Enterprise)[:2])
+    platform.record_blocks(Blocks(senders=np.array([a]), users=users[:1], delivered_by={a: 1}))
+    assert platform.has_blocked(np.array([a, a, b]), np.array([users[0], users[1], users[0]])).tolist() == [
+        True, False, False]
+    sent = platform.send("marketing", np.array([a, a, b]), np.array([users[0], users[1], users[0]]))
+    assert sent.tolist() == [False, True, True]
 
 
 def test_without_data_sharing_no_impression_is_personalised_and_click_through_falls():
