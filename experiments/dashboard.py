@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import solara
 from matplotlib.figure import Figure
@@ -36,6 +37,7 @@ from experiments.figure_style import (
     PALETTE,
     STYLE,
     CountFormatter,
+    count,
     format_value,
     money,
     outcome_formatter,
@@ -171,15 +173,20 @@ def _short(column: str) -> str:
 
 
 def _finish(title: str, formatter=None, legend: str | None = None, log: bool = False):
-    """A live plot's post-process of Mesa's Matplotlib axes: title, tick format, and a legend
-    beside the axes naming the columns without their prefix, when there are several (Mesa
-    labels the x axis "Step": a step is a day)."""
+    """A live plot's post-process of Mesa's Matplotlib axes: title, tick format, a legend
+    beside the axes naming the columns without their prefix (when there are several), and the
+    lines moved one step right, so that the x axis counts days from 1 as the text panel does
+    (Mesa draws the DataCollector's rows from 0 and labels the axis "Step": a step is a day)."""
 
     def post_process(ax) -> None:
         ax.figure.set_size_inches(6, 3)
         ax.set_title(title, fontsize="medium")
-        if log:
-            ax.set_yscale("log")
+        for line in ax.lines:
+            line.set_xdata(np.asarray(line.get_xdata(), dtype=float) + 1)
+        ax.relim()
+        ax.autoscale_view()
+        if log and any((np.asarray(line.get_ydata(), dtype=float) > 0).any() for line in ax.lines):
+            ax.set_yscale("log")  # not before the first day: nothing to scale
         ax.yaxis.set_major_formatter(formatter or CountFormatter())
         ax.grid(alpha=0.3)
         handles, names = ax.get_legend_handles_labels()
@@ -198,7 +205,7 @@ def _plot(measure: dict[str, str], title: str, legend: str | None = None, format
 
 PLOTS = [
     _plot({"users_active": PALETTE[0], "users_multihoming": PALETTE[1], "users_left": PALETTE[3]},
-          "users by state (sample, log scale)", "users", log=True),
+          "users by state (sample, log scale)", "users", FuncFormatter(count), log=True),
     _plot({f"revenue_{s}": PALETTE[i % len(PALETTE)] for i, s in enumerate(STREAMS)},
           "revenue a day by stream (USD)", "stream", FuncFormatter(money)),
     _plot({"churn_ads": PALETTE[0], "churn_privacy": PALETTE[1], "churn_peers": PALETTE[2],

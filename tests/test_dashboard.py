@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from conftest import write_spec
+from matplotlib.figure import Figure
 from scipy import stats
 
 solara = pytest.importorskip("solara", reason='the dashboard needs the viz extra: pip install -e ".[viz]"')
@@ -325,3 +326,19 @@ def test_dashboard_on_a_port_in_use_exits_2(capsys):
 def test_dashboard_port_out_of_range_exits_2(capsys):
     assert main(["dashboard", "--port", "70000"]) == 2
     assert "--port: got 70000; allowed: 1 to 65535" in capsys.readouterr().err
+
+
+def test_the_live_plots_count_days_from_1_as_the_panel_does():
+    """Mesa draws the DataCollector's rows from 0; the post-process moves them to their day."""
+    model = DashboardMarket(**small_values())
+    for _ in range(3):
+        model.step()
+    frame = model.datacollector.get_model_vars_dataframe()
+    fig = Figure()
+    ax = fig.subplots()
+    for column in ("users_active", "users_left"):
+        ax.plot(frame[column], label=column)
+    dashboard._finish("users", log=True)(ax)
+    for line in ax.lines:
+        assert list(line.get_xdata()) == frame["day"].tolist() == [1, 2, 3]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["active", "left"]
