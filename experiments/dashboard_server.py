@@ -107,8 +107,9 @@ def _wait_listening(server: subprocess.Popen, host: str, port: int) -> bool:
 
 
 def _stop(server: subprocess.Popen) -> None:
-    """Ctrl-C to the server (uvicorn closes its connections and exits), then harder if need be."""
-    for send in (lambda: server.send_signal(signal.SIGINT), server.terminate, server.kill):
+    """SIGTERM to the server (uvicorn closes its connections and exits, as on Ctrl-C, without
+    click's "Aborted."), then SIGKILL if it has not gone in STOP_TIMEOUT_S."""
+    for send in (server.terminate, server.kill):
         if server.poll() is not None:
             return
         send()
