@@ -5,6 +5,7 @@ panel, the result-folder page's bands (recomputed here with scipy.stats) and ``w
 dashboard``'s refusals. The real page in a real browser: test_dashboard_browser.py."""
 
 import importlib.util
+import shutil
 import socket
 import statistics
 import time
@@ -234,9 +235,14 @@ def test_a_sweep_still_running_shows_its_finished_runs_and_says_what_is_missing(
     assert {"users_active", "users_multihoming", "revenue_total", "churn_ads"} <= set(series_columns(results))
 
 
-def test_a_folder_that_cannot_be_shown_says_why(results_root):
+def test_a_folder_that_cannot_be_shown_says_why(results_root, tmp_path):
     results, note = read_folder(results_root / "calibration")
     assert results is None and "no spec.toml; not a result folder" in note
+    (tmp_path / "starting").mkdir()  # a sweep whose first run has not finished yet
+    shutil.copy(results_root / "tiny" / "spec.toml", tmp_path / "starting" / "spec.toml")
+    assert result_folders(tmp_path) == ["starting"]
+    results, note = read_folder(tmp_path / "starting")
+    assert results is None and "has no finished run (0 of 4)" in note
 
 
 def test_each_point_s_band_is_the_95_percent_t_interval_over_its_replicates(results_root):
