@@ -2,8 +2,10 @@
 an anchor of docs/SOURCES.md, every parameter says where its value comes from, and nothing
 points outside the repository."""
 
+import io
 import re
 import subprocess
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,16 @@ def repository_files() -> list[Path]:
     return [ROOT / f for f in listed if Path(f).suffix in suffixes and (ROOT / f).is_file()]
 
 
+def prose(path: Path) -> str:
+    """The text a citation can sit in: a Python file's strings and comments (not its code,
+    where ``[name]`` is a list or an index), any other file whole."""
+    text = path.read_text(errors="replace")
+    if path.suffix != ".py":
+        return text
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return "\n".join(t.string for t in tokens if t.type in (tokenize.STRING, tokenize.COMMENT))
+
+
 def bib_keys() -> set[str]:
     return set(re.findall(r"^@\w+\{([^,\s]+),", BIB.read_text(), flags=re.M))
 
@@ -60,7 +72,7 @@ def test_every_cited_key_and_anchor_exists():
     for path in repository_files():
         if path == BIB:
             continue
-        text = path.read_text(errors="replace")
+        text = prose(path)
         for group in CITATION.findall(text):
             missing += [f"{path.relative_to(ROOT)}: [{k}]" for k in re.split(r"\s*;\s*", group)
                         if k not in keys | SPEC_TABLES]
