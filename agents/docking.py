@@ -43,6 +43,24 @@ OUTCOMES = (
 MARKETER = 0
 """Sender id of the docking world's one stylised marketer."""
 
+STRESS = dict(n_users=1000, ad_load=0.1, media_shock_day=25, media_shock_size=2.0,
+              privacy_churn_slope=0.01, ad_churn_slope=0.0005, baseline_churn_per_year=0.2,
+              multihoming_rate=0.02, return_per_year=2.0, multihoming_drop_per_year=3.0,
+              outage_day=15, ultimatum_day=35, ultimatum_deadline_day=70, postponement_day=50)
+"""The docking runs' parameters: every mechanism fires, dated events included (an outage, a
+media shock, an ultimatum, during which users anticipate mandatory sharing, postponed past
+the run's end: an enforced deadline ends opt-outs, which would leave nothing to compare)."""
+STRESS_DAYS = 80
+
+FLOWS = ("churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_other",
+         "returned_today", "multihoming_started", "multihoming_stopped", "rival_signups_privacy",
+         "rival_signups_feature", "opt_outs_today", "users_daily_active")
+"""Outcomes compared as sums over a docking run."""
+STOCKS = ("users_active", "users_multihoming", "users_on_rival_privacy", "users_on_rival_feature",
+          "share_data_optout", "share_promo_optin", "share_payments_linked", "mean_concern",
+          "mean_annoyance")
+"""Outcomes compared at the end of a docking run."""
+
 
 class UserWorld(mesa.Model):
     """Users under a fixed exposure; ``implementation`` picks the engine or the reference."""
@@ -138,3 +156,13 @@ class VectorisedPopulation:
 
     def columns(self) -> dict[str, float]:
         return self.users.columns(self.outcome)
+
+
+def docking_run(implementation: str, seed: int, **params) -> dict[str, float]:
+    """One docking run of ``implementation`` under ``STRESS`` (and ``params``) for
+    ``STRESS_DAYS``: its ``FLOWS`` summed over the days, its ``STOCKS`` at the end."""
+    world = UserWorld(implementation=implementation, rng=seed, **(STRESS | params))
+    for _ in range(STRESS_DAYS):
+        world.step()
+    df = world.datacollector.get_model_vars_dataframe()
+    return {**df[list(FLOWS)].sum().to_dict(), **df[list(STOCKS)].iloc[-1].to_dict()}
