@@ -1,5 +1,5 @@
-"""The built-in experiments (issue 7): each parses, expands to a bounded number of runs that
-fit in ten minutes on this 2-core machine, runs, and is listed by ``wasim list``."""
+"""The built-in experiments (``experiments/*.toml``): each parses, expands to a bounded number
+of runs that fit in ten minutes on this 2-core machine, runs, and is listed by ``wasim list``."""
 
 from dataclasses import replace
 

@@ -1,4 +1,6 @@
-"""Invariants of the model and the effects the FIRST issue asks for."""
+"""The assembled model (``model.market.WhatsAppMarket``): the day's row and its accounting
+identities, reproducibility, Mesa's tools, future streams after their launch, the effect of
+ad load and of data sharing, customers in proportion to business affinity."""
 
 import numpy as np
 import pandas as pd
