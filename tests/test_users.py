@@ -170,27 +170,6 @@ def test_promo_opt_in_is_withdrawn_after_a_message_and_given_by_calm_active_user
     np.testing.assert_array_equal(after, [0, 1, 1, 1, 0, 0])
 
 
-def test_free_sticker_packs_spread_at_their_rate_and_raise_paid_purchases_by_the_gateway():
-    """Active users without a pack take a free one at ``free_pack_rate``; a user with one buys
-    packs (1 + ``free_pack_gateway``) times as often. Counted over 300 draws of 20,000 users
-    (twenty thousand purchases or more each way), within 4 standard errors of the ratio."""
-    w = UserWorld(rng=2, n_users=20_000, free_pack_gateway=0.5)
-    users = w.population.users
-    users.start_day()
-    active = np.count_nonzero(users.active_today)
-    users.take_free_stickers(0.1)
-    took = np.count_nonzero(users.free_stickers)
-    assert not (users.free_stickers & ~users.active_today).any()
-    assert abs(took - 0.1 * active) < 4 * np.sqrt(active * 0.1 * 0.9)
-    bought = {}
-    for has_pack in (False, True):
-        users.free_stickers[:] = has_pack
-        bought[has_pack] = sum(users.buy_stickers(0.005, 1.0) for _ in range(300))
-    ratio = bought[True] / bought[False]
-    se = ratio * np.sqrt(1 / bought[True] + 1 / bought[False])
-    assert ratio == pytest.approx(1.5, abs=4 * se) and se < 0.02  # a gateway 20% weaker (1.4) fails
-
-
 # --- the trait table -----------------------------------------------------------------------------
 def test_both_draws_of_the_trait_table_have_the_same_distributions():
     n = 4000

@@ -109,13 +109,12 @@ MUTATIONS = (
              "return concern + np.float32(p.concern_adjust_rate) * np.maximum(target - concern, 0)",
              (users("test_concern_moves_toward_its_target"),)),
     Mutation("drop-rate", "multi-homers drop the rival twice as often", "agents/users.py",
-             "h_switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)",
-             "h_switch[multihoming] = np.float32(2 * p.multihoming_drop_per_year / 365)"
-             " * (1 - own_rival_share)",
+             "drop = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)",
+             "drop = np.float32(2 * p.multihoming_drop_per_year / 365) * (1 - own_rival_share)",
              ("tests/test_docking.py::test_vectorised_users_agree_with_the_reference",)),
     Mutation("returns-more", "churned users come back 20% more often", "agents/users.py",
-             "come_back = churned & (u < np.float32(p.return_per_year / 365) * only_here)",
-             "come_back = churned & (u < np.float32(1.2 * p.return_per_year / 365) * only_here)",
+             "& (u < np.float32(p.return_per_year / 365) * only_here))",
+             "& (u < np.float32(1.2 * p.return_per_year / 365) * only_here))",
              ("tests/test_docking.py::test_vectorised_users_agree_with_the_reference",)),
     Mutation("ad-budget-sign", "a firm's ad budget moves away from ads that pay", "agents/business.py",
              "self.ad_budget_usd *= 1 + p.budget_adapt_step * np.sign(roas - 1)",
@@ -162,7 +161,8 @@ MUTATIONS = (
              "return self.levers.current.data_sharing",
              ("tests/test_events.py::test_an_ultimatum_raises_multihoming_and_churn",)),
     Mutation("lockin-ignored", "contacts on the platform no longer lock a user in", "agents/users.py",
-             "lockin = self.switching_cost * only_here", "lockin = self.switching_cost + 0 * only_here",
+             "lockin = self.switching_cost[block] * only_here",
+             "lockin = self.switching_cost[block] + 0 * only_here",
              (users("test_lock_in_users_with_more_contacts_here_leave_less"),)),
     Mutation("p2p-fee-square", "a P2P fee deters transfers quadratically, not linearly", "agents/firms.py",
              "rate = p.p2p_rate * max(0.0, 1 - fee / p.p2p_fee_cutoff_rate)",
@@ -174,6 +174,10 @@ MUTATIONS = (
 )
 
 
+class StaleMutation(LookupError):
+    """The mutation's line is not (or not once) in its file: the code moved on; update the list."""
+
+
 @contextmanager
 def mutated(root: Path, mutation: Mutation) -> Iterator[None]:
     """The file with the mutation's line replaced, restored on leaving, whatever happens."""
@@ -182,8 +186,8 @@ def mutated(root: Path, mutation: Mutation) -> Iterator[None]:
     lines = original.splitlines(keepends=True)
     matches = [i for i, line in enumerate(lines) if line.strip() == mutation.line]
     if len(matches) != 1:
-        raise SystemExit(f"{mutation.name}: the line occurs {len(matches)} times in {mutation.path}, "
-                         f"not once: {mutation.line!r}")
+        raise StaleMutation(f"the line occurs {len(matches)} times in {mutation.path}, not once: "
+                            f"{mutation.line!r}")
     i = matches[0]
     indent = lines[i][:len(lines[i]) - len(lines[i].lstrip())]
     lines[i] = indent + mutation.mutant + "\n"
@@ -270,10 +274,15 @@ def main(argv: list[str] | None = None) -> int:
             if failed:
                 print(f"the tests fail without any mutation: {', '.join(map(short, failed))}")
                 return 2
-        rows = []
+        rows, stale = [], []
         for m in chosen:
-            with mutated(root, m):
-                failed, seconds, last = run_tests(root, m.tests)
+            try:
+                with mutated(root, m):
+                    failed, seconds, last = run_tests(root, m.tests)
+            except StaleMutation as err:
+                stale.append(m.name)
+                print(f"{m.name}: STALE, {err}", flush=True)
+                continue
             rows.append((m, failed, seconds))
             verdict = f"caught by {', '.join(map(short, failed))}" if failed else "NOT CAUGHT"
             print(f"{m.name}: {verdict} ({seconds:.0f} s; {last})", flush=True)
@@ -284,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     survived = [m.name for m, failed, _ in rows if not failed]
     if survived:
         print(f"\n{len(survived)} mutation(s) no test caught: {', '.join(survived)}")
-        return 1
-    return 0
+    if stale:
+        print(f"\n{len(stale)} mutation(s) whose line is gone: {', '.join(stale)}")
+    return 1 if survived or stale else 0
 
 
 def markdown(rows) -> str:
@@ -296,6 +306,8 @@ def markdown(rows) -> str:
             names.append(f"{len(failed) - 3} more")
         caught = ", ".join(names) if failed else "**not caught**"
         lines.append(f"| {m.what} (`{m.name}`) | `{m.path}` | {caught} | {seconds:.0f} |")
+    lines.append(f"| {len(rows)} mutations | | {sum(bool(f) for _, f, _ in rows)} caught | "
+                 f"{sum(s for *_, s in rows):.0f} |")
     return "\n".join(lines) + "\n"
 
 
