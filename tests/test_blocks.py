@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from model.blocks import BlockUniforms, RowBlocks, block_bounds, map_blocks, run_blocks_serially
+from model.blocks import BlockUniforms, RowBlocks, block_bounds, blockwise, map_blocks, run_blocks_serially
 from model.network import region_blocks, social_graph
 
 
@@ -77,3 +77,21 @@ def test_map_blocks_keeps_the_order_of_its_items(threads):
     previous = run_blocks_serially(True)
     assert previous is False
     assert map_blocks(lambda k: -k, range(3)) == [0, -1, -2]
+
+
+def test_blockwise_equals_one_call_over_everyone_in_threads_and_serially(threads):
+    """Elementwise work block by block gives the arrays one call over all users would, in
+    the outputs' dtypes, whether the blocks run in threads or one after another."""
+    x = np.random.default_rng(5).random(10_001).astype(np.float32)
+
+    def day(block: slice) -> dict[str, np.ndarray]:
+        return {"double": 2 * x[block], "big": x[block] > 0.5}
+
+    whole = day(slice(None))
+    outputs = {"double": np.float32, "big": bool}
+    for serial in (False, True):
+        run_blocks_serially(serial)
+        out = blockwise(day, len(x), outputs)
+        assert set(out) == set(outputs) and out["double"].dtype == np.float32 and out["big"].dtype == bool
+        np.testing.assert_array_equal(out["double"], whole["double"])
+        np.testing.assert_array_equal(out["big"], whole["big"])
