@@ -390,22 +390,40 @@ class UserPopulation(mesa.Agent):
         rng = self._rng
         state = self.state
         active = state == UserState.ACTIVE
-        multihoming = state == UserState.MULTIHOMING
+        multihoming = np.flatnonzero(state == UserState.MULTIHOMING)
+        churned = state == UserState.CHURNED
+        only_here = self.contact_share(Presence.HERE_ONLY)  # contacts reachable only here
+        on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
+        on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE)
+
+        lockin = self.switching_cost * only_here
+        lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
+        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance, self.concern, lockin, self.peer_exposure, p)
+        hazard = np.float32(p.baseline_churn_per_year / 365) + h_ads + h_privacy + h_peers
+
+        pull_privacy = self.concern * (np.float32(p.rival_privacy_reach) + on_privacy)
+        pull_feature = self.feature_appetite * (np.float32(p.rival_feature_reach) + on_feature)
+        h_switch = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)  # install
+        if self.outage_install_chance:  # an outage pushes today's active users to a rival
+            h_switch += np.float32(self.outage_install_chance) * self.active_today
+        own_rival_share = np.where(self.rival[multihoming] == Rival.PRIVACY,
+                                   on_privacy[multihoming], on_feature[multihoming])
+        h_switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
+
         u = self._uniforms()
-        f32, b = np.float32, bool
-        day = blockwise(lambda block: self._chances(block, u[block]), len(self),
-                        dict(hazard=f32, h_ads=f32, h_privacy=f32, h_peers=f32, pull_privacy=f32,
-                             pull_feature=f32, leave=b, switch=b, come_back=b))
-        hazard, leave, come_back = day["hazard"], day["leave"], day["come_back"]
-        install = day["switch"] & active
-        uninstall = day["switch"] & multihoming
+        leave = self.on_platform & (u < hazard)
+        switch = ~leave & (u < hazard + h_switch)
+        install = switch & active
+        uninstall = np.zeros(len(self), dtype=bool)
+        uninstall[multihoming] = switch[multihoming]
+        come_back = churned & (u < np.float32(p.return_per_year / 365) * only_here)
 
         leavers = np.flatnonzero(leave)
-        self._count_churn(outcome, leavers, hazard, day["h_ads"], day["h_privacy"], day["h_peers"])
+        self._count_churn(outcome, leavers, hazard, h_ads, h_privacy, h_peers)
         # newcomers to a rival: installs, and leavers who were not multi-homing yet
         to_rival = np.flatnonzero(install | (leave & active))
-        weight_privacy = day["pull_privacy"][to_rival]
-        total = weight_privacy + day["pull_feature"][to_rival]
+        weight_privacy = pull_privacy[to_rival]
+        total = weight_privacy + pull_feature[to_rival]
         # by pull; an unconcerned user never picks the privacy rival
         pick_privacy = rng.random(len(to_rival), dtype=np.float32) * total < weight_privacy
 
@@ -432,40 +450,6 @@ class UserPopulation(mesa.Agent):
         self.peer_exposure *= np.float32(np.exp(-1 / p.peer_memory_days))
         np.add.at(self.peer_exposure, self.contacts.neighbours(leavers)[0], 1)
         outcome.joined = self._join(p)
-
-    def _chances(self, block: slice, u: np.ndarray) -> dict[str, np.ndarray]:
-        """Today's chances and choices of the users in ``block`` (elementwise, so blocks can
-        run in parallel), from one uniform ``u`` each: hazards by cause, the rivals' pulls, and
-        who leaves, switches (installs a rival, or uninstalls the one she has) or comes back."""
-        p = self.model.p
-        state = self.state[block]
-        multihoming = state == UserState.MULTIHOMING
-        only_here = self.contact_share(Presence.HERE_ONLY, block=block)  # contacts reachable only here
-        on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY, block=block)
-        on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE, block=block)
-
-        lockin = self.switching_cost[block] * only_here
-        lockin = np.where(multihoming, lockin * np.float32(p.multihoming_lockin_factor), lockin)
-        concern = self.concern[block]
-        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance[block], concern, lockin,
-                                                 self.peer_exposure[block], p)
-        hazard = np.float32(p.baseline_churn_per_year / 365) + h_ads + h_privacy + h_peers
-
-        pull_privacy = concern * (np.float32(p.rival_privacy_reach) + on_privacy)
-        pull_feature = self.feature_appetite[block] * (np.float32(p.rival_feature_reach) + on_feature)
-        h_switch = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)  # install
-        if self.outage_install_chance:  # an outage pushes today's active users to a rival
-            h_switch += np.float32(self.outage_install_chance) * self.active_today[block]
-        own_rival_share = np.where(self.rival[block] == Rival.PRIVACY, on_privacy, on_feature)
-        drop = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
-        h_switch = np.where(multihoming, drop, h_switch)
-
-        leave = self.on_platform[block] & (u < hazard)
-        return dict(hazard=hazard, h_ads=h_ads, h_privacy=h_privacy, h_peers=h_peers,
-                    pull_privacy=pull_privacy, pull_feature=pull_feature, leave=leave,
-                    switch=~leave & (u < hazard + h_switch),
-                    come_back=(state == UserState.CHURNED)
-                    & (u < np.float32(p.return_per_year / 365) * only_here))
 
     @staticmethod
     def _count_churn(outcome: DayOutcome, leavers, hazard, h_ads, h_privacy, h_peers) -> None:
