@@ -16,6 +16,9 @@ import pandas as pd
 
 from experiments.checks import SpecError
 from experiments.designs import DESIGNS
+from experiments.faults import EnvironmentFault, is_environment_fault
+from experiments.integrity import check_folder
+from experiments.lock import holder_text, running
 from experiments.outcomes import KEY_OUTCOMES, SENSITIVITY_OUTCOMES
 from experiments.references import describe, linked
 from experiments.spec import builtin_specs, load_spec, parse_assignments
@@ -31,6 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, ParameterError) as err:
         print(f"wasim: error: {err}", file=sys.stderr)
         return 2
+    except EnvironmentFault as err:
+        print(f"wasim: error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        if not is_environment_fault(err):
+            raise
+        print(f"wasim: error: {err.strerror}: {err.filename}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -77,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: start a local cluster of --workers processes)")
     cmd.add_argument("--time-limit", type=float, metavar="SECONDS",
                      help="record a run still going after SECONDS as failed (retried next time)")
+    cmd.add_argument("--wait", action="store_true",
+                     help="if another `wasim run` is running into the folder, wait for it to end "
+                          "instead of exiting (code 2)")
     cmd.set_defaults(handler=cmd_run)
 
     cmd = sub.add_parser("bench", help="speed and memory of the full model")
@@ -237,7 +251,7 @@ def cmd_run(args) -> int:
 
     spec = load_spec(args.experiment, parse_assignments(args.set))
     result = run_experiment(spec, args.out, args.workers, args.fresh, backend=args.backend,
-                            scheduler=args.scheduler, time_limit_s=args.time_limit)
+                            scheduler=args.scheduler, time_limit_s=args.time_limit, wait=args.wait)
     done = result.already_done + len(result.done)
     print(f"{done} of {result.planned} runs done, {len(result.failed)} failed; "
           f"results in {result.folder.path}")
@@ -270,6 +284,7 @@ def cmd_status(args) -> int:
     folder = ResultFolder(args.result_dir)
     if not folder.spec_path.exists():
         raise SpecError("RESULT_DIR", f"{folder.path} has no spec.toml; not a result folder")
+    _checked(folder.path)
     tasks = folder.planned_runs()
     done = {t.run_id for t in tasks if folder.read_record(t.run_id) is not None}
     failed_ids = folder.failed_ids() - done
@@ -279,7 +294,16 @@ def cmd_status(args) -> int:
     for task in failed:
         print(f"  failed: {task.run_id} (point {task.point}, replicate {task.replicate}); "
               f"traceback in {folder.failed_dir / task.run_id}.txt")
+    if (holder := running(folder.path)) is not None:
+        print(f"  running now: `wasim run` by {holder_text(holder)}")
     return 0
+
+
+def _checked(path: Path) -> Path:
+    """``path``, once its spec and provenance are known sound (exit 2 otherwise) and a
+    damaged summary has been rebuilt (``experiments.integrity``)."""
+    check_folder(path, log=lambda message: print(f"wasim: warning: {message}", file=sys.stderr))
+    return path
 
 
 @contextmanager
@@ -300,7 +324,7 @@ def cmd_plot(args) -> int:
     from experiments.results import load_results
 
     with _warnings_on_stderr():
-        results = load_results(args.result_dir)
+        results = load_results(_checked(args.result_dir))
         outcomes = checked_outcomes(results.summary, args.outcome or list(KEY_OUTCOMES))
         if len(outcomes) > 4:
             raise SpecError("--outcome", f"got {len(outcomes)} names; allowed: one to four")
@@ -313,7 +337,7 @@ def cmd_report(args) -> int:
     from experiments.report import write_report
 
     with _warnings_on_stderr():
-        path = write_report(args.result_dir, args.outcome, embed=args.embed)
+        path = write_report(_checked(args.result_dir), args.outcome, embed=args.embed)
     print(f"wrote {path}")
     return 0
 
@@ -324,6 +348,9 @@ def cmd_compare(args) -> int:
     if args.dir_b is not None and args.against is not None:
         raise SpecError("--against", "names a point of one folder; give one RESULT_DIR with "
                                      "--against, or two folders DIR_A DIR_B without it")
+    for folder in (args.dir_a, args.dir_b):
+        if folder is not None:
+            _checked(folder)
     with _warnings_on_stderr():
         if args.dir_b is None:
             table = compare_points(args.dir_a, args.against, args.outcome)
@@ -342,7 +369,7 @@ def cmd_compare(args) -> int:
 def cmd_analyze(args) -> int:
     from experiments.analyze import analyze_folder
 
-    analysis = analyze_folder(args.result_dir, args.outcome)
+    analysis = analyze_folder(_checked(args.result_dir), args.outcome)
     print(analysis.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for path in analysis.files:
         print(f"wrote {path}")

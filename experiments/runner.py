@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import ExitStack, closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
@@ -30,6 +30,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from experiments.checks import SpecError
+from experiments.faults import describe as describe_fault
+from experiments.faults import is_environment_fault
+from experiments.integrity import check_folder
+from experiments.lock import FolderLock
 from experiments.outcomes import summarise
 from experiments.provenance import model_hash
 from experiments.runs import RunTask, next_round, plan_runs
@@ -104,7 +108,9 @@ def execute_run(task: RunTask, time_limit_s: float | None = None) -> dict:
         record |= {"status": "done", "elapsed_s": time.perf_counter() - started,
                    "parameters": task.parameters, "outcomes": summarise(daily)}
         folder.write_run(daily, record)
-    except Exception:  # a failing run must not stop the sweep
+    except Exception as err:  # a failing run must not stop the sweep...
+        if is_environment_fault(err):  # ...but a full disk or a lost folder stops every run
+            raise
         folder.write_failure(task.run_id, traceback.format_exc())
         record |= {"status": "failed", "elapsed_s": time.perf_counter() - started,
                    "error": traceback.format_exc(limit=1).strip().splitlines()[-1]}
@@ -140,8 +146,8 @@ class ExperimentResult:
 
 def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers: int | None = None,
                    fresh: bool = False, log=print, *, backend: str = "local",
-                   scheduler: str | None = None, time_limit_s: float | None = None
-                   ) -> ExperimentResult:
+                   scheduler: str | None = None, time_limit_s: float | None = None,
+                   wait: bool = False) -> ExperimentResult:
     """Run every run of ``spec`` not yet in the result folder; return what happened.
 
     ``backend`` is ``"local"`` (``workers`` processes, default all cores) or ``"dask"`` (the
@@ -149,12 +155,34 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
     address is given). A run still going after ``time_limit_s`` seconds is recorded as failed.
     With adaptive replication the runs come in rounds, each planned from the outcomes of the
     runs before it, so the backend is started once per round.
+
+    One experiment at a time runs into a folder (``experiments.lock``): a folder another
+    process is running into is refused (``FolderBusy``, exit 2) or, with ``wait``, waited for. A full disk, a folder
+    one may not write or that was deleted, and a worker killed raise ``EnvironmentFault``
+    (exit 1) with one line saying what to do; finished runs are kept.
     """
     _check_options(workers, backend, scheduler, time_limit_s)
     folder = ResultFolder(out or Path("results") / spec.name)
     # planned first: a point whose parameters clash (an ultimatum's deadline before its
     # announcement) is refused before anything is written; absolute: workers elsewhere write there
     new = plan_runs(spec, folder.path.absolute())
+    try:
+        with FolderLock(folder.path, wait=wait, log=log):
+            return _run_rounds(spec, folder, new, fresh, log, workers, backend, scheduler, time_limit_s)
+    except Exception as err:
+        if (fault := describe_fault(err, folder.path)) is None:
+            raise
+        with suppress(OSError):  # the folder may be gone, or not ours to clean
+            folder.remove_partial_files()
+        raise fault from err
+
+
+def _run_rounds(spec: ExperimentSpec, folder: ResultFolder, new: list[RunTask], fresh: bool, log,
+                workers: int | None, backend: str, scheduler: str | None,
+                time_limit_s: float | None) -> ExperimentResult:
+    """``run_experiment``'s work, once it holds the folder: the rounds of runs, the summary."""
+    if not fresh:  # a damaged spec.toml or provenance.json: exit 2 naming it
+        check_folder(folder, log, field="--out")
     folder.prepare(spec, fresh)
     run = partial(execute_run, time_limit_s=time_limit_s)
     result = ExperimentResult(folder, 0, 0)

@@ -80,11 +80,19 @@ class ResultFolder:
                                 f"({made_by}, this one is {here['model_hash']}); use --fresh to "
                                 "replace them or --out for a new folder")
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.remove_partial_files()
         atomic_write(self.spec_path, lambda p: p.write_text(tomli_w.dumps(spec.to_toml_dict())))
         atomic_write(self.provenance_path, lambda p: p.write_text(json.dumps(here, indent=2)))
 
     def read_spec_dict(self) -> dict[str, Any]:
         return tomllib.loads(self.spec_path.read_text())
+
+    def remove_partial_files(self) -> None:
+        """Remove the temporary files of writes cut short (``atomic_write``'s, left by a
+        process killed while writing); only while no experiment runs into the folder."""
+        for part in (self.path, self.runs_dir, self.failed_dir):
+            for tmp in part.glob(".*.tmp") if part.is_dir() else ():
+                tmp.unlink(missing_ok=True)
 
     def planned_runs(self) -> list[RunTask]:
         """The runs the folder's own spec.toml asks for; with adaptive replication, those of
