@@ -157,8 +157,9 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
     runs before it, so the backend is started once per round.
 
     One experiment at a time runs into a folder (``experiments.lock``): a folder another
-    process is running into is refused (``FolderBusy``, exit 2) or, with ``wait``, waited for. A full disk, a folder
-    one may not write or that was deleted, and a worker killed raise ``EnvironmentFault``
+    process is running into is refused (``FolderBusy``, exit 2) or, with ``wait``, waited
+    for. A full disk, a folder one may not write or that was deleted, and a worker killed
+    raise ``EnvironmentFault``
     (exit 1) with one line saying what to do; finished runs are kept.
     """
     _check_options(workers, backend, scheduler, time_limit_s)
