@@ -99,6 +99,9 @@ def marketing_chance(p, card: np.ndarray, markup: np.ndarray) -> np.ndarray:
     ``marketing_rate`` x (price x (1 + provider markup) / default price) ^ -elasticity
     (assumption), for each sender's ``markup`` (rows) and region of ``card`` (columns)."""
     default = np.array([PARAMS[f"price_marketing_{r}_usd"].default for r in REGIONS])
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # a price of (nearly) 0: demand is inf
         relative = card[None, :] * (1 + markup[:, None]) / default
-        return np.minimum(p.marketing_rate * relative ** -p.marketing_price_elasticity, 1.0)
+        demand = relative ** -p.marketing_price_elasticity
+    if p.marketing_rate <= 0:  # none, even where the price is 0 (0 x inf would be NaN)
+        return np.zeros_like(relative)
+    return np.minimum(p.marketing_rate * demand, 1.0)

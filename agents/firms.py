@@ -190,7 +190,7 @@ class Firms:
         card = self.model.platform.levers.rate_card[category]
         default = np.array([PARAMS[f"price_{category}_{r}_usd"].default for r in REGIONS])
         elasticity = getattr(p, f"{category}_price_elasticity")
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):  # a price of (nearly) 0: all stay
             share = np.minimum((card / default) ** -elasticity, 1.0)
         if share.min() >= 1.0:
             return np.ones(len(users), dtype=bool)
@@ -290,7 +290,7 @@ class Firms:
         """Share of linked buyers' order value paid in the chat: 1 up to the default merchant
         fee, falling with a dearer fee as merchants steer buyers to fee-free rails."""
         ratio = fee_rate / PARAMS["merchant_fee_rate"].default
-        return min(1.0, ratio ** -self.model.p.merchant_fee_elasticity) if ratio > 0 else 1.0
+        return 1.0 if ratio <= 1 else ratio ** -self.model.p.merchant_fee_elasticity
 
     def buy_clicks_to_chat(self, plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Click-to-chat ads (A3): each buying firm buys the clicks its paced budget pays for

@@ -42,10 +42,14 @@ class Beta:
         return mean * concentration, (1 - mean) * concentration
 
     def draw(self, p, size, rng):
-        return rng.beta(*self.shape(p), size).astype(np.float32)
+        a, b = self.shape(p)
+        if a <= 0 or b <= 0:  # a mean of 0 or 1 (allowed): everyone at it; numpy needs a, b > 0
+            return np.full(size, float(a > 0), dtype=np.float32)
+        return rng.beta(a, b, size).astype(np.float32)
 
     def draw_one(self, p, rnd):
-        return rnd.betavariate(*self.shape(p))
+        a, b = self.shape(p)
+        return float(a > 0) if a <= 0 or b <= 0 else rnd.betavariate(a, b)
 
 
 @dataclass(frozen=True)

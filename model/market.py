@@ -106,7 +106,8 @@ class WhatsAppMarket(mesa.Model):
     def found_small_business(self, rng: np.random.Generator, size: int | None = None) -> SmallBusiness:
         """A small business with ``size`` customers (default: lognormal, heavy-tailed, mean
         ``smb_relations_per_user`` x users / ``n_smbs``) in one cluster of the graph, and a
-        share of the SMBs' click-to-chat budget in proportion to its size."""
+        share of the SMBs' click-to-chat budget in proportion to its size (of at least one
+        customer each, so of at least ``n_smbs`` customers in all)."""
         p = self.p
         users = self.users
         relations = p.smb_relations_per_user * len(users)
@@ -114,7 +115,7 @@ class WhatsAppMarket(mesa.Model):
             sigma = p.smb_size_sigma
             size = max(1, round(relations / p.n_smbs * rng.lognormal(-sigma**2 / 2, sigma)))
         customers = _local_block(size, users.business_affinity, rng)
-        budget = self.click_to_chat_budget_usd * p.smb_click_to_chat_share * size / relations
+        budget = self.click_to_chat_budget_usd * p.smb_click_to_chat_share * size / max(relations, p.n_smbs)
         return SmallBusiness(self, customers, int(users.region[customers[0]]), ad_budget_usd=budget,
                              margin=float(rng.uniform(p.smb_margin_low, p.smb_margin_high)),
                              real_firms=p.real_smbs / p.n_smbs)

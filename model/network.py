@@ -88,7 +88,10 @@ def social_graph(
 
 
 def _weighted_draw(weight: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices drawn with probability proportional to ``weight`` (inverse-CDF sampling)."""
+    """Indices drawn with probability proportional to ``weight`` (inverse-CDF sampling);
+    none from an empty ``weight`` (a region without users: its weight may be 0)."""
+    if size == 0:
+        return np.empty(0, dtype=np.int32)
     cdf = np.cumsum(weight)
     picks = np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right")
     return np.minimum(picks, len(weight) - 1).astype(np.int32)

@@ -34,9 +34,11 @@ def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
         return np.arange(n)
     expected = n * rate
     batch = int(expected + 6 * math.sqrt(expected) + 16)
-    heads = rng.geometric(rate, batch).cumsum() - 1
+    # a gap of n + 1 or more ends the heads all the same; capped, a tiny rate's gaps (numpy
+    # saturates them at 2**63 - 1) cannot overflow the sum and loop for ever
+    heads = np.minimum(rng.geometric(rate, batch), n + 1).cumsum() - 1
     while heads[-1] < n:  # more heads than the batch holds: rare
-        heads = np.concatenate([heads, heads[-1] + rng.geometric(rate, batch).cumsum()])
+        heads = np.concatenate([heads, heads[-1] + np.minimum(rng.geometric(rate, batch), n + 1).cumsum()])
     return heads[:heads.searchsorted(n)]
 
 
