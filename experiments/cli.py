@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     except EnvironmentFault as err:
         print(f"wasim: error: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # before OSError, of which it is one
+        # The reader stopped (`wasim params | head`): not an error. Point stdout at /dev/null
+        # so that Python's flush at exit does not raise again (Python docs, signal module).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
         if not is_environment_fault(err):
             raise
@@ -44,11 +49,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # The reader stopped (`wasim params | head`): not an error. Point stdout at /dev/null
-        # so that Python's flush at exit does not raise again (Python docs, signal module).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 def _parser() -> argparse.ArgumentParser:

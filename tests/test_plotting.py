@@ -391,7 +391,7 @@ def snapshot(path: Path) -> dict[str, int]:
     ("no spec", "no spec.toml; not a result folder"),
     ("no runs", "no finished run"),
     ("corrupt run", "not a readable run file"),
-    ("bad spec", "not a valid spec"),
+    ("bad spec", "spec.toml is damaged"),
 ])
 def test_bad_folders_exit_2_name_the_problem_and_change_nothing(tmp_path, capsys, breakage, message):
     folder = synthetic_folder(tmp_path / "f", spec_dict(GRID_1, replicates=2),
