@@ -39,10 +39,12 @@ class Advertiser(mesa.Agent):
 
     def auction_budget_usd(self, stream: str) -> float:
         """Today's budget for ``stream`` (display_ads or sponsored); the rest of the daily
-        budget goes to creators."""
+        budget goes to creators. Sponsored messages get their share of what the creators leave
+        (all of it when the two shares add up to more than the budget), display ads the rest."""
+        sponsored = min(self.sponsored_share, 1 - self.influencer_share)
         if stream == "sponsored":
-            return self.daily_budget_usd * self.sponsored_share
-        return self.daily_budget_usd * (1 - self.sponsored_share - self.influencer_share)
+            return self.daily_budget_usd * sponsored
+        return self.daily_budget_usd * (1 - sponsored - self.influencer_share)
 
     def record(self, clicks: float, seen: float) -> None:
         """What today's ads brought: clicks, and units seen (impressions or messages)."""

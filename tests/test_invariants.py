@@ -164,6 +164,7 @@ class Audit:
         budgets = {kind: np.array([a.auction_budget_usd(kind) for a in advertisers])
                    for kind in ("display_ads", "sponsored")}
         budgets["creator_payments"] = np.array([a.creator_budget_usd for a in advertisers])
+        daily_budget = np.array([a.daily_budget_usd for a in advertisers])
         paid = {kind: np.array([ledger.paid_by(a.account, kind) for a in advertisers])
                 for kind in MONEY_KINDS}
         firms = list(model.firms.members)
@@ -177,6 +178,10 @@ class Audit:
                 f"advertisers spent {spent.max():g} on {kind}, over their budgets")
             if kind == "creator_payments":
                 assert np.allclose(spent, allowed, rtol=1e-9, atol=1e-12), "creators paid off budget"
+        spent_in_all = sum(np.array([ledger.paid_by(a.account, kind) for a in advertisers]) - paid[kind]
+                           for kind in MONEY_KINDS)
+        assert np.all(spent_in_all <= daily_budget * (1 + 1e-9) + 1e-12), (
+            f"an advertiser spent {np.max(spent_in_all / daily_budget):g} x its daily budget")
         spent = np.array([ledger.paid_by(f.account, "click_to_chat") for f in firms]) - clicks_paid
         assert np.all(spent <= available * (1 + 1e-9) + 1e-12), "a firm spent more on clicks than it had"
         users = model.users
@@ -239,9 +244,11 @@ FOUND = {
     "no marketing at a price of 0 (0 x inf)": {"marketing_rate": 0.0, "price_marketing_in_usd": 0.0},
     "a merchant fee near 0 (its power overflowed)": {"merchant_fee_rate": 1e-308},
     "a marketing rate near 0 (the geometric gaps overflowed)": {"marketing_rate": 1e-200},
+    "brands' sponsored and creator shares over 1 (they spent 1.6x their budget)":
+        {"sponsored_budget_share": 0.9, "influencer_budget_share": 0.7, "brand_advertiser_share": 1.0},
 }
-"""Parameter sets the generated cases found breaking the model (each crashed or hung it before
-the fix named by its key), kept as explicit cases."""
+"""Parameter sets the generated cases found breaking the model (each crashed, hung or broke a
+budget before the fix named by its key), kept as explicit cases."""
 
 
 @settings(max_examples=QUICK_EXAMPLES, derandomize=True, **_COMMON)
