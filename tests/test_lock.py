@@ -66,6 +66,8 @@ def test_a_second_run_into_a_busy_folder_exits_2_naming_the_holder_and_writes_no
         assert "--wait" in err and err.count("\n") == 1
         assert sorted(p.name for p in out.rglob("*")) == before
         assert running(out)["pid"] == first.pid
+        assert main(["status", str(out)]) == 0
+        assert f"running now: `wasim run` by pid {first.pid} on host {host} since " in capsys.readouterr().out
         first.release()
         assert first.wait(timeout=300) == 0
     assert run_files(out) == 4 and not (out / LOCK_NAME).exists() and running(out) is None
