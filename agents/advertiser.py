@@ -3,15 +3,31 @@ brand advertisers also pay creators for sponsored posts in Channels (G1)."""
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 
 
+def value_of(units: float, unit_value_usd: float, ceiling_usd: float) -> float:
+    """What ``units`` (clicks, or impressions for a brand) of a day are worth to an advertiser
+    whose first unit is worth ``unit_value_usd``: concave, V = V_max (1 - exp(-u v / V_max)),
+    never above ``ceiling_usd`` = V_max (diminishing returns from the first unit,
+    [simon1980shape])."""
+    return ceiling_usd * -math.expm1(-units * unit_value_usd / ceiling_usd)
+
+
+def marginal_return(units: float, unit_value_usd: float, ceiling_usd: float, spend_usd: float) -> float:
+    """Value of the day's last unit over the average price paid per unit: dV/du x u / spend."""
+    return unit_value_usd * math.exp(-units * unit_value_usd / ceiling_usd) * units / spend_usd
+
+
 class Advertiser(mesa.Agent):
     """Bids its expected value per unit (truthful under GSP's locally envy-free equilibrium,
-    [edelman2007gsp]): a performance advertiser click value x click-through, a brand advertiser the
-    value of being seen (``impression_value_usd``, G1). Moves its budget toward ads that pay.
-    What it spent is read from the ledger."""
+    [edelman2007gsp]): a performance advertiser click value x the click-through the audience
+    actually gives (blindness included), a brand advertiser the value of being seen
+    (``impression_value_usd``, G1). Moves its budget toward ads that pay, until the return of
+    the last unit falls to its hurdle. What it spent is read from the ledger."""
 
     def __init__(self, model, region: int, daily_budget_usd: float, click_value_usd: float,
                  sponsored_share: float, target_interest: int, impression_value_usd: float = 0.0,
@@ -24,6 +40,8 @@ class Advertiser(mesa.Agent):
         self.impression_value_usd = impression_value_usd
         self.sponsored_share = sponsored_share
         self.influencer_share = influencer_share
+        # the market behind the advertiser: the most its ads can be worth in a day
+        self.value_ceiling_usd = model.p.advertiser_value_ceiling * daily_budget_usd * (1 - influencer_share)
         self.account = model.ledger.open_account(self)
         self._clicks_today = 0.0
         self._seen_today = 0.0
@@ -53,18 +71,20 @@ class Advertiser(mesa.Agent):
 
     def adapt(self) -> None:
         """Shrink the budget when what it bought (clicks, or impressions for a brand) was worth
-        less than ``advertiser_return_hurdle`` x its cost; grow it when it was worth more and
-        the budget ran out, since an unspent budget buys nothing more (and a brand's creator
-        spend follows the budget)."""
+        less than ``advertiser_return_hurdle`` x its cost; grow it when the last unit bought
+        was still worth more than that and the budget ran out, since an unspent budget buys
+        nothing more (and a brand's creator spend follows the budget). Values are concave
+        (``value_of``), so budgets stop growing when marginal returns fall."""
         p = self.model.p
         spend = float(self.model.ledger.paid_today(self.account, "display_ads", "sponsored"))
-        value = self._seen_today * self.impression_value_usd if self.is_brand else \
-            self._clicks_today * self.click_value_usd
+        units, unit_value = ((self._seen_today, self.impression_value_usd) if self.is_brand
+                             else (self._clicks_today, self.click_value_usd))
         auction_budget = self.daily_budget_usd * (1 - self.influencer_share)
-        if spend > 0 and value < spend * p.advertiser_return_hurdle:
+        hurdle, ceiling = p.advertiser_return_hurdle, self.value_ceiling_usd
+        if spend > 0 and value_of(units, unit_value, ceiling) < spend * hurdle:
             self.daily_budget_usd *= 1 - p.budget_adapt_step
-        elif (value > spend * p.advertiser_return_hurdle
-              and spend >= p.advertiser_binding_share * auction_budget):
+        elif (spend >= p.advertiser_binding_share * auction_budget and spend > 0
+              and marginal_return(units, unit_value, ceiling, spend) > hurdle):
             self.daily_budget_usd *= 1 + p.budget_adapt_step
         self._clicks_today = 0.0
         self._seen_today = 0.0

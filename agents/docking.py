@@ -5,7 +5,8 @@ agent per user (``agents.reference_users``, the readable specification). Organis
 replaced by a fixed exposure so that only the users' rules differ, and the world fills the
 same typed record the platform fills in the full model (``model.exposure.Exposure``) for
 either implementation, from the same random stream: every Updates-tab visit shows
-``ad_load x status_items_per_visit`` ads times the user's relative time in the tab, and
+``ad_load x status_items_per_visit`` ads times the user's relative time in the tab (a share
+``RELEVANT_SHARE`` of them matching her interest), and
 every active, opted-in user under her weekly marketing cap gets a marketing message from one
 stylised sender with probability ``promo_chance``. The world keeps the weekly marketing
 counters, each user's week starting on her own weekday, as the platform does. The dated
@@ -36,16 +37,19 @@ OUTCOMES = (
     "users_on_rival_feature", "churn_today", "churn_ads", "churn_privacy", "churn_peers",
     "churn_other", "returned_today", "users_joined", "multihoming_started", "multihoming_stopped",
     "rival_signups_privacy", "rival_signups_feature", "opt_outs_today", "share_data_optout",
-    "share_promo_optin", "share_payments_linked", "mean_concern", "mean_annoyance",
+    "share_promo_optin", "share_payments_linked", "mean_concern", "mean_annoyance", "mean_ad_responsiveness",
 )
 """Daily outcomes both implementations report, with the meanings of ``model.metrics``."""
+
+RELEVANT_SHARE = 0.5
+"""Share of the docking world's display ads that match the viewer's interest."""
 
 MARKETER = 0
 """Sender id of the docking world's one stylised marketer."""
 
 STRESS = dict(n_users=1000, ad_load=0.1, media_shock_day=25, media_shock_size=2.0,
-              privacy_churn_slope=0.01, ad_churn_slope=0.0005, baseline_churn_per_year=0.2,
-              multihoming_rate=0.02, return_per_year=2.0, multihoming_drop_per_year=3.0,
+              privacy_churn_slope=0.01, ad_churn_slope=0.0005, baseline_churn_per_year=0.4,
+              multihoming_rate=0.02, return_per_year=5.0, multihoming_drop_per_year=3.0,
               outage_day=15, ultimatum_day=35, ultimatum_deadline_day=70, postponement_day=50)
 """The docking runs' parameters: every mechanism fires, dated events included (an outage, a
 media shock, an ultimatum, during which users anticipate mandatory sharing, postponed past
@@ -58,7 +62,7 @@ FLOWS = ("churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_othe
 """Outcomes compared as sums over a docking run."""
 STOCKS = ("users_active", "users_multihoming", "users_on_rival_privacy", "users_on_rival_feature",
           "share_data_optout", "share_promo_optin", "share_payments_linked", "mean_concern",
-          "mean_annoyance")
+          "mean_annoyance", "mean_ad_responsiveness")
 """Outcomes compared at the end of a docking run."""
 
 
@@ -108,6 +112,7 @@ class UserWorld(mesa.Model):
         visits = population.status_visit
         exposure.display_ads[visits] = (levers.ad_load * self.p.status_items_per_visit
                                         * population.status_time[visits])
+        exposure.relevant_ads[visits] = RELEVANT_SHARE * exposure.display_ads[visits]
         eligible = (population.active_today & population.promo_optin
                     & (self.marketing_week < levers.marketing_cap_per_week))
         got = np.flatnonzero(eligible & (self._exposure_rng.random(n) < self.promo_chance))

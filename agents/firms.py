@@ -46,6 +46,11 @@ class Firms:
         self.members.remove(firm)
         self._dirty = True
 
+    def start_record(self) -> None:
+        """The record starts (after a burn-in): exits and moves count from here."""
+        self.exits = 0
+        self.moved_to_platform = 0
+
     def customers_changed(self) -> None:
         self._dirty = True
 

@@ -26,7 +26,8 @@ import scipy.sparse as sp
 from mesa.discrete_space import FixedAgent, Network
 
 from agents.traits import INITIAL_SETTINGS, draw_user_traits
-from agents.users import Rival, UserState
+from agents.users import RIVALS, Rival, UserState
+from model.attention import MediaAttention
 from model.exposure import Exposure
 
 
@@ -51,6 +52,8 @@ class ReferenceUser(FixedAgent):
         self.annoyance = 0.0
         self.concern = 0.0
         self.peer_exposure = 0.0
+        self.responsiveness = 1.0
+        self.recent_installs = dict.fromkeys(RIVALS, 0.0)  # contacts' recent installs, by rival
         self.contacts: list[ReferenceUser] = []
         self.active = self.status_visit = False
 
@@ -63,6 +66,9 @@ class ReferenceUser(FixedAgent):
 
     def share_of_contacts(self, condition) -> float:
         return sum(1 for c in self.contacts if condition(c)) / max(len(self.contacts), 1)
+
+    def recent_install_share(self, rival: Rival) -> float:
+        return self.recent_installs[rival] / max(len(self.contacts), 1)
 
     # --- the day -------------------------------------------------------------------------
     def start_day(self) -> None:
@@ -81,23 +87,28 @@ class ReferenceUser(FixedAgent):
     def update_concern(self, exposure: Exposure) -> None:
         """Annoyance decays and grows with today's exposure: display ads, creators' sponsored
         posts (each ``influencer_annoyance_weight`` of an ad) and promotional messages;
+        responsiveness to ads falls with each ad seen (less for a relevant one) and recovers;
         concern moves toward a target set by data sharing, media attention, contacts' concern
-        and contacts on the privacy rival. Computed from the morning's values, committed by
-        ``commit_concern``."""
+        and contacts' recent installs of the privacy rival. Computed from the morning's
+        values, committed by ``commit_concern``."""
         p = self.model.p
         i = self.index
-        ads = float(exposure.display_ads[i])
-        ads += p.influencer_annoyance_weight * float(exposure.influencer_posts[i])
+        display = float(exposure.display_ads[i])
+        relevant = float(exposure.relevant_ads[i])
+        taught = p.ad_blindness_rate * (display - relevant + p.relevant_ad_blindness_weight * relevant)
+        self._next_responsiveness = (self.responsiveness * max(1 - taught, 0.0)
+                                     + p.ad_blindness_recovery * (1 - self.responsiveness))
+        ads = display + p.influencer_annoyance_weight * float(exposure.influencer_posts[i])
         self.annoyance = self.annoyance * (1 - p.annoyance_decay) + (1 - self.ad_tolerance) * (
             p.annoyance_per_ad * ads + p.annoyance_per_message * int(exposure.promo_messages[i])
         )
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
         pressure = p.sharing_pressure if self.shares_data_under(expected) else 0.0
         peer_concern = sum(c.concern for c in self.contacts) / max(len(self.contacts), 1)
-        on_privacy_rival = self.share_of_contacts(lambda c: c.reachable_on(Rival.PRIVACY))
+        privacy_switchers = self.recent_install_share(Rival.PRIVACY)
         self._linked_share = self.share_of_contacts(lambda c: c.payments_linked)  # for settings
-        target = (self.privacy_sensitivity * (pressure + self.model.population.media_attention)
-                  + p.peer_concern_weight * peer_concern + p.switch_concern_weight * on_privacy_rival)
+        target = (self.privacy_sensitivity * (pressure + self.model.population.attention.level)
+                  + p.peer_concern_weight * peer_concern + p.switch_concern_weight * privacy_switchers)
         self._next_concern = self.concern + p.concern_adjust_rate * (target - self.concern)
 
     def shares_data_under(self, mode: str) -> bool:
@@ -106,6 +117,7 @@ class ReferenceUser(FixedAgent):
 
     def commit_concern(self) -> None:
         self.concern = self._next_concern
+        self.responsiveness = self._next_responsiveness
 
     def choose_settings(self, exposure: Exposure) -> None:
         """Opt out of data sharing (only when users expect ``opt_out``, so not during an
@@ -131,9 +143,13 @@ class ReferenceUser(FixedAgent):
             self.payments_linked = True
 
     def decide(self) -> None:
-        """Leave, start or stop multi-homing, or return, from the morning's contacts; on an
-        outage day an active user has an extra chance to install a rival."""
+        """Leave, start or stop multi-homing, or return, from the morning's contacts. Privacy
+        departures weigh by how salient privacy is today; a rival pulls by concern or feature
+        appetite (its reach plus contacts on it), by news (attention times her trait for it)
+        and by a bandwagon (contacts' recent installs at or above her threshold); on an outage
+        day an active user has an extra chance to install one."""
         p = self.model.p
+        attention = self.model.population.attention.level
         only_here = self.share_of_contacts(lambda c: c.state == UserState.ACTIVE)
         on_privacy = self.share_of_contacts(lambda c: c.reachable_on(Rival.PRIVACY))
         on_feature = self.share_of_contacts(lambda c: c.reachable_on(Rival.FEATURE))
@@ -151,15 +167,22 @@ class ReferenceUser(FixedAgent):
         if self.state == UserState.MULTIHOMING:
             lockin *= p.multihoming_lockin_factor
         h_ads = p.ad_churn_slope * self.annoyance
-        h_privacy = p.privacy_churn_slope * max(self.concern - lockin, 0.0)
+        salience = p.privacy_salience_calm + (1 - p.privacy_salience_calm) * min(attention, 1.0)
+        h_privacy = p.privacy_churn_slope * salience * max(self.concern - lockin, 0.0)
         multiplier = min(p.peer_churn_multiplier ** self.peer_exposure, p.peer_multiplier_cap)
         h_peers = (h_ads + h_privacy) * (multiplier - 1)
         p_leave = p.baseline_churn_per_year / 365 + h_ads + h_privacy + h_peers
-        pull_privacy = self.concern * (p.rival_privacy_reach + on_privacy)
-        pull_feature = self.feature_appetite * (p.rival_feature_reach + on_feature)
+        news = p.attention_install_rate * attention
+        threshold = self.adoption_threshold
+        pull_privacy = (p.multihoming_rate * self.concern * (p.rival_privacy_reach + on_privacy)
+                        + news * self.privacy_sensitivity
+                        + p.bandwagon_rate * (self.recent_install_share(Rival.PRIVACY) >= threshold))
+        pull_feature = (p.multihoming_rate * self.feature_appetite * (p.rival_feature_reach + on_feature)
+                        + news * self.feature_appetite
+                        + p.bandwagon_rate * (self.recent_install_share(Rival.FEATURE) >= threshold))
 
         if self.state == UserState.ACTIVE:
-            p_switch = p.multihoming_rate * (pull_privacy + pull_feature)
+            p_switch = pull_privacy + pull_feature
             if self.active:
                 p_switch += self.model.population.outage_install_chance
         else:
@@ -178,7 +201,7 @@ class ReferenceUser(FixedAgent):
                 self._next = (UserState.ACTIVE, Rival.NONE)
 
     def _pick_rival(self, pull_privacy: float, pull_feature: float) -> Rival:
-        """A rival in proportion to its pull; an unconcerned user never picks the privacy one."""
+        """A rival in proportion to its pull; without any pull to the privacy one, never it."""
         total = pull_privacy + pull_feature
         return Rival.PRIVACY if self.random.random() * total < pull_privacy else Rival.FEATURE
 
@@ -198,10 +221,15 @@ class ReferenceUser(FixedAgent):
             tally.stopped_multihoming += 1
         if self.state == UserState.ACTIVE and rival != Rival.NONE:
             tally.rival_signups[rival] += 1
+            tally.installers.append((self, rival))
         self.state, self.rival = state, rival
 
-    def forget_departures(self) -> None:
-        self.peer_exposure *= math.exp(-1 / self.model.p.peer_memory_days)
+    def forget(self) -> None:
+        """Contacts' departures and installs fade from memory."""
+        p = self.model.p
+        self.peer_exposure *= math.exp(-1 / p.peer_memory_days)
+        for rival in RIVALS:
+            self.recent_installs[rival] *= math.exp(-1 / p.bandwagon_memory_days)
 
 
 class ReferencePopulation:
@@ -221,7 +249,7 @@ class ReferencePopulation:
             self.users[i].state = UserState.ACTIVE
         self._pool = [self.users[i] for i in order[n_initial:]]
         self.agents = model.agents_by_type[ReferenceUser]
-        self.media_attention = 0.0
+        self.attention = MediaAttention(model.p)
         self.outage_install_chance = 0.0
 
     # --- what the exposure is filled from, as arrays over users -----------------------------
@@ -247,22 +275,26 @@ class ReferencePopulation:
         self.churn = {"ads": 0.0, "privacy": 0.0, "peers": 0.0}
         self.rival_signups = dict.fromkeys((Rival.PRIVACY, Rival.FEATURE), 0)
         self.leavers: list[ReferenceUser] = []
+        self.installers: list[tuple[ReferenceUser, Rival]] = []  # newcomers to a rival today
         self.agents.do("start_day")
 
     def react(self, exposure: Exposure) -> None:
         self.agents.do("update_concern", exposure)
         self.agents.do("commit_concern")
-        self.media_attention *= 1 - self.model.p.media_decay
         self.agents.do("choose_settings", exposure)
 
     def decide(self) -> None:
         self.agents.do("decide")
         self.agents.do("commit_state")
-        self.agents.do("forget_departures")
+        self.agents.do("forget")
         for leaver in self.leavers:
             for contact in leaver.contacts:
                 contact.peer_exposure += 1
+        for installer, rival in self.installers:
+            for contact in installer.contacts:
+                contact.recent_installs[rival] += 1
         self.joined = self._join()
+        self.attention.decay()
 
     def lose_opt_outs(self) -> None:
         """Mandatory sharing: no opt-out stands any more."""
@@ -277,7 +309,9 @@ class ReferencePopulation:
 
     def _join(self) -> int:
         p = self.model.p
-        k = min(int(self.model.rng.poisson(p.n_users * p.user_growth_per_year / 365)), len(self._pool))
+        dip = math.exp(-p.join_attention_dip * self.attention.level)
+        expected = p.n_users * p.user_growth_per_year / 365 * dip
+        k = min(int(self.model.rng.poisson(expected)), len(self._pool))
         for user in self._pool[:k]:
             user.state = UserState.ACTIVE
         self._pool = self._pool[k:]
@@ -311,6 +345,7 @@ class ReferencePopulation:
             "share_payments_linked": sum(u.payments_linked for u in on) / n_on,
             "mean_concern": sum(u.concern for u in on) / n_on,
             "mean_annoyance": sum(u.annoyance for u in on) / n_on,
+            "mean_ad_responsiveness": sum(u.responsiveness for u in on) / n_on,
         }
 
 

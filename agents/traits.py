@@ -127,6 +127,7 @@ TRAITS: dict[str, Distribution] = {
     "payment_propensity": Exponential(1.0),
     "sticker_propensity": Exponential(1.0),
     "interest": Zipf("n_interests"),  # the user's main ad interest
+    "adoption_threshold": LogNormal("adoption_threshold_mean", "adoption_threshold_sigma"),
 }
 """Every user trait, fixed for life, in the order the vectorised users draw them. Spreads are
 parameters; a unit mean (time per visit, price sensitivity, propensities) is a normalisation."""

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 
 from agents.traits import INITIAL_SETTINGS, draw_traits
 from agents.traits import interest_draws as interest_draws  # the model's advertisers draw it too
+from model.attention import MediaAttention
 from model.blocks import BlockUniforms, RowBlocks, block_bounds, blockwise, map_blocks
 from model.exposure import Blocks, Exposure
 from model.network import NeighbourCounts
@@ -110,15 +111,31 @@ def block_draws(senders: np.ndarray, recipients: np.ndarray, annoyance: np.ndarr
 
 
 def concern_after(concern: np.ndarray, privacy_sensitivity: np.ndarray, pressure: np.ndarray,
-                  media_attention: float, peer_concern: np.ndarray, on_privacy_rival: np.ndarray,
+                  media_attention: float, peer_concern: np.ndarray, privacy_switchers: np.ndarray,
                   p) -> np.ndarray:
     """Privacy concern moves by ``concern_adjust_rate`` toward a target (I2, SOURCES.md#privacy-paradox): the
     user's sensitivity times the pressure of data sharing and media attention, plus her
-    contacts' mean concern and the share of her contacts on the privacy rival."""
+    contacts' mean concern and the share of her contacts who recently installed the privacy
+    rival (``privacy_switchers``, the bandwagon kernel). Without news the target is her
+    personal baseline, so concern habituates back to it: contacts settled on the rival are no
+    news (assumption)."""
     target = privacy_sensitivity * (pressure + np.float32(media_attention))
     target += np.float32(p.peer_concern_weight) * peer_concern
-    target += np.float32(p.switch_concern_weight) * on_privacy_rival
+    target += np.float32(p.switch_concern_weight) * privacy_switchers
     return concern + np.float32(p.concern_adjust_rate) * (target - concern)
+
+
+def responsiveness_after(responsiveness: np.ndarray, display_ads: np.ndarray, relevant_ads: np.ndarray,
+                         p) -> np.ndarray:
+    """Tomorrow's responsiveness to display ads (learned ad blindness, [hohnhold2015ads]): each
+    ad seen takes a share ``ad_blindness_rate`` of it, an ad matching the viewer's interest
+    ``relevant_ad_blindness_weight`` of that (blindness is driven by the quality of past ads);
+    a share ``ad_blindness_recovery`` of what is lost comes back each day."""
+    irrelevant = display_ads - relevant_ads
+    relevant = np.float32(p.relevant_ad_blindness_weight) * relevant_ads
+    taught = np.float32(p.ad_blindness_rate) * (irrelevant + relevant)
+    kept = responsiveness * np.maximum(1 - taught, 0)
+    return kept + np.float32(p.ad_blindness_recovery) * (1 - responsiveness)
 
 
 def data_opt_outs(may_opt_out: np.ndarray, concern: np.ndarray, p, rng: np.random.Generator) -> np.ndarray:
@@ -156,30 +173,64 @@ CLICK_THROUGH = {"personalised": "ctr_personalised", "contextual": "ctr_contextu
 ads, sponsored messages."""
 
 
+BLINDING_KINDS = ("personalised", "contextual")
+"""Display ads, whose click-through falls with the viewer's learned blindness; sponsored
+messages arrive in the chats, away from the tab where blindness is learned (assumption)."""
+
+
 def click_through(kind: str, p) -> float:
-    """Clicks per ad of ``kind`` (one of ``CLICK_THROUGH``) seen by a user; targeting doubles
-    it (D1). The same for every user today."""
+    """Clicks per ad of ``kind`` (one of ``CLICK_THROUGH``) seen by a fully responsive user;
+    targeting doubles it (D1)."""
     if kind not in CLICK_THROUGH:
         raise ValueError(f"click-through kind: got {kind!r}; allowed: {', '.join(CLICK_THROUGH)}")
     return getattr(p, CLICK_THROUGH[kind])
 
 
-def churn_hazard(annoyance, concern, switching_cost, peer_exposure, p):
+def privacy_salience(media_attention: float, p) -> float:
+    """How present privacy is in users' minds today: ``privacy_salience_calm`` without news,
+    rising linearly to 1 with media attention (assumption; SOURCES.md#fact-3)."""
+    calm = p.privacy_salience_calm
+    return calm + (1 - calm) * min(media_attention, 1.0)
+
+
+def churn_hazard(annoyance, concern, switching_cost, peer_exposure, salience, p):
     """Daily churn hazards beyond calm attrition, by cause: (ads, privacy, peers).
 
     Calm attrition is peer-independent (Karsai 2014, [karsai2014skype]); the ad (I1) and
     privacy (I2) hazards are multiplied by ``peer_churn_multiplier`` per recently departed
     contact, capped (Nitzan & Libai 2011; Dasgupta 2008). Privacy only counts above the
-    user's switching cost (privacy paradox, SOURCES.md#privacy-paradox).
+    user's switching cost (privacy paradox, SOURCES.md#privacy-paradox), and mostly while
+    it is salient (``privacy_salience``).
     """
     h_ads = np.float32(p.ad_churn_slope) * annoyance
-    h_privacy = np.float32(p.privacy_churn_slope) * np.maximum(concern - switching_cost, 0)
+    h_privacy = np.float32(p.privacy_churn_slope * salience) * np.maximum(concern - switching_cost, 0)
     multiplier = np.minimum(
         np.exp(np.float32(np.log(p.peer_churn_multiplier)) * peer_exposure),
         np.float32(p.peer_multiplier_cap),
     )
     h_peers = (h_ads + h_privacy) * (multiplier - 1)
     return h_ads, h_privacy, h_peers
+
+
+def install_hazards(concern, privacy_sensitivity, feature_appetite, on_privacy, on_feature,
+                    media_attention: float, bandwagon_privacy, bandwagon_feature, p):
+    """Daily chances to install each rival: (privacy rival, feature rival).
+
+    Three drives add up: a calm pull, concern or feature appetite times the rival's reach
+    plus the share of contacts on it (adoption linear in adopting contacts,
+    [karsai2014skype]); news, media attention times the user's own trait for that rival
+    (privacy sensitivity, feature appetite; [candia2019attention]); and a bandwagon, on days
+    when the share of her contacts who installed the rival recently is at or above her
+    adoption threshold (``bandwagon_*``, booleans; [granovetter1978threshold],
+    [karsai2016skype])."""
+    rate = np.float32(p.multihoming_rate)
+    news = np.float32(p.attention_install_rate * media_attention)
+    bandwagon = np.float32(p.bandwagon_rate)
+    privacy = rate * concern * (np.float32(p.rival_privacy_reach) + on_privacy)
+    privacy += news * privacy_sensitivity + bandwagon * bandwagon_privacy
+    feature = rate * feature_appetite * (np.float32(p.rival_feature_reach) + on_feature)
+    feature += news * feature_appetite + bandwagon * bandwagon_feature
+    return privacy, feature
 
 
 class UserPopulation(mesa.Agent):
@@ -232,7 +283,10 @@ class UserPopulation(mesa.Agent):
         self.annoyance = np.zeros(n, dtype=np.float32)
         self.concern = np.zeros(n, dtype=np.float32)
         self.peer_exposure = np.zeros(n, dtype=np.float32)
-        self.media_attention = 0.0
+        self.responsiveness = np.ones(n, dtype=np.float32)  # to display ads (learned blindness)
+        # contacts' recent installs of each rival, a kernel decaying in bandwagon_memory_days
+        self.recent_installs = np.zeros((len(RIVALS), n), dtype=np.float32)
+        self.attention = MediaAttention(p)
         self.outage_install_chance = 0.0  # set for an outage day (model.events)
 
         # who is on the app today (start_day)
@@ -253,7 +307,7 @@ class UserPopulation(mesa.Agent):
                   "status_time", "ad_tolerance", "privacy_sensitivity", "feature_appetite", "switching_cost",
                   "price_sensitivity", "payment_propensity", "sticker_propensity", "interest",
                   "business_affinity", "promo_optin", "data_optout", "payments_linked", "free_stickers",
-                  "annoyance", "concern", "peer_exposure")
+                  "adoption_threshold", "annoyance", "concern", "peer_exposure", "responsiveness")
         user = {f: getattr(self, f)[i].item() for f in fields}
         user["state"] = UserState(user["state"]).name.lower()
         user["rival"] = Rival(user["rival"]).name.lower()
@@ -314,10 +368,19 @@ class UserPopulation(mesa.Agent):
         return self._active_by_region[region]
 
     def click_through(self, kind: str, viewers: np.ndarray) -> float:
-        """Mean click-through of ``viewers`` (ids) for ads of ``kind`` (``CLICK_THROUGH``).
-        Every viewer's is the kind's today; it is the users' to say because it will come to
-        depend on each viewer's past exposure (ad blindness)."""
-        return click_through(kind, self.model.p)
+        """Click-through of ads of ``kind`` (``CLICK_THROUGH``) shown to ``viewers`` (ids): for
+        display ads, the kind's times the viewers' mean responsiveness, weighted by their time
+        in the tab (impressions follow it)."""
+        base = click_through(kind, self.model.p)
+        if kind not in BLINDING_KINDS or not len(viewers):
+            return base
+        time = self.status_time[viewers]
+        return base * float(self.responsiveness[viewers] @ time) / max(float(time.sum()), 1e-30)
+
+    def recent_install_share(self, rival: Rival, block: slice = slice(None)) -> np.ndarray:
+        """Share of each user's (of ``block``) contacts who installed ``rival`` in the last days
+        (the bandwagon kernel)."""
+        return self.recent_installs[rival - 1, block] * self._inverse_degree[block]
 
     # --- 8. react ------------------------------------------------------------------------
     def react(self, exposure: Exposure, outcome: DayOutcome) -> Blocks:
@@ -331,7 +394,6 @@ class UserPopulation(mesa.Agent):
         peer_concern = self._neighbour_sum @ self.concern  # the morning's concern
         map_blocks(lambda bounds: self._feel(slice(*bounds), exposure, expected, peer_concern),
                    block_bounds(len(self)))
-        self.media_attention *= 1 - p.media_decay
 
         if expected == "opt_out":
             opt = data_opt_outs(self.on_platform & ~self.data_optout, self.concern, p, self._rng)
@@ -346,17 +408,19 @@ class UserPopulation(mesa.Agent):
         return blocks
 
     def _feel(self, block: slice, exposure: Exposure, expected: str, peer_concern: np.ndarray) -> None:
-        """Annoyance and concern of the users in ``block`` take in the day (elementwise, so
-        blocks run in parallel): ``peer_concern`` is the sum of contacts' morning concern."""
+        """Annoyance, responsiveness to ads and concern of the users in ``block`` take in the
+        day (elementwise, so blocks run in parallel): ``peer_concern`` is the sum of contacts'
+        morning concern."""
         p = self.model.p
-        self.annoyance[block] = annoyance_after(self.annoyance[block], 1 - self.ad_tolerance[block],
-                                                exposure.rows(block), p)
-        on_privacy_rival = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY,
-                                              block=block)
+        seen = exposure.rows(block)
+        self.annoyance[block] = annoyance_after(self.annoyance[block], 1 - self.ad_tolerance[block], seen, p)
+        self.responsiveness[block] = responsiveness_after(self.responsiveness[block], seen.display_ads,
+                                                          seen.relevant_ads, p)
+        privacy_switchers = self.recent_install_share(Rival.PRIVACY, block)
         pressure = self.sharing_under(expected, block) * np.float32(p.sharing_pressure)
         contacts_concern = peer_concern[block] * self._inverse_degree[block]
         self.concern[block] = concern_after(self.concern[block], self.privacy_sensitivity[block], pressure,
-                                            self.media_attention, contacts_concern, on_privacy_rival, p)
+                                            self.attention.level, contacts_concern, privacy_switchers, p)
 
     def _settle(self, block: slice, exposure: Exposure, opt_in_draw: np.ndarray,
                 link_draw: np.ndarray) -> dict[str, np.ndarray]:
@@ -383,9 +447,10 @@ class UserPopulation(mesa.Agent):
         """One uniform draw u per user settles her day against her daily chances: she
         leaves if u < p_leave, else starts (or stops) multi-homing if u < p_leave + p_switch;
         churned users return if u < p_return. Rivals pull by the share of contacts on them
-        (lock-in both ways, SOURCES.md#privacy-paradox); on an outage day today's active users have an extra
-        chance to install one (``model.events``). The chances are small, so they are used as
-        daily probabilities directly."""
+        (lock-in both ways, SOURCES.md#privacy-paradox), by news and by a bandwagon
+        (``install_hazards``); on an outage day today's active users have an extra chance to
+        install one (``model.events``). The chances are small, so they are used as daily
+        probabilities directly. Then the day's attention decays."""
         p = self.model.p
         rng = self._rng
         state = self.state
@@ -396,14 +461,18 @@ class UserPopulation(mesa.Agent):
         on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
         on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE)
 
+        attention = self.attention.level
         lockin = self.switching_cost * only_here
         lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
-        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance, self.concern, lockin, self.peer_exposure, p)
+        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance, self.concern, lockin, self.peer_exposure,
+                                                 privacy_salience(attention, p), p)
         hazard = np.float32(p.baseline_churn_per_year / 365) + h_ads + h_privacy + h_peers
 
-        pull_privacy = self.concern * (np.float32(p.rival_privacy_reach) + on_privacy)
-        pull_feature = self.feature_appetite * (np.float32(p.rival_feature_reach) + on_feature)
-        h_switch = np.float32(p.multihoming_rate) * (pull_privacy + pull_feature)  # install
+        pull_privacy, pull_feature = install_hazards(
+            self.concern, self.privacy_sensitivity, self.feature_appetite, on_privacy, on_feature, attention,
+            self.recent_install_share(Rival.PRIVACY) >= self.adoption_threshold,
+            self.recent_install_share(Rival.FEATURE) >= self.adoption_threshold, p)
+        h_switch = pull_privacy + pull_feature  # install
         if self.outage_install_chance:  # an outage pushes today's active users to a rival
             h_switch += np.float32(self.outage_install_chance) * self.active_today
         own_rival_share = np.where(self.rival[multihoming] == Rival.PRIVACY,
@@ -424,7 +493,7 @@ class UserPopulation(mesa.Agent):
         to_rival = np.flatnonzero(install | (leave & active))
         weight_privacy = pull_privacy[to_rival]
         total = weight_privacy + pull_feature[to_rival]
-        # by pull; an unconcerned user never picks the privacy rival
+        # by pull; a user without any pull to the privacy rival never picks it
         pick_privacy = rng.random(len(to_rival), dtype=np.float32) * total < weight_privacy
 
         movers = np.flatnonzero(leave | install | uninstall | come_back)
@@ -449,7 +518,16 @@ class UserPopulation(mesa.Agent):
 
         self.peer_exposure *= np.float32(np.exp(-1 / p.peer_memory_days))
         np.add.at(self.peer_exposure, self.contacts.neighbours(leavers)[0], 1)
+        self._remember_installs(to_rival, p)
         outcome.joined = self._join(p)
+        self.attention.decay()
+
+    def _remember_installs(self, newcomers: np.ndarray, p) -> None:
+        """Today's newcomers to each rival enter their contacts' bandwagon kernels."""
+        self.recent_installs *= np.float32(np.exp(-1 / p.bandwagon_memory_days))
+        for rival in RIVALS:
+            installers = newcomers[self.rival[newcomers] == rival]
+            np.add.at(self.recent_installs[rival - 1], self.contacts.neighbours(installers)[0], 1)
 
     @staticmethod
     def _count_churn(outcome: DayOutcome, leavers, hazard, h_ads, h_privacy, h_peers) -> None:
@@ -464,8 +542,10 @@ class UserPopulation(mesa.Agent):
 
     def _join(self, p) -> int:
         """Newcomers from the reachable pool, which grows exogenously (SOURCES.md#users-growth-fit); they join
-        the graph where their contacts already are."""
-        expected = p.n_users * p.user_growth_per_year / 365
+        the graph where their contacts already are. Bad news deters some: joins fall by
+        exp(-``join_attention_dip`` x attention) (assumption)."""
+        dip = np.exp(-p.join_attention_dip * self.attention.level)
+        expected = p.n_users * p.user_growth_per_year / 365 * dip
         k = min(int(self._rng.poisson(expected)), len(self._pool) - self._joined)
         newcomers = self._pool[self._joined:self._joined + k]
         self.state[newcomers] = UserState.ACTIVE
@@ -474,6 +554,13 @@ class UserPopulation(mesa.Agent):
         self._joined += k
         self.ever_joined += k
         return k
+
+    def start_record(self) -> None:
+        """The record starts (after a burn-in): the users on the platform are its first
+        users; departures and returns count from here."""
+        self.ever_joined = int(np.count_nonzero(self.on_platform))
+        self.churned_total = 0
+        self.returned_total = 0
 
     def take_free_stickers(self, rate: float) -> None:
         """Active users without one take a free sticker pack today w.p. ``rate`` (F2)."""
@@ -523,6 +610,7 @@ class UserPopulation(mesa.Agent):
             "share_free_stickers": float(np.count_nonzero(self.free_stickers & on)) / n_on,
             "mean_concern": float(self.concern @ on_weight) / n_on,
             "mean_annoyance": float(self.annoyance @ on_weight) / n_on,
+            "mean_ad_responsiveness": float(self.responsiveness @ on_weight) / n_on,
             "opt_outs_today": outcome.opted_out,
         }
         for rival in RIVALS:

@@ -1,8 +1,10 @@
 """``wasim bench``: speed and memory of the full model (every agent type and mechanism on,
 baseline parameters), in this process. ``peak_rss_mb`` is the process's peak resident
-memory; ``bytes_per_user`` counts the users' arrays and the graph. With ``--reference``,
-the users' rules alone are also timed vectorised and per agent (``agents.docking``). With
-``--sweep``, the experiment engine itself is timed instead (``sweep``)."""
+memory; ``bytes_per_user`` counts the users' arrays and the graph; ``setup_s`` includes the
+burn-in, whose own cost is ``burn_in_s``. With ``--reference``, the users' rules alone are
+also timed vectorised and per agent (``agents.docking``). With ``--sweep``, the experiment
+engine itself is timed instead (``sweep``). With ``--calm``, the calm world's stationarity
+is measured instead (``calm``)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 from agents.docking import UserWorld
 from model.blocks import run_blocks_serially
 from model.market import WhatsAppMarket
+from model.params import PARAMS
 
 
 def _rss_mb() -> float:
@@ -43,6 +46,8 @@ def bench(users: int, days: int, seed: int = 0) -> dict[str, float]:
         "users": users,
         "days": days,
         "setup_s": round(setup_s, 4),
+        "burn_in_days": model.p.burn_in_days,
+        "burn_in_s": round(model.burn_in_s, 4),
         "step_s": round(step_s, 4),
         "ms_per_day": round(1000 * step_s / days, 2),
         "user_days_per_s": round(users * days / step_s),
@@ -100,7 +105,7 @@ def sweep(users: int, days: int, runs: int = SWEEP_RUNS, seed: int = 0) -> dict[
 
     spec = parse_spec({"experiment": {"name": "bench_sweep", "days": days, "replicates": runs,
                                       "seed": seed},
-                       "parameters": {"n_users": users}})
+                       "parameters": {"n_users": users, "burn_in_days": 0}})  # the engine's cost alone
     wall_s, simulate_s = {}, {}
     with tempfile.TemporaryDirectory(prefix="wasim-sweep-") as tmp:
         try:
@@ -122,3 +127,42 @@ def sweep(users: int, days: int, runs: int = SWEEP_RUNS, seed: int = 0) -> dict[
         "overhead_ms_per_run": round(1000 * (wall_s[1] - simulate_s[1]) / runs, 1),
         "speedup_2_workers": round(wall_s[1] / wall_s[2], 2),
     }
+
+
+CALM_MEASURES = ("mean_concern", "multihoming_share", "churn_per_active_user_year", "privacy_share_of_churn")
+"""The calm world's stocks and rates that should not drift (issue: a stationary calm world)."""
+
+
+def calm(users: int = 20_000, years: int = 5, seeds: int = 4) -> dict[str, float]:
+    """Stationarity of the calm world: ``seeds`` runs of ``years`` years with the defaults and
+    no event; each measure of ``CALM_MEASURES`` in year 2 and in the last year (means over the
+    seeds), and its change relative to year 2. The reachable pool is sized for the whole run
+    (``pool_headroom``: the burn-in and the years at ``user_growth_per_year``, plus 10%), so
+    joining goes on to the end as in a growing market; every other parameter is its default.
+    Not a timed figure: a benchmark of the model's dynamics."""
+    from experiments.runner import simulate
+
+    days = 365 * years
+    burn_in_years = PARAMS["burn_in_days"].default / 365
+    headroom = 1.1 * PARAMS["user_growth_per_year"].default * (years + burn_in_years)
+    by_year = []
+    for seed in range(seeds):
+        daily = simulate({"n_users": users, "pool_headroom": headroom}, days, np.random.SeedSequence(seed))
+        daily["year"] = (daily["day"] - 1) // 365 + 1
+        yearly = daily.groupby("year").agg(
+            mean_concern=("mean_concern", "mean"), multihoming=("users_multihoming", "sum"),
+            active=("users_active", "sum"), churned=("churn_today", "sum"),
+            privacy=("churn_privacy", "sum"))
+        yearly["multihoming_share"] = yearly["multihoming"] / yearly["active"]
+        yearly["churn_per_active_user_year"] = yearly["churned"] / yearly["active"] * 365
+        yearly["privacy_share_of_churn"] = yearly["privacy"] / yearly["churned"]
+        by_year.append(yearly[list(CALM_MEASURES)])
+    means = sum(by_year) / seeds
+    figures: dict[str, float] = {"users": users, "years": years, "seeds": seeds,
+                                 "pool_headroom": round(headroom, 3)}
+    for measure in CALM_MEASURES:
+        first, last = float(means.loc[2, measure]), float(means.loc[years, measure])
+        figures[f"{measure}_year_2"] = round(first, 5)
+        figures[f"{measure}_year_{years}"] = round(last, 5)
+        figures[f"{measure}_change"] = round(last / first - 1, 4)
+    return figures

@@ -75,8 +75,9 @@ def dau_over_mau(daily: pd.DataFrame, params: Mapping[str, Any]) -> float:
 
 
 def mau_growth_per_year(daily: pd.DataFrame, params: Mapping[str, Any]) -> float:
-    """Net MAU growth from the n_users on the platform at day 0, per year."""
-    return (float(daily["users_active"].iloc[-1]) / params["n_users"] - 1) * 365 / len(daily)
+    """Net MAU growth from the users on the platform on day 1, per year."""
+    first, last = float(daily["users_active"].iloc[0]), float(daily["users_active"].iloc[-1])
+    return (last / first - 1) * 365 / (len(daily) - 1)
 
 
 def paid_messaging_usd_per_year(daily: pd.DataFrame, params: Mapping[str, Any]) -> float:

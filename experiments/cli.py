@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(handler=cmd_run)
 
     cmd = sub.add_parser("bench", help="speed and memory of the full model")
-    cmd.add_argument("--users", type=int, default=100_000)
+    cmd.add_argument("--users", type=int, default=None,
+                     help="simulated users (default 100,000; with --calm 20,000)")
     cmd.add_argument("--days", type=int, default=30)
     cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
     mode = cmd.add_mutually_exclusive_group()
@@ -103,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--sweep", action="store_true",
                       help="instead time the experiment engine: 16 runs of --users and --days with 1 "
                            "and 2 workers; its overhead per run and the speed-up")
+    mode.add_argument("--calm", action="store_true",
+                      help="instead measure the calm world's stationarity: 4 seeds of 5 years at "
+                           "20,000 users (or --users), defaults, no events; concern, multi-homing, "
+                           "churn and privacy's share of churn in year 2 against year 5")
     cmd.add_argument("--reference-days", type=int, default=3, metavar="D",
                      help="days the per-agent reference runs (default 3: it is slow)")
     cmd.set_defaults(handler=cmd_bench)
@@ -261,13 +266,20 @@ def cmd_run(args) -> int:
 def cmd_bench(args) -> int:
     import json
 
-    from experiments.bench import bench, reference_bench, sweep
+    from experiments.bench import bench, calm, reference_bench, sweep
 
+    if args.users is None:
+        args.users = 20_000 if args.calm else 100_000
     if args.users < PARAMS["n_users"].low or args.days < 1 or args.reference_days < 1:
         raise SpecError("--users/--days/--reference-days",
                         f"got {args.users}/{args.days}/{args.reference_days}; allowed: users >= "
                         f"{PARAMS['n_users'].low:g}, days >= 1")
-    figures = sweep(args.users, args.days) if args.sweep else bench(args.users, args.days)
+    if args.calm:
+        figures = calm(args.users)
+    elif args.sweep:
+        figures = sweep(args.users, args.days)
+    else:
+        figures = bench(args.users, args.days)
     if args.reference:
         figures |= reference_bench(args.users, args.reference_days)
         figures["full_model_speedup_vs_reference"] = round(

@@ -5,7 +5,7 @@ before the day it belongs to (ODD §3). The timeline moves the data-sharing leve
 platform's ``LeverBoard`` and knows the mode users expect, which differs from the lever only
 while an ultimatum runs. The same timeline drives the full model (``model.market``) and the users-only
 docking world (``agents.docking``) with either implementation of the users, which need only
-``media_attention``, ``outage_install_chance`` and ``lose_opt_outs()``.
+``attention`` (``model.attention.MediaAttention``), ``outage_install_chance`` and ``lose_opt_outs()``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from model.params import DATA_SHARING_MODES
 class PolicyTimeline:
     """The run's dated events and the data-sharing lever they move."""
 
-    def __init__(self, model, users, levers: LeverBoard):
+    def __init__(self, model, users, levers: LeverBoard, first_day: int = 1):
+        """``first_day``: the model step that is day 1 of the timeline (after a burn-in)."""
         self.model = model
         self.users = users
         self.levers = levers
         self.ultimatum_pending = False
+        self._day_zero = first_day - 1
         self._schedule(model.p)
 
     @property
@@ -44,12 +46,13 @@ class PolicyTimeline:
             self._on(p.outage_day, self.start_outage)
 
     def _on(self, day: int, event):
-        return self.model.schedule_event(event, at=day - 0.5)
+        return self.model.schedule_event(event, at=self._day_zero + day - 0.5)
 
     # --- the events ----------------------------------------------------------------------
     def media_shock(self) -> None:
-        """A privacy announcement draws media attention, which then decays (I2, SOURCES.md#event-2021)."""
-        self.users.media_attention += self.model.p.media_shock_size
+        """A privacy announcement draws media attention, which then decays in two phases (I2,
+        SOURCES.md#event-2021, ``model.attention``)."""
+        self.users.attention.shock(self.model.p.media_shock_size)
 
     def announce_ultimatum(self) -> None:
         """Users are told to accept data sharing by a deadline or lose access (SOURCES.md#event-2021:
@@ -71,7 +74,7 @@ class PolicyTimeline:
         information lowers avoidance; size assumed). The deadline still comes, later."""
         p = self.model.p
         self.ultimatum_pending = False
-        self.users.media_attention *= 1 - p.postponement_reassurance
+        self.users.attention.reassure(p.postponement_reassurance)
         self._deadline.cancel()
         self._deadline = self._on(p.ultimatum_deadline_day + p.postponement_days, self.enforce_deadline)
 
@@ -106,4 +109,4 @@ class PolicyTimeline:
         decay."""
         return {"data_sharing_mode": DATA_SHARING_MODES.index(self.levers.current.data_sharing),
                 "ultimatum_pending": int(self.ultimatum_pending),
-                "media_attention": float(self.users.media_attention)}
+                "media_attention": float(self.users.attention.level)}

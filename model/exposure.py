@@ -22,6 +22,9 @@ class Exposure:
 
     display_ads: np.ndarray
     """Status-tab ads seen, in ad impressions (float32)."""
+    relevant_ads: np.ndarray
+    """Of those, ads matching the viewer's interest (personalised, from an advertiser targeting
+    it; float32): they teach less ad blindness."""
     influencer_posts: np.ndarray
     """Creators' sponsored posts seen in Channels, in posts (float32)."""
     promo_messages: np.ndarray
@@ -32,14 +35,17 @@ class Exposure:
     @classmethod
     def open(cls, n: int) -> Exposure:
         """An empty record for ``n`` users."""
-        return cls(np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.int16))
+        def zeros():
+            return np.zeros(n, dtype=np.float32)
+        return cls(zeros(), zeros(), zeros(), np.zeros(n, dtype=np.int16))
 
     def __len__(self) -> int:
         return len(self.display_ads)
 
     def rows(self, users: slice) -> Exposure:
         """The exposure of the users in ``users`` (views, without the deliveries)."""
-        return Exposure(self.display_ads[users], self.influencer_posts[users], self.promo_messages[users])
+        return Exposure(self.display_ads[users], self.relevant_ads[users], self.influencer_posts[users],
+                        self.promo_messages[users])
 
     def deliver_marketing(self, senders: np.ndarray | int, recipients: np.ndarray) -> None:
         """Marketing messages from ``senders`` (a sender id per recipient, or one for all) to

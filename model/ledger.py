@@ -157,6 +157,13 @@ class Ledger:
             raise ValueError(f"{kind!r} is {'' if kind in STREAMS else 'not '}platform revenue; "
                              f"payee must {'' if kind in STREAMS else 'not '}be the platform")
 
+    def open_books(self) -> None:
+        """Totals "since day 0" restart here (the end of a burn-in); balances stay matched,
+        as everything paid and received restarts together."""
+        self._paid[:] = 0
+        self._received[:] = 0
+        self.lifetime[:] = 0
+
     def close_day(self) -> tuple[dict[str, float], dict[str, float], DayTally]:
         """The day's platform revenue per stream, the other transfers by kind, and the tally;
         opens a new day."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from types import SimpleNamespace
 
 import mesa
@@ -29,7 +30,9 @@ class WhatsAppMarket(mesa.Model):
     """A messaging platform, its users and the organisations that pay it, day by day.
 
     Every parameter of ``model.params.PARAMS`` is a keyword argument with its default;
-    ``rng`` seeds everything (an int, a SeedSequence or a Generator).
+    ``rng`` seeds everything (an int, a SeedSequence or a Generator). The first
+    ``burn_in_days`` days run inside the constructor and are not recorded: day 1, the first
+    step a caller makes, starts in the calm steady state (warm start, docs/ODD.md §5).
     """
 
     def __init__(self, *, rng=None, **params):
@@ -54,6 +57,28 @@ class WhatsAppMarket(mesa.Model):
         self.today: dict[str, float] = {}
         self._schedule_events()
         self.datacollector = mesa.DataCollector(model_reporters=metrics.reporters())
+        self._recording = False
+        started = time.perf_counter()
+        for _ in range(p.burn_in_days):
+            self.step()
+        self.burn_in_s = time.perf_counter() - started
+        """Seconds the burn-in took (``wasim bench`` reports it)."""
+        self._start_record()
+
+    def on_day(self, day: float) -> float:
+        """Model time at which an event of recorded ``day`` fires: the night before it."""
+        return self.p.burn_in_days + day - 0.5
+
+    def _start_record(self) -> None:
+        """The record starts: Mesa's step count and what counts "since day 0" restart from
+        the calm state (model time runs on, so the weekly and monthly routines keep their
+        rhythm)."""
+        self.steps = 0
+        self.today = {}  # no recorded day yet
+        self.ledger.open_books()
+        self.users.start_record()
+        self.firms.start_record()
+        self._recording = True
 
     # --- the day -----------------------------------------------------------------------
     def step(self) -> None:
@@ -75,7 +100,8 @@ class WhatsAppMarket(mesa.Model):
         self.adapt_organisations()
         self.platform.close_day()
         self.today = metrics.day_row(self, outcome)
-        self.datacollector.collect(self)
+        if self._recording:
+            self.datacollector.collect(self)
 
     def sell_virtual_goods(self) -> None:
         """Free packs, and personalised packs for sale, boosted in limited-edition holiday
@@ -176,17 +202,18 @@ class WhatsAppMarket(mesa.Model):
                        influencer_share=brand * p.influencer_budget_share)
 
     def _schedule_events(self) -> None:
-        """Dated events fire half a day before the day they belong to (Mesa events); the
-        privacy and policy events, and the data-sharing lever they move, are ``policy``'s."""
+        """Dated events fire half a day before the recorded day they belong to (Mesa events;
+        ``on_day``); the privacy and policy events, and the data-sharing lever they move, are
+        ``policy``'s. The weekly caps and the firms' monthly reviews run from the burn-in on."""
         p = self.p
         self.schedule_recurring(self.platform.roll_weekly_caps, Schedule(interval=1, start=0.5))
         month = Schedule(interval=DAYS_PER_MONTH, start=DAYS_PER_MONTH + 0.5)
         self.schedule_recurring(self.firms.review_month, month)
-        self.policy = PolicyTimeline(self, self.users, self.levers)
+        self.policy = PolicyTimeline(self, self.users, self.levers, first_day=p.burn_in_days + 1)
         if p.shopping_section:
-            self.schedule_event(self.open_shopping_section, at=p.shopping_launch_day - 0.5)
+            self.schedule_event(self.open_shopping_section, at=self.on_day(p.shopping_launch_day))
         if p.virtual_goods:
-            self.schedule_event(self.open_sticker_store, at=p.virtual_goods_launch_day - 0.5)
+            self.schedule_event(self.open_sticker_store, at=self.on_day(p.virtual_goods_launch_day))
 
     def open_shopping_section(self) -> None:
         self.shopping_section_open = True

@@ -26,7 +26,7 @@ COLUMNS = [
     "impressions_personalised", "impressions_contextual", "ad_clicks", "display_clicks",
     "clicks_to_chat", "influencer_spend",
     "share_promo_optin", "share_data_optout", "share_payments_linked", "share_free_stickers",
-    "mean_concern", "mean_annoyance", "opt_outs_today",
+    "mean_concern", "mean_annoyance", "mean_ad_responsiveness", "opt_outs_today",
     "data_sharing_mode", "ultimatum_pending", "media_attention",
     "smb_premium", "smb_tools_mean", "smb_exits", "smbs_moved_to_platform", "enterprises",
     "enterprises_onboarded", "enterprises_chatbot", "enterprises_crm", "provider_takings_total",

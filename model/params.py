@@ -95,8 +95,12 @@ _SCHEMA: list[Param] = [
        "assumption: a sample; real_users scales it", "population", 100, 50_000_000),
     _p("real_users", 3.0e9, "users", "real users the initial sample stands for (scales money)",
        "[meta2025mau]: >3.0 B MAU, Apr 2025", "population", 1.0, 1.0e10),
-    _p("pool_headroom", 0.25, "share of n_users", "potential users in the graph who can join later",
-       "assumption: room for ~2 years of joining at the calibrated user_growth_per_year",
+    _p("burn_in_days", 180, "days", "days simulated before day 1 and not recorded, so a run starts in "
+       "the calm steady state (counters and books start at day 1; dated events count from day 1)",
+       "assumption: the slowest calm stocks (annoyance, multi-homing, advertisers' budgets) settle "
+       "within about six months (docs/ODD.md section 5)", "population", 0, 3650),
+    _p("pool_headroom", 0.3, "share of n_users", "potential users in the graph who can join later",
+       "assumption: room for the burn-in and ~2 years of joining at the calibrated user_growth_per_year",
        "population", 0.0, 2.0),
     _p("user_growth_per_year", 0.12, "1/year", "exogenous growth of the reachable user pool",
        "calibrated: wasim calibrate (results/calibration) to MAU +8%/yr net of churn, SOURCES.md#target-3, "
@@ -204,8 +208,9 @@ _SCHEMA: list[Param] = [
        "assumption: concern spreads through ties (I2)", "users", 0.0, 0.95),
     _p("optout_threshold", 0.3, "concern units", "concern above which a user may opt out (opt_out mode)",
        "assumption; [hunton2016whatsapp]: opt-out within 30 days", "users", 0.0, 5.0),
-    _p("optout_rate", 0.01, "1/day", "daily chance a concerned user opts out of data sharing",
-       "assumption; [hunton2016whatsapp]", "users", 0.0, 1.0),
+    _p("optout_rate", 0.05, "1/day", "daily chance a concerned user opts out of data sharing",
+       "[hunton2016whatsapp]: users had 30 days to opt out, so those who would mostly did within a "
+       "month (rate assumed)", "users", 0.0, 1.0),
     _p("multihoming_rate", 0.005, "1/day per unit pull", "chance to install a rival app, per unit of the "
        "rivals' pull (concern or feature appetite x (reach + share of contacts on the rival))",
        "SOURCES.md#privacy-paradox, SOURCES.md#fact-2: concern mainly raises multi-homing",
@@ -216,22 +221,59 @@ _SCHEMA: list[Param] = [
        "on privacy news (SOURCES.md#event-2021)", "users", 0.0, 1.0),
     _p("rival_feature_reach", 0.15, "share", "pull of the feature-focused rival with no contacts on it",
        "assumption; [durov2025telegram]: Telegram ~1 B MAU vs ~3 B here", "users", 0.0, 1.0),
-    _p("multihoming_drop_per_year", 0.5, "1/year",
-       "yearly chance a multi-homer with no contacts on her rival uninstalls it",
-       "assumption: lock-in works both ways (SOURCES.md#privacy-paradox)", "users", 0.0, 10.0),
+    _p("multihoming_drop_per_year", 4.0, "1/year",
+       "yearly chance a multi-homer with no contacts on her rival uninstalls it or lets it fall dormant",
+       "assumption: a second app nobody one knows uses falls dormant within months, so multi-homing "
+       "reaches a plateau; lock-in works both ways (SOURCES.md#privacy-paradox)", "users", 0.0, 20.0),
     _p("switch_concern_weight", 1.0, "concern units",
-       "concern a user takes from the share of contacts on the privacy-focused rival",
-       "assumption: contacts switching for privacy raise concern (I2, SOURCES.md#event-2021)",
+       "concern a user takes from the share of her contacts who installed the privacy-focused rival "
+       "in the last days (bandwagon_memory_days)",
+       "assumption: contacts switching for privacy are news that raises concern (I2, SOURCES.md#event-2021); "
+       "contacts settled on the rival are not news, so concern habituates to them",
        "users", 0.0, 5.0),
+    _p("attention_install_rate", 0.02, "1/day per attention unit",
+       "chance to install a rival per unit of media attention, times the user's trait for it (privacy "
+       "sensitivity or feature appetite)",
+       "calibrated by hand to the 2014 burst (SOURCES.md#event-2014: Telegram downloads x20-x147 after the "
+       "acquisition news); the acquisition_2014 experiment checks it", "users", 0.0, 1.0),
+    _p("bandwagon_rate", 0.05, "1/day",
+       "chance to install a rival on a day when the share of her contacts who installed it recently "
+       "is at or above her adoption threshold",
+       "assumption; [granovetter1978threshold], [karsai2016skype]: heterogeneous thresholds; "
+       "kept below a calm cascade (single-neighbour adoptions stay local, SOURCES.md#fact-5)",
+       "users", 0.0, 1.0),
+    _p("bandwagon_memory_days", 2.0, "days", "e-folding time of a contact's install in the bandwagon kernel",
+       "assumption; [lorenzspreen2019acceleration]: news now loses most of its attention within days",
+       "users", 0.1, 60.0),
+    _p("adoption_threshold_mean", 0.19, "share of contacts",
+       "mean of users' fractional adoption thresholds (lognormal, sigma adoption_threshold_sigma)",
+       "[karsai2016skype], SOURCES.md#target-27: lognormal thresholds, mean 0.19", "users", 0.001, 1.0),
+    _p("adoption_threshold_sigma", 1.0, "log-units", "lognormal spread of users' adoption thresholds",
+       "[karsai2016skype]: sigma_T = 1", "users", 0.0, 3.0),
+    _p("privacy_salience_calm", 0.2, "share",
+       "salience of privacy without news: the privacy departure hazard is multiplied by "
+       "privacy_salience_calm + (1 - privacy_salience_calm) x min(media attention, 1)",
+       "assumption; [baruh2017privacy], SOURCES.md#fact-3: concern does not predict use; users act on it "
+       "while the issue is in the news", "users", 0.0, 1.0),
+    _p("join_attention_dip", 0.5, "1/attention unit",
+       "fall of joins while attention is high: joins x exp(-join_attention_dip x attention)",
+       "assumption: bad news deters some newcomers; SOURCES.md#target-24: no visible dent in a year",
+       "users", 0.0, 10.0),
     _p("multihoming_activity_factor", 0.85, "factor", "activity of a multi-homer relative to others",
        "assumption: a second app takes some use", "users", 0.0, 1.0),
     _p("media_shock_day", 0, "day", "day of a privacy announcement with media attention (0 = none)",
        "SOURCES.md#event-2021: dated policy events", "events", 0, 100_000),
-    _p("media_shock_size", 1.0, "concern units", "media attention added on the shock day",
-       "assumption: one unit of attention on the shock day, decaying with media_decay; sized with "
-       "the events' tests", "events", 0.0, 10.0),
-    _p("media_decay", 0.1, "1/day", "daily decay of media attention",
-       "assumption: attention fades within weeks (SOURCES.md#event-outages)", "events", 0.001, 1.0),
+    _p("media_shock_size", 1.0, "attention units", "media attention added on the shock day",
+       "assumption: the unit of attention is a major privacy story; sized with the events' tests",
+       "events", 0.0, 10.0),
+    _p("attention_fast_share", 0.8, "share", "share of a shock's attention in the fast component",
+       "[candia2019attention]: communicative (fast) and cultural (slow) memory; share assumed",
+       "events", 0.0, 1.0),
+    _p("attention_fast_half_life_days", 2.0, "days", "half-life of the fast component of attention",
+       "[lorenzspreen2019acceleration]: news topics lose most attention within days; "
+       "[candia2019attention]: tau_1 in days", "events", 0.1, 60.0),
+    _p("attention_slow_half_life_days", 45.0, "days", "half-life of the slow component of attention",
+       "[candia2019attention]: tau_2 in months; value assumed", "events", 1.0, 3650.0),
     _p("ultimatum_day", 0, "day", "day users are told to accept mandatory data sharing by "
        "ultimatum_deadline_day or lose access; they anticipate it from then (0 = none)",
        "SOURCES.md#event-2021: in-app pop-up of 4-6 Jan 2021", "events", 0, 100_000),
@@ -287,8 +329,8 @@ _SCHEMA: list[Param] = [
        "[dasgupta2008churn]: churn rises then plateaus (Dasgupta 2008)", "users", 1.0, 1000.0),
     _p("multihoming_lockin_factor", 0.5, "factor", "switching cost of a multi-homer relative to others",
        "assumption: the rival app is already installed", "users", 0.0, 1.0),
-    _p("return_per_year", 0.3, "1/year", "yearly chance a churned user with all contacts here returns",
-       "assumption: lock-in pulls users back (SOURCES.md#fact-11)", "users", 0.0, 10.0),
+    _p("return_per_year", 1.0, "1/year", "yearly chance a churned user with all contacts here returns",
+       "assumption: lock-in pulls users back within about a year (SOURCES.md#fact-11)", "users", 0.0, 10.0),
     # --- advertising (A1, A2) ---------------------------------------------------------------
     _p("ad_load", 0.05, "share of items", "share of Updates-tab items that are ads (A2 lever)",
        "assumption: ads appear after a few status updates ([whatsapp2025updates])", "policy", 0.0, 0.5),
@@ -338,6 +380,18 @@ _SCHEMA: list[Param] = [
        0.0, 1.0),
     _p("reserve_cpm_usd", 0.5, "USD/1000", "platform reserve price per thousand impressions",
        "assumption: a floor well below the market CPMs of SOURCES.md#ad-prices", "ads", 0.0, 100.0),
+    _p("ad_blindness_rate", 0.01, "1/ad", "share of a user's responsiveness to display ads lost per "
+       "irrelevant ad seen (a relevant one counts relevant_ad_blindness_weight)",
+       "[hohnhold2015ads]: ads blindness is learned from the ads seen, over weeks to months; rate assumed "
+       "(SOURCES.md#ad-blindness)", "ads", 0.0, 1.0),
+    _p("ad_blindness_recovery", 0.01, "1/day", "daily share of lost responsiveness a user regains",
+       "assumption; [goli2025pandora]: effects of ad load take over a year to be fully realised, so "
+       "blindness fades over months", "ads", 0.0, 1.0),
+    _p("relevant_ad_blindness_weight", 0.5, "factor", "blindness taught by an ad matching the viewer's "
+       "interest, relative to an irrelevant one",
+       "[hohnhold2015ads]: blindness is driven by the quality (relevance) of past ads; a matching ad is "
+       "clicked twice as often (ctr_personalised / ctr_contextual), so it teaches half as much (assumption)",
+       "ads", 0.0, 1.0),
     # --- business messaging (B1-B4, P1-P3) --------------------------------------------------
     _p("price_marketing_in_usd", 0.0118, "USD/message", "marketing template price, India-like",
        "SOURCES.md#rate-cards: India 2025-26 ~$0.0118", "prices", 0.0, 1.0),
@@ -576,6 +630,11 @@ _SCHEMA: list[Param] = [
        "for the budget to count as binding (only then does more budget buy more)", "assumption: a "
        "budget nearly spent counts as binding", "ads",
        0.0, 1.0),
+    _p("advertiser_value_ceiling", 3.0, "x starting budget", "most value an advertiser can draw from "
+       "the platform in a day, as a multiple of its starting auction budget: the value of its clicks (or "
+       "impressions) is concave, V(c) = V_max (1 - exp(-c v / V_max)), so its marginal return falls as it "
+       "buys more", "[simon1980shape]: diminishing returns to advertising from the first unit; ceiling "
+       "assumed", "ads", 1.0, 100.0),
     _p("advertiser_budget_sigma", 1.0, "log-units", "lognormal spread of advertisers' starting budgets",
        "assumption: heavy-tailed ad spend", "ads", 0.0, 3.0),
     _p("advertiser_value_sigma", 0.5, "log-units", "lognormal spread of advertisers' click and impression "

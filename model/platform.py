@@ -53,7 +53,7 @@ class Platform:
     def roll_weekly_caps(self) -> None:
         """Start a new cap week for the users whose week begins on the coming day. Each user
         has her own weekday, so promotional sends do not bunch up."""
-        due = self.week_phase(self.model.steps + 1)
+        due = self.week_phase(int(self.model.time) + 1)  # the coming day, burn-in included
         for week in self._week.values():
             week[due] = 0
 
@@ -192,7 +192,8 @@ class Platform:
     def _sell_personalised(self, bidders, viewers: np.ndarray) -> None:
         """Interest by interest: an advertiser whose target interest matches the viewer's
         gets the personalised click-through, the others the contextual one (D1: matching
-        needs account data)."""
+        needs account data). The matching share of what is sold is the ads' relevance, which
+        falls as a heavier load digs into advertisers who do not match ([hohnhold2015ads])."""
         users = self.model.users
         p = self.model.p
         slots = self._slots_per_visit
@@ -200,16 +201,22 @@ class Platform:
         time = users.status_time[viewers]
         supply = slots * np.bincount(interest, weights=time, minlength=p.n_interests)
         fill = np.zeros(p.n_interests)
+        relevant = np.zeros(p.n_interests)
         by_interest = np.split(viewers[np.argsort(interest, kind="stable")],
                                np.cumsum(np.bincount(interest, minlength=p.n_interests))[:-1])
         for k in np.flatnonzero(supply > 0):
             audience = by_interest[k]
-            ctr = np.where(bidders.target == k, users.click_through("personalised", audience),
+            matches = bidders.target == k
+            ctr = np.where(matches, users.click_through("personalised", audience),
                            users.click_through("contextual", audience))
-            sold = self._auction(bidders, supply[k], ctr)
+            units = self._auction(bidders, supply[k], ctr)
+            sold = float(units.sum())
             fill[k] = sold / supply[k]
+            relevant[k] = float(units[matches].sum()) / sold if sold > 0 else 0.0
             self.ledger.tally.impressions_personalised += sold
-        self.exposure.display_ads[viewers] = slots * fill[interest] * time
+        seen = slots * fill[interest] * time
+        self.exposure.display_ads[viewers] = seen
+        self.exposure.relevant_ads[viewers] = seen * relevant[interest]
 
     def _sell_contextual(self, bidders, viewers: np.ndarray) -> None:
         """One auction for the region's untargeted impressions."""
@@ -217,7 +224,7 @@ class Platform:
         time = users.status_time[viewers]
         supply = self._slots_per_visit * float(time.sum())
         ctr = np.full(len(bidders), users.click_through("contextual", viewers))
-        sold = self._auction(bidders, supply, ctr)
+        sold = float(self._auction(bidders, supply, ctr).sum())
         if supply > 0:
             self.exposure.display_ads[viewers] = self._slots_per_visit * sold / supply * time
         self.ledger.tally.impressions_contextual += sold
@@ -235,9 +242,9 @@ class Platform:
         time = self.model.users.status_time[visitors]
         self.exposure.influencer_posts[visitors] += np.float32(posts / time.sum()) * time
 
-    def _auction(self, bidders, supply: float, ctr: np.ndarray) -> float:
+    def _auction(self, bidders, supply: float, ctr: np.ndarray) -> np.ndarray:
         """Generalised second-price auction for display impressions; each bidder's
-        click-through is its own."""
+        click-through is its own. Returns the impressions each bidder won."""
         bids = bidders.bids(ctr)
         budgets = bidders.budget_left(self.ledger, "display_ads")
         units, price = second_price_auction(bids, budgets, supply, self.model.p.reserve_cpm_usd / 1000)
@@ -246,7 +253,7 @@ class Platform:
         clicks = units[won] * ctr[won]
         bidders.record(won, clicks, units[won])
         self.ledger.tally.display_clicks += float(clicks.sum())
-        return float(units.sum())
+        return units
 
     def _sell_sponsored(self, bidders, eligible: np.ndarray) -> None:
         """One slot per eligible user today; winners' messages go through ``send``."""

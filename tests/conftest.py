@@ -10,7 +10,9 @@ import pytest
 from experiments import runner
 from model.market import WhatsAppMarket
 
-SMALL = {"n_users": 3000, "n_smbs": 40, "n_enterprises": 10, "n_advertisers": 12}
+SMALL = {"n_users": 3000, "n_smbs": 40, "n_enterprises": 10, "n_advertisers": 12, "burn_in_days": 0}
+"""A small world that starts cold, so a mechanism can be watched from a known day 0; the warm
+start itself is tested in ``test_market.py``."""
 
 
 def run_model(days: int = 60, seed: int = 1, **params) -> WhatsAppMarket:
@@ -35,6 +37,7 @@ seed = 5
 [parameters]
 n_users = {users}
 n_smbs = 30
+burn_in_days = 0
 [design]
 kind = "grid"
 [design.factors]

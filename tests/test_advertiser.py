@@ -10,15 +10,21 @@ from agents.advertiser import Advertisers
 from model.ledger import CREATORS, PLATFORM
 
 
-@pytest.mark.parametrize(("spent_share", "worth", "change"), [
-    (1.0, 2.0, 1.02),   # the budget ran out and paid: more budget would buy more
-    (0.5, 2.0, 1.0),    # it paid but half was left: more budget would buy nothing
-    (0.5, 1.0, 0.98),   # it was worth less than 1.05 x its cost
+@pytest.mark.parametrize(("spent_share", "worth", "ceiling", "change"), [
+    (1.0, 2.0, 1e12, 1.02),  # the budget ran out and paid: more budget would buy more
+    (0.5, 2.0, 1e12, 1.0),   # it paid but half was left: more budget would buy nothing
+    (0.5, 1.0, 1e12, 0.98),  # it was worth less than 1.05 x its cost
+    # near its ceiling: on average it paid (150 (1 - e^-4/3) = 110.5 for 100), but the last
+    # click was worth 2 e^-4/3 = 0.53 of its price, so the budget stops growing
+    (1.0, 2.0, 150.0, 1.0),
+    (1.0, 2.0, 50.0, 0.98),  # the value saturated below the spend: it shrinks
 ])
-def test_advertisers_grow_budgets_only_when_they_bind_and_pay(spent_share, worth, change):
+def test_advertisers_grow_budgets_only_when_they_bind_and_pay_at_the_margin(spent_share, worth, ceiling,
+                                                                             change):
     model = run_model(days=1, seed=1, brand_advertiser_share=0.0)
     advertiser = next(iter(model.agents_by_type[Advertiser]))
     advertiser.daily_budget_usd = budget = 100.0
+    advertiser.value_ceiling_usd = ceiling
     model.ledger.book(advertiser.account, PLATFORM, "display_ads", spent_share * budget)
     advertiser.record(clicks=spent_share * budget * worth / advertiser.click_value_usd, seen=0.0)
     advertiser.adapt()

@@ -30,7 +30,7 @@ REPLICATE_OFFSETS = (0.0, 10.0)
 
 def spec_dict(kind: str, samples: int, replicates: int = 2, days: int = 10, **design) -> dict:
     return {"experiment": {"name": kind, "days": days, "replicates": replicates, "seed": 4},
-            "parameters": {"n_users": 300, "n_smbs": 20},
+            "parameters": {"n_users": 300, "n_smbs": 20, "burn_in_days": 0},
             "design": {"kind": kind, "samples": samples, "factors": FACTORS, **design}}
 
 

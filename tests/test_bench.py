@@ -7,10 +7,12 @@ import math
 
 import pytest
 
+from experiments.bench import CALM_MEASURES, calm
 from experiments.cli import main
 
-MODEL = {"users": int, "days": int, "setup_s": float, "step_s": float, "ms_per_day": float,
-         "user_days_per_s": int, "peak_rss_mb": float, "rss_growth_mb": float, "bytes_per_user": int}
+MODEL = {"users": int, "days": int, "setup_s": float, "burn_in_days": int, "burn_in_s": float,
+         "step_s": float, "ms_per_day": float, "user_days_per_s": int, "peak_rss_mb": float,
+         "rss_growth_mb": float, "bytes_per_user": int}
 """Each field of the model's benchmark and its type; the unit is in the name (s, ms, MB,
 bytes, user-days per second)."""
 REFERENCE = {"reference_days": int, "reference_user_days_per_s": int, "users_only_user_days_per_s": int,
@@ -37,8 +39,9 @@ def test_bench_reports_speed_and_memory_as_json(capsys):
     figures = bench_json(capsys, "--users", "2000", "--days", "3")
     check_fields(figures, MODEL)
     assert (figures["users"], figures["days"]) == (2000, 3)
-    for name in ("setup_s", "step_s", "peak_rss_mb", "bytes_per_user"):
+    for name in ("setup_s", "burn_in_s", "step_s", "peak_rss_mb", "bytes_per_user"):
         assert figures[name] > 0, name
+    assert figures["burn_in_s"] < figures["setup_s"]  # the set-up includes the burn-in
 
 
 def test_bench_reference_adds_the_per_agent_figures(capsys):
@@ -68,3 +71,15 @@ def test_bench_refuses_bad_sizes(capsys):
 @pytest.mark.parametrize("option", [["--days", "0"], ["--reference-days", "0"]])
 def test_bench_refuses_no_days(capsys, option):
     assert main(["bench", "--users", "1000", *option]) == 2
+
+
+def test_calm_reports_each_measure_in_year_2_and_the_last_year_with_its_change():
+    figures = calm(users=300, years=3, seeds=1)
+    assert (figures["users"], figures["years"], figures["seeds"]) == (300, 3, 1)
+    for measure in CALM_MEASURES:
+        first, last = figures[f"{measure}_year_2"], figures[f"{measure}_year_3"]
+        assert first >= 0 and last >= 0 and math.isfinite(first), measure
+        assert figures[f"{measure}_change"] == pytest.approx(last / first - 1, abs=1e-3)
+    assert 0 < figures["multihoming_share_year_2"] < 1
+    # the pool is sized for the whole run: joining never stops
+    assert figures["pool_headroom"] > 3 * 0.12

@@ -280,6 +280,7 @@ days = 5
 reference = "ultimatum"
 [parameters]
 n_users = 1000
+burn_in_days = 0
 [design]
 kind = "rows"
 points = [{label = "no event", ad_load = 0.0}, {label = "kept", ad_load = 0.1}]

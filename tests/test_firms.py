@@ -328,7 +328,7 @@ def test_business_app_tools_spread_by_imitation():
     def tools_after(weight, seed):
         # no firm moves to the Business Platform or exits before day 91: the same firms throughout
         model = WhatsAppMarket(rng=seed, n_users=10_000, tool_imitation_weight=weight,
-                               api_move_chats_per_day=1e6)
+                               api_move_chats_per_day=1e6, burn_in_days=0)
         history = []
         for _ in range(90):
             model.step()

@@ -18,7 +18,7 @@ from experiments.spec import parse_spec
 from experiments.storage import ResultFolder
 
 SPEC = {"experiment": {"name": "damaged", "days": 5, "replicates": 1, "seed": 3},
-        "parameters": {"n_users": 300, "n_smbs": 10},
+        "parameters": {"n_users": 300, "n_smbs": 10, "burn_in_days": 0},
         "design": {"kind": "morris", "samples": 2,
                    "factors": {"ad_load": {"low": 0.0, "high": 0.2},
                                "peer_churn_multiplier": {"low": 1.2, "high": 1.8}}}}

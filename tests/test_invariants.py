@@ -45,9 +45,11 @@ FULL_EXAMPLES = 1000
 
 SMALL_COUNTS = {"n_users": (300, 2000), "n_smbs": (1, 60), "n_enterprises": (1, 20),
                 "n_advertisers": (1, 40), "n_solution_providers": (1, 8), "n_airlines": (1, 5),
-                "n_banks": (1, 5), "n_shops": (1, 15)}
-"""Population sizes, drawn small so that a case takes a fraction of a second (the schema allows
-up to 50 million users); every other parameter is drawn over its whole range."""
+                "n_banks": (1, 5), "n_shops": (1, 15), "burn_in_days": (0, 10)}
+"""Population sizes and the burn-in, drawn small so that a case takes a fraction of a second
+(the schema allows up to 50 million users and ten years of burn-in; a burn-in's days are the
+model's ordinary days, and the recorded days after it are checked); every other parameter is
+drawn over its whole range."""
 
 DATED = ("media_shock_day", "ultimatum_day", "ultimatum_deadline_day", "postponement_day",
          "data_sharing_change_day", "outage_day", "shopping_launch_day", "virtual_goods_launch_day")
@@ -147,7 +149,7 @@ class Audit:
                 assert len(np.unique(to)) == len(to), "two sponsored slots to one user in one auction"
             cap = (platform.levers.marketing_cap_per_week if category == "marketing"
                    else platform.levers.sponsored_cap_per_week)
-            week = (model.steps - self.phase[to]) // 7  # today's cap week of each recipient
+            week = (int(model.time) - self.phase[to]) // 7  # today's cap week (model time: burn-in included)
             counted, current = self.counted[category], self.week[category]
             stale = to[current[to] != week]
             counted[stale], current[stale] = 0, week[current[to] != week]

@@ -39,9 +39,9 @@ def test_promotional_messages_reach_only_opted_in_users_within_weekly_caps():
     log = recording_sends(model, ("sponsored", "marketing"))
     n = len(model.users)
     weekly = {"sponsored": np.zeros(n, int), "marketing": np.zeros(n, int)}
-    for day in range(1, 29):
+    for _ in range(28):
         for counts in weekly.values():  # each user's cap week starts on her own weekday
-            counts[model.platform.week_phase(day)] = 0
+            counts[model.platform.week_phase(int(model.time) + 1)] = 0  # the coming day, burn-in counted
         log.clear()
         model.step()
         for category, _, got, opted_in in log:
@@ -70,8 +70,8 @@ def test_templates_are_billed_at_the_recipient_s_regional_rate():
     model.platform.open_day()
     users = model.users
     firm = model.firms.of_type(Enterprise)[0]
-    recipients = np.array([users.region_span[r].start for r in range(len(REGIONS))])
-    assert users.on_platform[recipients].all()
+    spans = [users.region_span[r] for r in range(len(REGIONS))]
+    recipients = np.array([span.start + np.flatnonzero(users.on_platform[span])[0] for span in spans])
     model.platform.send("utility", np.full(3, firm.account), recipients)
     expected = sum(PARAMS[f"price_utility_{r}_usd"].default for r in REGIONS)
     assert model.ledger.paid_today(firm.account, "utility") == pytest.approx(expected, rel=1e-12)
@@ -126,7 +126,8 @@ def test_without_data_sharing_no_impression_is_personalised_and_click_through_fa
         assert off["impressions_personalised"] == 0 and on["impressions_personalised"] > 0
         ctr_off = off["display_clicks"] / off["impressions_contextual"]
         ctr_on = on["display_clicks"] / (on["impressions_personalised"] + on["impressions_contextual"])
-        assert ctr_off == pytest.approx(PARAMS["ctr_contextual"].default)
+        # below the untargeted click-through by the viewers' learned blindness, not far below
+        assert 0.7 * PARAMS["ctr_contextual"].default < ctr_off < PARAMS["ctr_contextual"].default
         assert ctr_on > 1.1 * ctr_off
 
 

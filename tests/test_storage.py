@@ -81,6 +81,7 @@ seed = 5
 [parameters]
 n_users = 1000
 n_smbs = 30
+burn_in_days = 0
 [design]
 kind = "rows"
 points = [{ad_load = 0.0}, {ad_load = 0.1}]

@@ -1,7 +1,8 @@
 """The users (``agents.users``, ``agents.traits``): each response alone (annoyance, blocks,
-click-through, the churn hazard, concern, opt-outs), the trait table both implementations
-draw from, and the population's behaviour (contagion, the privacy paradox, lock-in, calm
-quitting, opt-outs) on the users alone (``agents.docking.UserWorld``), with fixed seeds.
+click-through, ad blindness, the churn hazard, salience, installs, concern, opt-outs), the
+trait table both implementations draw from, and the population's behaviour (contagion, the
+privacy paradox, lock-in, calm quitting, opt-outs, the bandwagon) on the users alone
+(``agents.docking.UserWorld``), with fixed seeds.
 
 Controlled comparisons give every user the same traits, so that only the factor under test
 differs between the groups compared.
@@ -27,8 +28,11 @@ from agents.users import (
     click_through,
     concern_after,
     data_opt_outs,
+    install_hazards,
     presence,
+    privacy_salience,
     promo_optin_after,
+    responsiveness_after,
 )
 from model.exposure import Exposure
 from model.params import resolve
@@ -110,7 +114,42 @@ def test_click_through_by_kind(kind):
                 "message": P.ctr_sponsored}[kind]
     assert click_through(kind, P) == expected
     users = UserWorld(rng=1, n_users=300).population.users
-    assert users.click_through(kind, np.arange(10, 60)) == pytest.approx(expected)
+    assert users.click_through(kind, np.arange(10, 60)) == pytest.approx(expected)  # fully responsive
+
+
+def test_display_click_through_follows_the_viewers_responsiveness_weighted_by_their_time():
+    users = UserWorld(rng=1, n_users=300).population.users
+    viewers = np.arange(10, 60)
+    users.responsiveness[viewers[:25]] = 0.2
+    time = users.status_time[viewers]
+    mean = (0.2 * time[:25].sum() + time[25:].sum()) / time.sum()
+    assert users.click_through("contextual", viewers) == pytest.approx(P.ctr_contextual * mean, rel=1e-5)
+    assert users.click_through("personalised", viewers) == pytest.approx(P.ctr_personalised * mean, rel=1e-5)
+    assert users.click_through("message", viewers) == P.ctr_sponsored  # sponsored messages: no blindness
+
+
+def test_responsiveness_falls_with_ads_seen_less_for_relevant_ones_and_recovers():
+    p = SimpleNamespace(ad_blindness_rate=0.1, ad_blindness_recovery=0.05, relevant_ad_blindness_weight=0.5)
+    r = np.array([1.0, 1.0, 1.0, 0.4, 0.5], dtype=np.float32)
+    ads = np.array([0, 2, 2, 0, 20], dtype=np.float32)
+    relevant = np.array([0, 0, 2, 0, 0], dtype=np.float32)
+    after = responsiveness_after(r, ads, relevant, p)
+    taught = np.array([0, 0.2, 0.1, 0, 1.0])  # 2 irrelevant ads teach twice what 2 relevant ones do
+    expected = r * np.maximum(1 - taught, 0) + 0.05 * (1 - r)
+    np.testing.assert_allclose(after, expected, rtol=1e-6)
+    assert after[0] == 1.0 and after[1] < after[2] < 1.0 and after[3] > 0.4
+    assert after[4] == pytest.approx(0.025)  # twenty ads in a day: all lost, only recovery left
+
+
+def test_blindness_settles_where_learning_meets_recovery():
+    """Under a steady diet of a ads a day, responsiveness settles at
+    recovery / (recovery + rate x a): the long run is reached, not drifted past."""
+    p = SimpleNamespace(ad_blindness_rate=0.01, ad_blindness_recovery=0.01, relevant_ad_blindness_weight=0.5)
+    r = np.ones(1, dtype=np.float32)
+    ads = np.full(1, 3.0, dtype=np.float32)
+    for _ in range(2000):
+        r = responsiveness_after(r, ads, np.zeros(1, dtype=np.float32), p)
+    assert r[0] == pytest.approx(0.01 / (0.01 + 0.01 * 3), rel=1e-4)
 
 
 def test_click_through_refuses_an_unknown_kind():
@@ -126,11 +165,43 @@ def test_churn_hazard_by_cause_with_the_peer_multiplier_capped():
     concern = np.array([0, 0.5, 0.5, 0.5, 0.5], dtype=np.float32)
     switching_cost = np.array([0, 1, 0.2, 0.2, 0.2], dtype=np.float32)
     peer_exposure = np.array([0, 0, 0, 1, 5], dtype=np.float32)  # 2^5 = 32 > the cap
-    h_ads, h_privacy, h_peers = churn_hazard(annoyance, concern, switching_cost, peer_exposure, p)
+    h_ads, h_privacy, h_peers = churn_hazard(annoyance, concern, switching_cost, peer_exposure, 1.0, p)
     np.testing.assert_allclose(h_ads, [0.002, 0, 0.002, 0.002, 0.002], rtol=1e-6)
     # privacy counts only above the switching cost (the privacy paradox)
     np.testing.assert_allclose(h_privacy, [0, 0, 0.003, 0.003, 0.003], rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(h_peers, [0, 0, 0, 0.005 * (2 - 1), 0.005 * (10 - 1)], rtol=1e-5)
+    # a quarter as salient: a quarter of the privacy hazard, and of its peer part
+    _, calm_privacy, calm_peers = churn_hazard(annoyance, concern, switching_cost, peer_exposure, 0.25, p)
+    np.testing.assert_allclose(calm_privacy, 0.25 * h_privacy, rtol=1e-6)
+    np.testing.assert_allclose(calm_peers[3], 0.002 + 0.25 * 0.003, rtol=1e-5)
+
+
+def test_privacy_is_salient_with_the_news_and_calm_without():
+    p = SimpleNamespace(privacy_salience_calm=0.2)
+    assert privacy_salience(0.0, p) == pytest.approx(0.2)
+    assert privacy_salience(0.5, p) == pytest.approx(0.6)
+    assert privacy_salience(1.0, p) == privacy_salience(3.0, p) == pytest.approx(1.0)
+
+
+def test_install_hazards_add_the_calm_pull_the_news_and_the_bandwagon():
+    p = SimpleNamespace(multihoming_rate=0.01, rival_privacy_reach=0.3, rival_feature_reach=0.15,
+                        attention_install_rate=0.1, bandwagon_rate=0.05)
+    concern = np.array([0.5, 0.5, 0.0], dtype=np.float32)
+    sensitivity = np.array([0.8, 0.8, 0.8], dtype=np.float32)
+    appetite = np.array([0.2, 0.2, 0.0], dtype=np.float32)
+    on_privacy = np.array([0.1, 0.1, 0.5], dtype=np.float32)
+    on_feature = np.array([0.0, 0.4, 0.5], dtype=np.float32)
+    bandwagon_privacy = np.array([False, True, False])
+    bandwagon_feature = np.array([False, False, True])
+    privacy, feature = install_hazards(concern, sensitivity, appetite, on_privacy, on_feature, 0.5,
+                                       bandwagon_privacy, bandwagon_feature, p)
+    np.testing.assert_allclose(privacy, [0.01 * 0.5 * 0.4 + 0.05 * 0.8, 0.01 * 0.5 * 0.4 + 0.05 * 0.8 + 0.05,
+                                         0.05 * 0.8], rtol=1e-6)
+    np.testing.assert_allclose(feature, [0.01 * 0.2 * 0.15 + 0.05 * 0.2, 0.01 * 0.2 * 0.55 + 0.05 * 0.2,
+                                         0.05], rtol=1e-6)
+    calm_privacy, calm_feature = install_hazards(concern, sensitivity, appetite, on_privacy, on_feature, 0.0,
+                                                 np.zeros(3, bool), np.zeros(3, bool), p)
+    np.testing.assert_allclose(calm_privacy, [0.002, 0.002, 0.0], atol=1e-9)  # no news: the calm pull alone
 
 
 def test_concern_moves_toward_its_target():
@@ -139,10 +210,23 @@ def test_concern_moves_toward_its_target():
     sensitivity = np.array([0.5, 0.5, 1], dtype=np.float32)
     pressure = np.array([0.6, 0, 0], dtype=np.float32)
     peer = np.array([0, 0, 1], dtype=np.float32)
-    on_rival = np.array([0, 0, 0.25], dtype=np.float32)
-    after = concern_after(concern, sensitivity, pressure, 0.4, peer, on_rival, p)
+    switchers = np.array([0, 0, 0.25], dtype=np.float32)  # contacts who recently installed the rival
+    after = concern_after(concern, sensitivity, pressure, 0.4, peer, switchers, p)
     targets = np.array([0.5 * (0.6 + 0.4), 0.5 * 0.4, 1 * 0.4 + 0.3 + 0.25])
     np.testing.assert_allclose(after, concern + 0.1 * (targets - concern), rtol=1e-6)
+
+
+def test_without_news_concern_habituates_back_to_the_personal_baseline():
+    """After a shock, with no news and no recent switchers, concern returns to
+    sensitivity x sharing pressure (no contacts' concern here)."""
+    p = SimpleNamespace(concern_adjust_rate=0.05, peer_concern_weight=0.0, switch_concern_weight=1.0)
+    sensitivity = np.array([0.2, 0.9], dtype=np.float32)
+    pressure = np.full(2, 0.6, dtype=np.float32)
+    concern = np.array([1.5, 1.5], dtype=np.float32)
+    for _ in range(300):
+        concern = concern_after(concern, sensitivity, pressure, 0.0, np.zeros(2, np.float32),
+                                np.zeros(2, np.float32), p)
+    np.testing.assert_allclose(concern, sensitivity * 0.6, rtol=1e-4)
 
 
 def test_data_opt_outs_only_above_the_threshold_at_the_rate():
@@ -247,8 +331,9 @@ def test_departures_expose_their_contacts_who_forget_them_with_the_peer_memory()
 
 def test_contagion_a_user_whose_contacts_left_leaves_more():
     """Treated: users two or more of whose contacts quit on day 1; control: users with no
-    contact who quit. Same traits and the same (settled) concern; the departures are made by
-    the model's own rule (an unbearable annoyance), so exposure flows through the graph.
+    contact who quit. Same traits and the same (settled) concern, privacy fully salient; the
+    departures are made by the model's own rule (an unbearable annoyance), so exposure flows
+    through the graph.
     Measured over 16 seeds: the treated leave 2.38 times as often (per-seed sd 0.21); here
     the ratio over 8 seeds must be within 4 standard errors (0.29) of it. A peer multiplier
     20% weaker gives 2.27, which 8 seeds cannot tell apart: the multiplier is pinned by
@@ -257,7 +342,8 @@ def test_contagion_a_user_whose_contacts_left_leaves_more():
     treated_rates, control_rates = [], []
     for seed in SEEDS:
         w = world(seed, data_sharing="mandatory", privacy_sensitivity_mean=0.9, switching_cost_mean=0.0,
-                  switch_concern_weight=0.0, privacy_churn_slope=0.005, pool_headroom=0.0,
+                  switch_concern_weight=0.0, privacy_churn_slope=0.005, privacy_salience_calm=1.0,
+                  pool_headroom=0.0,
                   user_growth_per_year=0.0)
         users = w.population.users
         users.concern[:] = 0.77  # the level it settles at: 0.9 x 0.6 / (1 - 0.3)
@@ -301,15 +387,16 @@ def test_privacy_paradox_concern_raises_multihoming_far_more_than_leaving():
 
 def test_lock_in_users_with_more_contacts_here_leave_less():
     """Half the graph is a pool that has not joined yet, so the share of a user's contacts
-    on the platform varies widely; no contagion (multiplier 1) and the same concern. Measured
-    over 16 seeds: users with three quarters or more of their contacts here leave 0.193 times
-    as often as users with a quarter or less (per-seed sd 0.043); here the ratio over 8 seeds
-    must be within 4 standard errors (0.061) of it. Switching costs 20% lower give 0.296,
-    which fails."""
+    on the platform varies widely; no contagion (multiplier 1), the same concern, privacy
+    fully salient. Measured over 16 seeds: users with three quarters or more of their
+    contacts here leave 0.193 times as often as users with a quarter or less (per-seed sd
+    0.043); here the ratio over 8 seeds must be within 4 standard errors (0.061) of it.
+    Switching costs 20% lower give 0.296, which fails."""
     high, low = [], []
     for seed in SEEDS:
         w = world(seed, data_sharing="mandatory", pool_headroom=1.0, user_growth_per_year=0.0,
-                  peer_churn_multiplier=1.0, privacy_churn_slope=0.005, switching_cost_mean=1.0,
+                  peer_churn_multiplier=1.0, privacy_churn_slope=0.005, privacy_salience_calm=1.0,
+                  switching_cost_mean=1.0,
                   privacy_sensitivity_mean=0.8)
         users = w.population.users
         here = users.contact_share(Presence.HERE_ONLY)
