@@ -64,11 +64,18 @@ class ReferenceUser(FixedAgent):
     def reachable_on(self, rival: Rival) -> bool:
         return self.state in (UserState.MULTIHOMING, UserState.CHURNED) and self.rival == rival
 
+    @property
+    def joined_contacts(self) -> list[ReferenceUser]:
+        """Contacts who have joined (here, on a rival or gone): people still in the pool
+        message nobody yet, so they count in no share."""
+        return [c for c in self.contacts if c.state != UserState.POTENTIAL]
+
     def share_of_contacts(self, condition) -> float:
-        return sum(1 for c in self.contacts if condition(c)) / max(len(self.contacts), 1)
+        joined = self.joined_contacts
+        return sum(1 for c in joined if condition(c)) / max(len(joined), 1)
 
     def recent_install_share(self, rival: Rival) -> float:
-        return self.recent_installs[rival] / max(len(self.contacts), 1)
+        return self.recent_installs[rival] / max(len(self.joined_contacts), 1)
 
     # --- the day -------------------------------------------------------------------------
     def start_day(self) -> None:
@@ -104,7 +111,8 @@ class ReferenceUser(FixedAgent):
         )
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
         pressure = p.sharing_pressure if self.shares_data_under(expected) else 0.0
-        peer_concern = sum(c.concern for c in self.contacts) / max(len(self.contacts), 1)
+        joined = self.joined_contacts
+        peer_concern = sum(c.concern for c in joined) / max(len(joined), 1)
         privacy_switchers = self.recent_install_share(Rival.PRIVACY)
         self._linked_share = self.share_of_contacts(lambda c: c.payments_linked)  # for settings
         target = (self.privacy_sensitivity * (pressure + self.model.population.attention.level)

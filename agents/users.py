@@ -251,8 +251,6 @@ class UserPopulation(mesa.Agent):
         assert np.all(np.diff(region) >= 0), "regions must be contiguous blocks of ids"
         edges = np.searchsorted(region, np.arange(len(REGIONS) + 1))
         self.region_span = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-        self.degree = np.maximum(np.diff(graph.indptr), 1).astype(np.float32)
-        self._inverse_degree = 1 / self.degree
         self._neighbour_sum = RowBlocks(graph)
 
         # traits (agents.traits.TRAITS: daily_active, status_propensity, status_time,
@@ -277,8 +275,14 @@ class UserPopulation(mesa.Agent):
         self.promo_optin = settings["promo_optin"]
         self.data_optout = np.zeros(n, dtype=bool)
         self.payments_linked = settings["payments_linked"]
-        self.linked_contacts = NeighbourCounts(graph, 1)  # contacts with a linked account
-        self.linked_contacts.move(np.flatnonzero(self.payments_linked), -1, 0)
+        self.linked_contacts = NeighbourCounts(graph, 1)  # joined contacts with a linked account
+        # Contacts who have joined (here, on a rival or gone) are the denominator of every
+        # contact share: people still in the pool message nobody yet, so as the pool joins,
+        # shares do not drift with it
+        self.joined = np.zeros(n, dtype=bool)
+        self.joined_contacts = NeighbourCounts(graph, 1)
+        self._inverse_joined = np.ones(n, dtype=np.float32)
+        self._mark_joined(np.sort(first[:n_initial]))
         self.free_stickers = np.zeros(n, dtype=bool)  # has taken a free sticker pack (F2)
         self.annoyance = np.zeros(n, dtype=np.float32)
         self.concern = np.zeros(n, dtype=np.float32)
@@ -336,7 +340,7 @@ class UserPopulation(mesa.Agent):
         count = self.contacts[groups[0]][block]
         for group in groups[1:]:
             count = count + self.contacts[group][block]
-        return count * self._inverse_degree[block]
+        return count * self._inverse_joined[block]
 
     # --- 3. who is active today ----------------------------------------------------------
     def start_day(self) -> None:
@@ -380,7 +384,7 @@ class UserPopulation(mesa.Agent):
     def recent_install_share(self, rival: Rival, block: slice = slice(None)) -> np.ndarray:
         """Share of each user's (of ``block``) contacts who installed ``rival`` in the last days
         (the bandwagon kernel)."""
-        return self.recent_installs[rival - 1, block] * self._inverse_degree[block]
+        return self.recent_installs[rival - 1, block] * self._inverse_joined[block]
 
     # --- 8. react ------------------------------------------------------------------------
     def react(self, exposure: Exposure, outcome: DayOutcome) -> Blocks:
@@ -391,7 +395,8 @@ class UserPopulation(mesa.Agent):
         p = self.model.p
         blocks = block_draws(*exposure.marketing_deliveries, self.annoyance, p, self._block_rng)
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
-        peer_concern = self._neighbour_sum @ self.concern  # the morning's concern
+        # the morning's concern of joined contacts
+        peer_concern = self._neighbour_sum @ np.where(self.joined, self.concern, np.float32(0))
         map_blocks(lambda bounds: self._feel(slice(*bounds), exposure, expected, peer_concern),
                    block_bounds(len(self)))
 
@@ -418,7 +423,7 @@ class UserPopulation(mesa.Agent):
                                                           seen.relevant_ads, p)
         privacy_switchers = self.recent_install_share(Rival.PRIVACY, block)
         pressure = self.sharing_under(expected, block) * np.float32(p.sharing_pressure)
-        contacts_concern = peer_concern[block] * self._inverse_degree[block]
+        contacts_concern = peer_concern[block] * self._inverse_joined[block]
         self.concern[block] = concern_after(self.concern[block], self.privacy_sensitivity[block], pressure,
                                             self.attention.level, contacts_concern, privacy_switchers, p)
 
@@ -432,7 +437,7 @@ class UserPopulation(mesa.Agent):
         unworried = 1 - np.minimum(self.concern[block], 1)
         promo_optin = promo_optin_after(self.promo_optin[block], exposure.promo_messages[block] > 0, active,
                                         annoyance, unworried, opt_in_draw, p)
-        linked_share = self.linked_contacts[0][block] * self._inverse_degree[block]
+        linked_share = self.linked_contacts[0][block] * self._inverse_joined[block]
         adoption = payment_adoption_chance(self.payment_propensity[block], unworried, linked_share, p)
         adopters = active & ~self.payments_linked[block] & (link_draw < adoption)
         return dict(promo_optin=promo_optin, adopters=adopters)
@@ -551,9 +556,19 @@ class UserPopulation(mesa.Agent):
         self.state[newcomers] = UserState.ACTIVE
         self.on_platform[newcomers] = True
         self.contacts.move(newcomers, -1, Presence.HERE_ONLY)
+        self._mark_joined(newcomers)
         self._joined += k
         self.ever_joined += k
         return k
+
+    def _mark_joined(self, newcomers: np.ndarray) -> None:
+        """``newcomers`` join the messaging world: they count in their contacts' shares from
+        now on (and, if linked, among their contacts who pay)."""
+        self.joined[newcomers] = True
+        self.joined_contacts.move(newcomers, -1, 0)
+        self.linked_contacts.move(newcomers[self.payments_linked[newcomers]], -1, 0)
+        touched = self.contacts.neighbours(newcomers)[0]
+        self._inverse_joined[touched] = 1 / np.maximum(self.joined_contacts[0][touched], 1)
 
     def start_record(self) -> None:
         """The record starts (after a burn-in): the users on the platform are its first

@@ -57,7 +57,7 @@ MAX_BARS = 40
 
 MAX_LABELS = 8
 """Design points named in the trade-off figure at most; beyond that, names overlap."""
-HORIZONS_DAYS = (90, 180, 365, 730)
+HORIZONS_DAYS = (90, 180, 365, 730, 1460)
 """A quarter, half a year, a year and two: where the revenue-maximising value of a factor is
 read (``horizon_figure``), with the run's last day when it is none of these."""
 MIN_HORIZON_DAYS = 180

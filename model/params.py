@@ -266,13 +266,13 @@ _SCHEMA: list[Param] = [
     _p("media_shock_size", 1.0, "attention units", "media attention added on the shock day",
        "assumption: the unit of attention is a major privacy story; sized with the events' tests",
        "events", 0.0, 10.0),
-    _p("attention_fast_share", 0.8, "share", "share of a shock's attention in the fast component",
+    _p("attention_fast_share", 0.9, "share", "share of a shock's attention in the fast component",
        "[candia2019attention]: communicative (fast) and cultural (slow) memory; share assumed",
        "events", 0.0, 1.0),
     _p("attention_fast_half_life_days", 2.0, "days", "half-life of the fast component of attention",
        "[lorenzspreen2019acceleration]: news topics lose most attention within days; "
        "[candia2019attention]: tau_1 in days", "events", 0.1, 60.0),
-    _p("attention_slow_half_life_days", 45.0, "days", "half-life of the slow component of attention",
+    _p("attention_slow_half_life_days", 30.0, "days", "half-life of the slow component of attention",
        "[candia2019attention]: tau_2 in months; value assumed", "events", 1.0, 3650.0),
     _p("ultimatum_day", 0, "day", "day users are told to accept mandatory data sharing by "
        "ultimatum_deadline_day or lose access; they anticipate it from then (0 = none)",
