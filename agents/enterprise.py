@@ -150,8 +150,8 @@ def bass_adoptions(adopters: float, potential: float, p, years: float) -> float:
     WhatsApp can shrink M below A: firms then stop joining, none leave)."""
     if potential <= adopters:
         return 0.0
-    share = adopters / potential
-    return (p.bass_innovation_per_year + p.bass_imitation_per_year * share) * (potential - adopters) * years
+    rate = p.bass_innovation_per_year + p.bass_imitation_per_year * adopters / potential
+    return rate * (potential - adopters) * years
 
 
 def upsold_shares(growth_per_year: float, p) -> tuple[float, float]:

@@ -191,9 +191,10 @@ class Firms:
         p = self.model.p
         card = self.model.platform.levers.rate_card
         markup = np.array([getattr(f, "markup_share", 0.0) for f in self.members])
+        price_factor = 1 + markup[:, None]
         sms = sms_prices(p)
         self.channel_share = {
-            category: whatsapp_share(card[category][None, :] * (1 + markup[:, None]), sms,
+            category: whatsapp_share(card[category][None, :] * price_factor, sms,
                                      chat_app_appeal(p, category, self.model.steps), p)
             for category in PRICED_CATEGORIES}
 

@@ -42,8 +42,9 @@ def whatsapp_share(price_usd: np.ndarray, sms_price_usd: np.ndarray, appeal: flo
     pays per WhatsApp message, its provider's markup included), elementwise against
     ``sms_price_usd`` (broadcast). A free WhatsApp message takes all but e-mail's and SMS's
     vanishing shares."""
+    ratio = np.asarray(price_usd, dtype=float) / sms_price_usd
     with np.errstate(divide="ignore", over="ignore"):
-        odds = appeal * (np.asarray(price_usd, dtype=float) / sms_price_usd) ** -p.channel_price_coefficient
+        odds = appeal * ratio ** -p.channel_price_coefficient
     odds = np.minimum(odds, 1e300)  # a price of 0: WhatsApp takes it all
     return odds / (odds + 1.0 + p.email_appeal)
 

@@ -162,7 +162,7 @@ class WhatsAppMarket(mesa.Model):
         sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes,
                             p.enterprise_size_sigma, rng)
         enterprise_budget = self.click_to_chat_budget_usd * (1 - p.smb_click_to_chat_share)
-        for size, share in zip(sizes, sizes / sizes.sum(), strict=True):
+        for size, share in zip(sizes, (sizes / sizes.sum()).tolist(), strict=True):
             customers = spread_customers(size, affinity, rng)
             firm = Enterprise(self, customers, int(users.region[customers[0]]),
                               ad_budget_usd=enterprise_budget * share, real_firms=p.real_enterprises * share,

@@ -412,10 +412,10 @@ _SCHEMA: list[Param] = [
     _p("bass_imitation_per_year", 0.38, "1/year", "Bass imitation coefficient q of the Business "
        "Platform's diffusion among firms", "[sultan1990meta]: mean q = 0.38 over 213 applications",
        "business", 0.0, 5.0),
-    _p("platform_potential_firms", 8e5, "firms", "real firms whose customer traffic suits the "
+    _p("platform_potential_firms", 6e5, "firms", "real firms whose customer traffic suits the "
        "Business Platform, if all of it went by WhatsApp; the market potential is this times "
        "WhatsApp's logit share of authentication",
-       "assumption: about a third of the ~2.2 M medium and large firms of [mobilesquared2020api] "
+       "assumption: about a quarter of the ~2.2 M medium and large firms of [mobilesquared2020api] "
        "(55 k = 2.5%); sets how far diffusion has come at day 0, hence paid messaging's growth "
        "(SOURCES.md#target-12)", "business", 1.0, 1e9),
     _p("upsell_per_year", 0.6, "1/year", "yearly rate at which an adopter on authentication adds "
@@ -534,9 +534,9 @@ _SCHEMA: list[Param] = [
        "carries the volume of 0.005 a customer (the previous default)", "business", 0.0, 1.0),
     _p("marketing_rate", 0.13, "1/customer/day", "intended marketing sends per customer per day of an "
        "enterprise upsold to marketing, by any channel",
-       "set so that WhatsApp carries the intended sends of the last calibration (0.0335 to paid "
-       "messaging $2 B/yr, SOURCES.md#target-13) after the upsold share and the channel choice; "
-       "to recalibrate (wasim calibrate)", "business", 0.0, 5.0),
+       "to recalibrate: set by hand so that WhatsApp carries the intended sends of the last fit "
+       "(0.0335 to paid messaging $2 B/yr, SOURCES.md#target-13) after the upsold share and the "
+       "channel choice", "business", 0.0, 5.0),
     _p("flight_rate", 0.001, "1/customer/day", "chance an airline customer flies today (P1)",
        "assumption: a customer flies a few times a year", "business", 0.0, 1.0),
     _p("disruption_prob", 0.2, "probability", "chance a flight is delayed or changes gate (P1)",
