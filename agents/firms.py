@@ -204,42 +204,53 @@ class Firms:
         share = self.channel_share[category][owner, self.model.users.region[users]]
         return self.model.org_rng.random(len(users)) < share
 
+    def _draw_on_whatsapp(self, category: str, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Today's active customers each firm f messages in ``category`` by WhatsApp: each w.p.
+        ``rate[f]`` times the firm's WhatsApp share in her region, drawn at the firm's highest
+        regional chance and thinned to hers (the firm's messages that go by SMS or e-mail are
+        never drawn). Returns the users and their firms."""
+        rates = rate[:, None] * self.channel_share[category]
+        top = rates.max(axis=1)
+        users, owner = self.draw(top)
+        region = self.model.users.region[users]
+        keep = self.model.org_rng.random(len(users)) * top[owner] < rates[owner, region]
+        return users[keep], owner[keep]
+
     def _send_utility(self, plan: Plan, window: tuple[np.ndarray, np.ndarray]) -> None:
-        """Utility templates: flight updates (which come before any support chat they cause),
-        tracking of yesterday's orders, and bank and enterprise alerts; an alert is free to a
-        user inside an open 24-h service window, i.e. who opened a chat with the firm today
-        ([meta2025pricing]: rules of 1 Jul 2025)."""
-        alerts = self.draw(plan.utility * (plan.disruption == 0))
+        """Utility templates: flight updates (which come before any support chat they cause)
+        and tracking of yesterday's orders, each by WhatsApp w.p. the firm's share; and bank and
+        enterprise alerts. An alert is free to a user inside an open 24-h service window, i.e.
+        who opened a chat with the firm today ([meta2025pricing]: rules of 1 Jul 2025), and then
+        always goes by WhatsApp: each of today's chats brings one w.p. the firm's rate. Outside
+        a window an alert is paid and goes by WhatsApp w.p. the rate times the share."""
         tracked, tracked_account = self._to_track  # accounts: firms' positions may have moved
         tracking = (tracked, np.searchsorted(self.account, tracked_account))
-        batches = [*self._utility_events, tracking, alerts]
-        users = np.concatenate([b[0] for b in batches])
-        owner = np.concatenate([b[1] for b in batches])
-        is_alert = np.repeat([False] * (len(batches) - 1) + [True], [len(b[0]) for b in batches])
+        events = [*self._utility_events, tracking]
+        users = np.concatenate([b[0] for b in events])
+        owner = np.concatenate([b[1] for b in events])
+        keep = self._kept_on_whatsapp("utility", users, owner)
+        rate = plan.utility * (plan.disruption == 0)
+        alerted, alert_owner = self._draw_on_whatsapp("utility", rate)
         n_users = len(self.model.users)
-        free = is_alert & members(owner * n_users + users, np.sort(window[1] * n_users + window[0]))
-        keep = free | self._kept_on_whatsapp("utility", users, owner)  # a free message stays here
-        users, owner, free = users[keep], owner[keep], free[keep]
+        outside = ~members(alert_owner * n_users + alerted, np.sort(window[1] * n_users + window[0]))
+        chatted, chat_owner = window
+        in_window = self.model.org_rng.random(len(chatted)) < rate[chat_owner]
+        users = np.concatenate([users[keep], alerted[outside], chatted[in_window]])
+        owner = np.concatenate([owner[keep], alert_owner[outside], chat_owner[in_window]])
+        free = np.arange(len(users)) >= len(users) - np.count_nonzero(in_window)
         card = self.model.platform.levers.rate_card["utility"]
         price = np.where(free, 0.0, card[self.model.users.region[users]])
         sent = self.model.platform.send("utility", self.account[owner], users, price)
         self.model.ledger.tally.messages_utility_free += int(np.count_nonzero(free & sent))
 
     def _send_authentication(self, plan: Plan) -> None:
-        users, owner = self.draw(plan.authentication)
-        keep = self._kept_on_whatsapp("authentication", users, owner)
-        self.model.platform.send("authentication", self.account[owner[keep]], users[keep])
+        users, owner = self._draw_on_whatsapp("authentication", plan.authentication)
+        self.model.platform.send("authentication", self.account[owner], users)
 
     def _send_marketing(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-        """Marketing templates: each active customer with the firm's planned chance times its
-        WhatsApp share in her region (the rest go by SMS or e-mail); returns who got one, and
-        from whom."""
-        rates = plan.marketing[:, None] * self.channel_share["marketing"]
-        top = rates.max(axis=1)
-        users, owner = self.draw(top)
-        rng = self.model.org_rng
-        keep = rng.random(len(users)) * top[owner] < rates[owner, self.model.users.region[users]]
-        users, owner = users[keep], owner[keep]
+        """Marketing templates by WhatsApp (``_draw_on_whatsapp``; the rest go by SMS or
+        e-mail); returns who got one, and from whom."""
+        users, owner = self._draw_on_whatsapp("marketing", plan.marketing)
         sent = self.model.platform.send("marketing", self.account[owner], users)
         return users[sent], owner[sent]
 

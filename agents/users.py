@@ -371,7 +371,7 @@ class UserPopulation(mesa.Agent):
         promo_optin = promo_optin_after(self.promo_optin[block], exposure.promo_messages[block] > 0, active,
                                         annoyance, unworried, opt_in_draw, p)
         linked_share = self.linked_contacts[0][block] * self._inverse_degree[block]
-        room = self.model.payment_rails.room[self.region[block]]
+        room = np.take(self.model.payment_rails.room, self.region[block])
         adoption = payment_adoption_chance(self.payment_propensity[block], unworried, linked_share, room, p)
         adopters = active & ~self.payments_linked[block] & (link_draw < adoption)
         return dict(promo_optin=promo_optin, adopters=adopters)
