@@ -41,8 +41,10 @@ def whatsapp_share(price_usd: np.ndarray, sms_price_usd: np.ndarray, appeal: flo
     """Logit share of WhatsApp among WhatsApp, SMS and e-mail at ``price_usd`` (what the firm
     pays per WhatsApp message, its provider's markup included), elementwise against
     ``sms_price_usd`` (broadcast). A free WhatsApp message takes all but e-mail's and SMS's
-    vanishing shares."""
+    vanishing shares; with no appeal (nobody reachable) WhatsApp takes none, however cheap."""
     ratio = np.asarray(price_usd, dtype=float) / sms_price_usd
+    if appeal <= 0:
+        return np.zeros_like(ratio)
     with np.errstate(divide="ignore", over="ignore"):
         odds = appeal * ratio ** -p.channel_price_coefficient
     odds = np.minimum(odds, 1e300)  # a price of 0: WhatsApp takes it all

@@ -25,6 +25,7 @@ def test_whatsapp_share_is_the_logit_against_sms_and_e_mail():
     assert np.all(np.diff(share) < 0)  # dearer, smaller share
     assert whatsapp_share(np.array(0.0), 0.002, 3.0, p) == pytest.approx(1.0)  # free: all of it
     assert whatsapp_share(np.array(1e3), 0.002, 3.0, p) < 1e-9  # prohibitive: none
+    assert whatsapp_share(np.array([0.0, 0.001]), 0.002, 0.0, p).tolist() == [0.0, 0.0]  # no appeal: none
 
 
 def test_own_price_elasticity_is_the_logit_derivative():
