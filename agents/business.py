@@ -13,8 +13,6 @@ from typing import NamedTuple
 import mesa
 import numpy as np
 
-from model.params import REGIONS
-
 
 class Plan(NamedTuple):
     """What a firm does today, as chances per active customer (B1-B2, P1-P3)."""
@@ -25,6 +23,8 @@ class Plan(NamedTuple):
     """A utility template (alerts, confirmations, flight updates)."""
     authentication: float = 0.0
     """A one-time code."""
+    marketing: float = 0.0
+    """A marketing template, before the channel choice and the platform's rules (A1)."""
     order: float = 0.0
     """A customer orders from the catalog in the chat (shops, P3)."""
     conversion_factor: float = 0.0
@@ -65,10 +65,6 @@ class Business(mesa.Agent):
     def plan(self) -> Plan:
         """Today's plan; a firm without one does nothing with its customers."""
         return Plan()
-
-    def marketing_rate(self) -> np.ndarray:
-        """Chance each active customer gets a marketing template today, by region."""
-        return np.zeros(len(REGIONS))
 
     def per_real_firm(self, amount: float) -> float:
         """What an amount of this agent (USD, chats) comes to for one of the ``real_firms``

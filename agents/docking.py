@@ -29,6 +29,7 @@ from model.exposure import Exposure
 from model.levers import LeverBoard, Levers
 from model.network import population_graph
 from model.params import resolve
+from model.payment_rails import PaymentRails, linked_share_by_region
 
 IMPLEMENTATIONS = ("vectorised", "reference")
 
@@ -47,13 +48,17 @@ RELEVANT_SHARE = 0.5
 MARKETER = 0
 """Sender id of the docking world's one stylised marketer."""
 
-STRESS = dict(n_users=1000, ad_load=0.1, media_shock_day=25, media_shock_size=2.0,
+STRESS = dict(n_users=1000, ad_load=0.1, media_shock_day=25, media_shock_size=2.0, peer_churn_multiplier=2.5,
               privacy_churn_slope=0.01, ad_churn_slope=0.0005, baseline_churn_per_year=0.4,
               multihoming_rate=0.02, return_per_year=5.0, multihoming_drop_per_year=3.0,
-              outage_day=15, ultimatum_day=35, ultimatum_deadline_day=70, postponement_day=50)
+              outage_day=15, ultimatum_day=35, ultimatum_deadline_day=70, postponement_day=50,
+              incumbent_wallet_share_in=0.0, incumbent_wallet_share_br=0.0, incumbent_wallet_share_eu=0.0)
 """The docking runs' parameters: every mechanism fires, dated events included (an outage, a
 media shock, an ultimatum, during which users anticipate mandatory sharing, postponed past
-the run's end: an enforced deadline ends opt-outs, which would leave nothing to compare)."""
+the run's end: an enforced deadline ends opt-outs, which would leave nothing to compare).
+Incumbent wallets leave all the room to link a payment account, so that adoption fires as
+often as it can (both implementations multiply it by the room: ``tests/test_payment_rails.py``
+checks the room itself)."""
 STRESS_DAYS = 80
 
 FLOWS = ("churn_today", "churn_ads", "churn_privacy", "churn_peers", "churn_other",
@@ -83,6 +88,7 @@ class UserWorld(mesa.Model):
         else:
             users = self.population = ReferencePopulation(self, graph, region, self.p.n_users)
         self.levers = LeverBoard(Levers.from_params(self.p))
+        self.payment_rails = PaymentRails(self.p)
         self.policy = PolicyTimeline(self, users, self.levers)
         self.promo_chance = promo_chance
         n = len(region)
@@ -95,12 +101,25 @@ class UserWorld(mesa.Model):
 
     def step(self) -> None:
         population = self.population
+        self.payment_rails.open_day(self.steps + 1, lambda: self._linked_share(population))
         population.start_day()
         exposure = self.expose(population)
         population.react(exposure)
         population.decide()
         self.today = population.columns()
         self.datacollector.collect(self)
+
+    @staticmethod
+    def _linked_share(population) -> np.ndarray:
+        """Share of each region's users on the platform with a linked account (either
+        implementation)."""
+        if isinstance(population, ReferencePopulation):
+            users = population.users
+            return linked_share_by_region(np.array([u.region for u in users]),
+                                          np.array([u.on_platform for u in users]),
+                                          np.array([u.payments_linked for u in users]))
+        users = population.users
+        return linked_share_by_region(users.region, users.on_platform, users.payments_linked)
 
     def expose(self, population) -> Exposure:
         """Today's stylised exposure of ``population`` (either implementation), after

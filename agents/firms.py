@@ -15,9 +15,10 @@ from itertools import chain
 import numpy as np
 
 from agents.business import Business, Plan, carry_over
-from agents.enterprise import Enterprise, marketing_chance
+from agents.enterprise import Enterprise
 from agents.partners import Bank, Shop
 from agents.smb import TOOLS, SmallBusiness
+from model.channels import PRICED_CATEGORIES, chat_app_appeal, sms_prices, whatsapp_share
 from model.ledger import PLATFORM, USERS
 from model.levers import TEMPLATE_CATEGORIES
 from model.network import random_contacts
@@ -83,6 +84,7 @@ class Firms:
         """Every firm's day, as its plan says (B1-B4, A3, P1-P3, $1, $2)."""
         plan = self.plans()
         self._onboard_waiting()
+        self._choose_channels()
         chats = self._converse(plan)
         self._send_utility(plan, window=chats)
         self._send_authentication(plan)
@@ -187,59 +189,73 @@ class Firms:
                 firm.service_cost_usd += cost[f]
         return cost
 
-    def _kept_on_whatsapp(self, category: str, users: np.ndarray) -> np.ndarray:
-        """At a dearer rate card than the default, senders move a share of their paid
-        utility and authentication messages to SMS or e-mail (the ``*_price_elasticity``);
-        a cheaper one adds none, as the firm's events set the volume (assumption)."""
+    def _choose_channels(self) -> None:
+        """Today's WhatsApp share of each firm's messages by category and recipient's region
+        (``model.channels``): the logit against SMS and e-mail at the price the firm pays, its
+        provider's markup included."""
         p = self.model.p
-        card = self.model.platform.levers.rate_card[category]
-        default = np.array([PARAMS[f"price_{category}_{r}_usd"].default for r in REGIONS])
-        elasticity = getattr(p, f"{category}_price_elasticity")
-        with np.errstate(divide="ignore", over="ignore"):  # a price of (nearly) 0: all stay
-            share = np.minimum((card / default) ** -elasticity, 1.0)
-        if share.min() >= 1.0:
-            return np.ones(len(users), dtype=bool)
-        return self.model.org_rng.random(len(users)) < share[self.model.users.region[users]]
+        card = self.model.platform.levers.rate_card
+        markup = np.array([getattr(f, "markup_share", 0.0) for f in self.members])
+        price_factor = 1 + markup[:, None]
+        sms = sms_prices(p)
+        self.channel_share = {
+            category: whatsapp_share(card[category][None, :] * price_factor, sms,
+                                     chat_app_appeal(p, category, self.model.trend_day), p)
+            for category in PRICED_CATEGORIES}
+
+    def _kept_on_whatsapp(self, category: str, users: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Which of the firms' ``category`` messages to ``users`` go by WhatsApp, each with
+        its firm's logit share in the user's region; the rest go by SMS or e-mail."""
+        share = self.channel_share[category][owner, self.model.users.region[users]]
+        return self.model.org_rng.random(len(users)) < share
+
+    def _draw_on_whatsapp(self, category: str, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Today's active customers each firm f messages in ``category`` by WhatsApp: each w.p.
+        ``rate[f]`` times the firm's WhatsApp share in her region, drawn at the firm's highest
+        regional chance and thinned to hers (the firm's messages that go by SMS or e-mail are
+        never drawn). Returns the users and their firms."""
+        rates = rate[:, None] * self.channel_share[category]
+        top = rates.max(axis=1)
+        users, owner = self.draw(top)
+        region = self.model.users.region[users]
+        keep = self.model.org_rng.random(len(users)) * top[owner] < rates[owner, region]
+        return users[keep], owner[keep]
 
     def _send_utility(self, plan: Plan, window: tuple[np.ndarray, np.ndarray]) -> None:
-        """Utility templates: flight updates (which come before any support chat they cause),
-        tracking of yesterday's orders, and bank and enterprise alerts; an alert is free to a
-        user inside an open 24-h service window, i.e. who opened a chat with the firm today
-        ([meta2025pricing]: rules of 1 Jul 2025)."""
-        alerts = self.draw(plan.utility * (plan.disruption == 0))
+        """Utility templates: flight updates (which come before any support chat they cause)
+        and tracking of yesterday's orders, each by WhatsApp w.p. the firm's share; and bank and
+        enterprise alerts. An alert is free to a user inside an open 24-h service window, i.e.
+        who opened a chat with the firm today ([meta2025pricing]: rules of 1 Jul 2025), and then
+        always goes by WhatsApp: each of today's chats brings one w.p. the firm's rate. Outside
+        a window an alert is paid and goes by WhatsApp w.p. the rate times the share."""
         tracked, tracked_account = self._to_track  # accounts: firms' positions may have moved
         tracking = (tracked, np.searchsorted(self.account, tracked_account))
-        batches = [*self._utility_events, tracking, alerts]
-        users = np.concatenate([b[0] for b in batches])
-        owner = np.concatenate([b[1] for b in batches])
-        is_alert = np.repeat([False] * (len(batches) - 1) + [True], [len(b[0]) for b in batches])
+        events = [*self._utility_events, tracking]
+        users = np.concatenate([b[0] for b in events])
+        owner = np.concatenate([b[1] for b in events])
+        keep = self._kept_on_whatsapp("utility", users, owner)
+        rate = plan.utility * (plan.disruption == 0)
+        alerted, alert_owner = self._draw_on_whatsapp("utility", rate)
         n_users = len(self.model.users)
-        free = is_alert & members(owner * n_users + users, np.sort(window[1] * n_users + window[0]))
-        keep = free | self._kept_on_whatsapp("utility", users)  # a free message stays here
-        users, owner, free = users[keep], owner[keep], free[keep]
+        outside = ~members(alert_owner * n_users + alerted, np.sort(window[1] * n_users + window[0]))
+        chatted, chat_owner = window
+        in_window = self.model.org_rng.random(len(chatted)) < rate[chat_owner]
+        users = np.concatenate([users[keep], alerted[outside], chatted[in_window]])
+        owner = np.concatenate([owner[keep], alert_owner[outside], chat_owner[in_window]])
+        free = np.arange(len(users)) >= len(users) - np.count_nonzero(in_window)
         card = self.model.platform.levers.rate_card["utility"]
         price = np.where(free, 0.0, card[self.model.users.region[users]])
         sent = self.model.platform.send("utility", self.account[owner], users, price)
         self.model.ledger.tally.messages_utility_free += int(np.count_nonzero(free & sent))
 
     def _send_authentication(self, plan: Plan) -> None:
-        users, owner = self.draw(plan.authentication)
-        keep = self._kept_on_whatsapp("authentication", users)
-        self.model.platform.send("authentication", self.account[owner[keep]], users[keep])
+        users, owner = self._draw_on_whatsapp("authentication", plan.authentication)
+        self.model.platform.send("authentication", self.account[owner], users)
 
     def _send_marketing(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-        """Enterprises' marketing templates, each active customer with the firm's chance in
-        her region; returns who got one, and from whom."""
-        senders = np.flatnonzero(plan.on_business_platform.astype(bool) & self.is_enterprise)
-        markup = np.array([self.members[f].provider.markup_share for f in senders])
-        rates = np.zeros((len(self), len(REGIONS)))
-        card = self.model.platform.levers.rate_card["marketing"]
-        rates[senders] = marketing_chance(self.model.p, card, markup)
-        top = rates.max(axis=1)
-        users, owner = self.draw(top)
-        rng = self.model.org_rng
-        keep = rng.random(len(users)) * top[owner] < rates[owner, self.model.users.region[users]]
-        users, owner = users[keep], owner[keep]
+        """Marketing templates by WhatsApp (``_draw_on_whatsapp``; the rest go by SMS or
+        e-mail); returns who got one, and from whom."""
+        users, owner = self._draw_on_whatsapp("marketing", plan.marketing)
         sent = self.model.platform.send("marketing", self.account[owner], users)
         return users[sent], owner[sent]
 
@@ -260,7 +276,7 @@ class Firms:
     def _orders(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         """Catalog orders in the chat (P3, F1); confirmed now, tracked tomorrow."""
         buyers, owner = self.draw(plan.order)
-        keep = self._kept_on_whatsapp("utility", buyers)
+        keep = self._kept_on_whatsapp("utility", buyers, owner)
         sent = self.model.platform.send("utility", self.account[owner[keep]], buyers[keep])
         self._to_track = (buyers[keep][sent], self.account[owner[keep][sent]])
         return buyers, owner
@@ -275,17 +291,20 @@ class Firms:
         """Orders from ``buyers``: each order's value is exponential around ``order_value_usd``
         scaled by the square root of the regional price index (assumption: purchasing
         power). Buyers with a linked account pay in the chat, less so the dearer the
-        merchant fee; the platform takes the fee on the part paid on card rails ($2).
-        Returns the sales per firm."""
+        merchant fee; the platform takes the fee on the part paid on card rails, a share
+        that depends on the buyer's region's rails (``model.payment_rails``, $2). Returns the
+        sales per firm."""
         model = self.model
         p = model.p
         users = model.users
         levers = model.platform.levers
-        values = (p.order_value_usd * np.sqrt(model.platform.ad_price_index[users.region[buyers]])
+        region = users.region[buyers]
+        values = (p.order_value_usd * np.sqrt(model.platform.ad_price_index[region])
                   * model.org_rng.exponential(1.0, len(buyers)))
         in_chat = values * users.payments_linked[buyers] * self._in_chat_share(levers.merchant_fee_rate)
+        card_share = model.payment_rails.card_share[region]
         model.ledger.book_many(self.account[owner], PLATFORM, "payments",
-                               in_chat * p.card_rail_share * levers.merchant_fee_rate)
+                               in_chat * card_share * levers.merchant_fee_rate)
         tally = model.ledger.tally
         tally.purchases += len(buyers)
         tally.payment_volume_merchant += float(in_chat.sum())
@@ -353,9 +372,10 @@ class Firms:
         """Banks' customers with a linked account send money to one of their contacts each
         ($1). The money arrives only in a linked account: a recipient on the platform
         without one links it when asked, with chance ``p2p_invite_link_prob`` (receiving
-        money is the nudge, SOURCES.md#payments-india), else the transfer fails. A fee deters transfers,
-        linearly up to ``p2p_fee_cutoff_rate`` (SOURCES.md#payments-derived: P2P is free where it thrives).
-        Returns the senders and recipients of the transfers made."""
+        money is the nudge, SOURCES.md#payments-india) as far as her region's room allows
+        (incumbent wallets, a user cap: ``model.payment_rails``), else the transfer fails. A fee
+        deters transfers, linearly up to ``p2p_fee_cutoff_rate`` (SOURCES.md#payments-derived:
+        P2P is free where it thrives). Returns the senders and recipients of the transfers made."""
         model = self.model
         p = model.p
         users = model.users
@@ -367,7 +387,8 @@ class Firms:
         reachable = users.on_platform[recipients]
         senders, recipients = senders[reachable], recipients[reachable]
         unlinked = ~users.payments_linked[recipients]
-        joins = unlinked & (rng.random(len(recipients)) < p.p2p_invite_link_prob)
+        room = model.payment_rails.room[users.region[recipients]]
+        joins = unlinked & (rng.random(len(recipients)) < p.p2p_invite_link_prob * room)
         users.link_payments(np.unique(recipients[joins]))
         made = ~unlinked | joins
         volume = float(p.p2p_amount_usd * rng.exponential(1.0, int(made.sum())).sum())
@@ -377,26 +398,32 @@ class Firms:
 
     # --- the month -----------------------------------------------------------------------
     def review_month(self) -> None:
-        """Once a month every small business takes stock (B3): a profitable one grows, a
-        losing one exits, one whose volume and profit justify it moves to the Business
-        Platform (an ``Enterprise`` with its customers, region, budget and tier of real
-        firms). A new small business takes the place of each that leaves (assumption:
-        steady turnover). Enterprises review their chatbot and CRM."""
+        """Once a month every small business takes stock (B3): its real firms that outgrew
+        the app move to the Business Platform (``SmallBusiness.outgrown``), then a profitable
+        one grows, a losing one exits; a new small business takes the place of each that
+        leaves (assumption: steady turnover). Enterprises' cohorts diffuse and are upsold
+        (``Enterprise.diffuse``; not during the burn-in, which settles the world as it stands
+        on day 1), then review their chatbot and CRM."""
         model = self.model
         for firm in self.of_type(SmallBusiness):
+            movers = firm.outgrown()
+            if movers is not None:
+                model.move_to_business_platform(firm, movers)
+                self.moved_to_platform += movers.real_firms
+                if firm.real_firms <= 0:  # all of them moved
+                    firm.leave()
+                    model.found_small_business(model.org_rng)
+                    continue
             verdict = firm.outlook()
             if verdict == "grow":
                 firm.grow(model.p.smb_growth_per_year / 12)
-            if verdict in ("grow", "wait"):
-                continue
-            if verdict == "move":
-                model.move_to_business_platform(firm)
-                self.moved_to_platform += 1
-            else:
+            elif verdict == "exit":
                 self.exits += 1
-            firm.leave()
-            model.found_small_business(model.org_rng)
+                firm.leave()
+                model.found_small_business(model.org_rng)
         for firm in self.of_type(Enterprise):
+            if model.recording:
+                firm.diffuse()
             firm.review_tools()
 
     def survey_tools(self) -> None:
@@ -414,6 +441,7 @@ class Firms:
             "smb_exits": self.exits,
             "smbs_moved_to_platform": self.moved_to_platform,
             "enterprises": len(enterprises),
+            "platform_firms": sum(e.real_firms for e in enterprises if e.provider is not None),
             "enterprises_onboarded": sum(1 for e in enterprises if e.provider is not None),
             "enterprises_chatbot": sum(1 for e in enterprises if e.chatbot),
             "enterprises_crm": sum(1 for e in enterprises if e.crm),

@@ -145,7 +145,8 @@ class ReferenceUser(FixedAgent):
                 self.promo_optin = False
         elif self.active and rnd.random() < p.promo_optin_rate * max(1 - self.annoyance, 0.0) * unworried:
             self.promo_optin = True
-        adoption = p.payment_adoption_rate * self.payment_propensity * unworried
+        room = float(self.model.payment_rails.room[self.region])
+        adoption = p.payment_adoption_rate * self.payment_propensity * unworried * room
         adopt = rnd.random() < adoption * (1 + p.payment_peer_weight * self._linked_share)
         if self.active and not self.payments_linked and adopt:
             self.payments_linked = True

@@ -5,6 +5,9 @@ daily trade is carried out for all firms at once by ``agents.firms.Firms``."""
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 
 from agents.business import Business, Plan
@@ -26,6 +29,9 @@ class SmallBusiness(Business):
         self._chat_sales_today = 0.0
         self._chats_today = 0
         self.losing_months = 0
+        self.size_cut = math.inf
+        """Its real firms larger than this (a multiple of the cohort's mean size at founding)
+        have moved to the Business Platform."""
         rng = model.org_rng
         self.tools = {tool for tool in TOOLS if rng.random() < model.p.tool_initial_share}
 
@@ -63,23 +69,63 @@ class SmallBusiness(Business):
                     self.tools.add(tool)
         super().adapt()
 
+    def fixed_costs_usd_month(self) -> float:
+        """What one of its real firms pays a month whatever its size: premium, tools' effort
+        and the fixed cost."""
+        p = self.model.p
+        return (self.model.platform.levers.premium_price_usd_month * self.premium
+                + p.tool_effort_usd_month * len(self.tools) + p.smb_fixed_cost_usd_month)
+
     def monthly_profit_usd(self) -> float:
         """Profit of one of its real firms over the last month: margin on chat and ad-driven
         sales less ad spend, the premium fee, the tools' effort and the fixed cost."""
-        p = self.model.p
+        return self._trade_usd_month() - self.fixed_costs_usd_month()
+
+    def _trade_usd_month(self) -> float:
+        """Margin on its sales less ad spend, per real firm and month (grows with a firm's size)."""
         trade = DAYS_PER_MONTH * (self.margin * (self.chat_sales_avg + self.ad_sales_avg) - self.ad_cost_avg)
-        return (self.per_real_firm(trade) - self.model.platform.levers.premium_price_usd_month * self.premium
-                - p.tool_effort_usd_month * len(self.tools) - p.smb_fixed_cost_usd_month)
+        return self.per_real_firm(trade)
+
+    def outgrown(self) -> Movers | None:
+        """Its real firms that outgrew the app this month (B3), taken out of the cohort. Their
+        sizes differ: lognormal with spread ``smb_size_sigma`` around the cohort's mean at
+        founding, chats and trade in proportion to size, and those above ``size_cut`` gone
+        already. A firm moves when its chats reach ``api_move_chats_per_day`` and its profit
+        ``api_move_min_profit_usd_month``; the movers take their share of customers (drawn at
+        random; none move while that share rounds to no customer of the sample), of the ad
+        budget and of the running averages."""
+        p = self.model.p
+        sigma = p.smb_size_sigma
+        chats, trade = self.per_real_firm(self.chats_avg), self._trade_usd_month()
+        if chats <= 0 or trade <= 0:
+            return None
+        mean_size = remaining_mean_size(self.size_cut, sigma)
+        needs = max(p.api_move_chats_per_day / chats,
+                    (p.api_move_min_profit_usd_month + self.fixed_costs_usd_month()) / trade)
+        threshold = mean_size * needs
+        if threshold >= self.size_cut:
+            return None
+        firm_share, customer_share = outgrown_shares(self.size_cut, threshold, sigma)
+        count = int(self.rng.binomial(len(self.customers), customer_share))
+        if count == 0:
+            return None
+        self.size_cut = threshold
+        moving = self.rng.choice(self.customers, count, replace=False)
+        movers = Movers(self.real_firms * firm_share, np.sort(moving), self.ad_budget_usd * customer_share)
+        self.customers = np.setdiff1d(self.customers, moving).astype(self.customers.dtype)
+        self.real_firms = 0.0 if firm_share >= 1 else self.real_firms - movers.real_firms
+        kept = 1 - customer_share
+        self.ad_budget_usd *= kept
+        for average in ("chat_sales_avg", "chats_avg", "ad_sales_avg", "ad_cost_avg"):
+            setattr(self, average, getattr(self, average) * kept)
+        self.model.firms.customers_changed()
+        return movers
 
     def outlook(self) -> str:
-        """The month's verdict (B3): ``"move"`` to the Business Platform when its chats need it
-        and its profit pays for it, ``"exit"`` after ``smb_losing_months_to_exit`` losing
+        """The month's verdict (B3): ``"exit"`` after ``smb_losing_months_to_exit`` losing
         months (``"wait"`` before), ``"grow"`` when it earns."""
         p = self.model.p
         profit = self.monthly_profit_usd()
-        if self.per_real_firm(self.chats_avg) >= p.api_move_chats_per_day and (
-                profit >= p.api_move_min_profit_usd_month):
-            return "move"
         self.losing_months = self.losing_months + 1 if profit < 0 else 0
         if self.losing_months:
             return "exit" if self.losing_months >= p.smb_losing_months_to_exit else "wait"
@@ -92,3 +138,45 @@ class SmallBusiness(Business):
         _, contacts = random_contacts(self.model.users.graph, told, rng)
         self.customers = np.union1d(self.customers, contacts).astype(self.customers.dtype)
         self.model.firms.customers_changed()
+
+
+class Movers(NamedTuple):
+    """Real firms of a small business's cohort that move to the Business Platform (B3)."""
+
+    real_firms: float
+    customers: np.ndarray
+    ad_budget_usd: float
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+def _below(size: float, shift: float, sigma: float) -> float:
+    """P(ln X + shift < ln size) / sigma-scaled: Phi((ln size + shift) / sigma), 1 at infinity."""
+    if math.isinf(size):
+        return 1.0
+    if size <= 0:
+        return 0.0
+    if sigma <= 0:
+        return float(math.log(size) + shift > 0)
+    return _normal_cdf((math.log(size) + shift) / sigma)
+
+
+def remaining_mean_size(cut: float, sigma: float) -> float:
+    """Mean size of a cohort's firms below ``cut``, sizes lognormal with mean 1 and spread
+    ``sigma``: E[X | X < cut] = Phi((ln cut - s^2/2)/s) / Phi((ln cut + s^2/2)/s)."""
+    below = _below(cut, sigma**2 / 2, sigma)
+    return _below(cut, -sigma**2 / 2, sigma) / below if below > 0 else 0.0
+
+
+def outgrown_shares(cut: float, threshold: float, sigma: float) -> tuple[float, float]:
+    """Of a cohort's firms below ``cut`` (sizes lognormal, mean 1, spread ``sigma``), the shares
+    of firms and of size (customers) between ``threshold`` and ``cut``."""
+    firms_below = _below(cut, sigma**2 / 2, sigma)
+    size_below = _below(cut, -sigma**2 / 2, sigma)
+    if firms_below <= 0 or size_below <= 0:
+        return 0.0, 0.0
+    firms = (firms_below - _below(threshold, sigma**2 / 2, sigma)) / firms_below
+    size = (size_below - _below(threshold, -sigma**2 / 2, sigma)) / size_below
+    return firms, size

@@ -159,10 +159,12 @@ def promo_optin_after(optin: np.ndarray, promoted: np.ndarray, active: np.ndarra
 
 
 def payment_adoption_chance(payment_propensity: np.ndarray, unworried: np.ndarray,
-                            linked_share: np.ndarray, p) -> np.ndarray:
+                            linked_share: np.ndarray, room: np.ndarray, p) -> np.ndarray:
     """Daily chance of linking a bank account (F1): the user's propensity, held back by
-    concern, rising linearly with the share of her contacts who pay (``payment_peer_weight``)."""
-    adoption = np.float32(p.payment_adoption_rate) * payment_propensity * unworried
+    concern and by her region's ``room`` (what incumbent wallets and a user cap leave,
+    ``model.payment_rails``), rising linearly with the share of her contacts who pay
+    (``payment_peer_weight``)."""
+    adoption = np.float32(p.payment_adoption_rate) * payment_propensity * unworried * room
     adoption *= 1 + np.float32(p.payment_peer_weight) * linked_share
     return adoption
 
@@ -438,7 +440,8 @@ class UserPopulation(mesa.Agent):
         promo_optin = promo_optin_after(self.promo_optin[block], exposure.promo_messages[block] > 0, active,
                                         annoyance, unworried, opt_in_draw, p)
         linked_share = self.linked_contacts[0][block] * self._inverse_joined[block]
-        adoption = payment_adoption_chance(self.payment_propensity[block], unworried, linked_share, p)
+        room = np.take(self.model.payment_rails.room, self.region[block])
+        adoption = payment_adoption_chance(self.payment_propensity[block], unworried, linked_share, room, p)
         adopters = active & ~self.payments_linked[block] & (link_draw < adoption)
         return dict(promo_optin=promo_optin, adopters=adopters)
 

@@ -129,8 +129,10 @@ def sweep(users: int, days: int, runs: int = SWEEP_RUNS, seed: int = 0) -> dict[
     }
 
 
-CALM_MEASURES = ("mean_concern", "multihoming_share", "churn_per_active_user_year", "privacy_share_of_churn")
-"""The calm world's stocks and rates that should not drift (issue: a stationary calm world)."""
+CALM_MEASURES = ("mean_concern", "multihoming_share", "churn_per_active_user_year", "privacy_share_of_churn",
+                 "share_promo_optin")
+"""The calm world's stocks and rates that should not drift: the four of a stationary calm world,
+and the promotional opt-in that paid messaging rides on."""
 
 
 def calm(users: int = 20_000, years: int = 5, seeds: int = 4) -> dict[str, float]:
@@ -152,7 +154,7 @@ def calm(users: int = 20_000, years: int = 5, seeds: int = 4) -> dict[str, float
         yearly = daily.groupby("year").agg(
             mean_concern=("mean_concern", "mean"), multihoming=("users_multihoming", "sum"),
             active=("users_active", "sum"), churned=("churn_today", "sum"),
-            privacy=("churn_privacy", "sum"))
+            privacy=("churn_privacy", "sum"), share_promo_optin=("share_promo_optin", "mean"))
         yearly["multihoming_share"] = yearly["multihoming"] / yearly["active"]
         yearly["churn_per_active_user_year"] = yearly["churned"] / yearly["active"] * 365
         yearly["privacy_share_of_churn"] = yearly["privacy"] / yearly["churned"]

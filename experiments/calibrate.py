@@ -92,6 +92,19 @@ def payments_over_paid_messaging(daily: pd.DataFrame, params: Mapping[str, Any])
     return float(daily["revenue_payments"].sum()) / _paid_messaging_usd(daily)
 
 
+def paid_messaging_growth_per_year(daily: pd.DataFrame, params: Mapping[str, Any]) -> float:
+    """exp(365 b) - 1, b the least-squares slope of log daily paid messaging on the day: a
+    yearly rate from a run of any length, little moved by a day's noise."""
+    paid = daily[list(PAID_MESSAGING)].to_numpy().sum(axis=1)
+    slope = np.polyfit(daily["day"].to_numpy(float), np.log(np.maximum(paid, 1e-9)), 1)[0]
+    return float(np.expm1(365 * slope))
+
+
+def providers_over_paid_messaging(daily: pd.DataFrame, params: Mapping[str, Any]) -> float:
+    """Solution providers' takings (markups and monthly fees, B4) over paid messaging."""
+    return float(daily["provider_takings_total"].iloc[-1]) / _paid_messaging_usd(daily)
+
+
 def peer_share_of_churn(daily: pd.DataFrame, params: Mapping[str, Any]) -> float:
     """Share of departures put down to contacts who left, in a run without events (calm)."""
     return float(daily["churn_peers"].sum()) / max(float(daily["churn_today"].sum()), 1.0)
@@ -116,7 +129,8 @@ def _paid_messaging_usd(daily: pd.DataFrame) -> float:
 
 RUN_MEASURES: dict[str, Callable[[pd.DataFrame, Mapping[str, Any]], float]] = {
     f.__name__: f for f in (dau_over_mau, mau_growth_per_year, paid_messaging_usd_per_year,
-                            click_to_chat_over_paid_messaging, payments_over_paid_messaging,
+                            paid_messaging_growth_per_year, click_to_chat_over_paid_messaging,
+                            payments_over_paid_messaging, providers_over_paid_messaging,
                             peer_share_of_churn, marketing_over_utility_price, peer_churn_multiplier)
 }
 CHANGE_2016 = "mau_change_2016"

@@ -11,10 +11,10 @@ import numpy as np
 from mesa.time import Schedule
 
 from agents.advertiser import Advertiser, Advertisers
-from agents.enterprise import Enterprise
+from agents.enterprise import Enterprise, bass_adoptions, upsold_shares
 from agents.firms import Firms
 from agents.partners import Airline, Bank, Shop
-from agents.smb import SmallBusiness
+from agents.smb import Movers, SmallBusiness
 from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
@@ -23,7 +23,9 @@ from model.ledger import PLATFORM, USERS, Ledger
 from model.levers import LeverBoard, Levers
 from model.network import population_graph
 from model.params import DAYS_PER_MONTH, PARAMS, REGIONS, resolve
+from model.payment_rails import PaymentRails, linked_share_by_region
 from model.platform import Platform
+from model.sampling import spread_customers
 
 
 class WhatsAppMarket(mesa.Model):
@@ -37,6 +39,7 @@ class WhatsAppMarket(mesa.Model):
 
     def __init__(self, *, rng=None, **params):
         super().__init__(rng=rng)
+        self.recording = False  # not before the burn-in is over
         self.p = SimpleNamespace(**resolve(params))
         p = self.p
         graph_rng, user_rng, self.org_rng, setup_rng, platform_rng = self.rng.spawn(5)
@@ -47,7 +50,9 @@ class WhatsAppMarket(mesa.Model):
         self.users = UserPopulation(self, graph, region, p.n_users, user_rng)
         self.levers = LeverBoard(Levers.from_params(p))
         self.platform = Platform(self, self.ledger, self.levers, platform_rng)
+        self.payment_rails = PaymentRails(p)
         self.firms = Firms(self)
+        self._graduates: dict[int, Enterprise] = {}  # by region: small firms that moved up (B3)
         self._create_organisations(setup_rng)
         self.firms.survey_tools()
 
@@ -57,7 +62,6 @@ class WhatsAppMarket(mesa.Model):
         self.today: dict[str, float] = {}
         self._schedule_events()
         self.datacollector = mesa.DataCollector(model_reporters=metrics.reporters())
-        self._recording = False
         started = time.perf_counter()
         for _ in range(p.burn_in_days):
             self.step()
@@ -78,7 +82,14 @@ class WhatsAppMarket(mesa.Model):
         self.ledger.open_books()
         self.users.start_record()
         self.firms.start_record()
-        self._recording = True
+        self.recording = True
+
+    @property
+    def trend_day(self) -> int:
+        """The day the market's trends have reached (the drift of business traffic from SMS
+        to chat apps, the dated payment caps): today's recorded day, and 0 throughout the
+        burn-in, which settles the calm stocks of the world as it stands on day 1."""
+        return self.steps if self.recording else 0
 
     # --- the day -----------------------------------------------------------------------
     def step(self) -> None:
@@ -86,6 +97,7 @@ class WhatsAppMarket(mesa.Model):
         the platform routes and bills what firms and advertisers send, then users react."""
         outcome = DayOutcome()
         exposure = self.platform.open_day()
+        self.payment_rails.open_day(self.trend_day + 1, self._linked_share)
         self.users.start_day()
         # routing and billing: firms trade, advertisers bid; the platform fills ``exposure``
         self.firms.trade()
@@ -100,8 +112,12 @@ class WhatsAppMarket(mesa.Model):
         self.adapt_organisations()
         self.platform.close_day()
         self.today = metrics.day_row(self, outcome)
-        if self._recording:
+        if self.recording:
             self.datacollector.collect(self)
+
+    def _linked_share(self) -> np.ndarray:
+        users = self.users
+        return linked_share_by_region(users.region, users.on_platform, users.payments_linked)
 
     def sell_virtual_goods(self) -> None:
         """Free packs, and personalised packs for sale, boosted in limited-edition holiday
@@ -146,11 +162,20 @@ class WhatsAppMarket(mesa.Model):
                              margin=float(rng.uniform(p.smb_margin_low, p.smb_margin_high)),
                              real_firms=p.real_smbs / p.n_smbs)
 
-    def move_to_business_platform(self, firm: SmallBusiness) -> Enterprise:
-        """A small business that outgrew the app joins the Business Platform (B3): an
-        enterprise with its customers, region, ad budget and real firms, seeking a provider."""
-        return Enterprise(self, firm.customers, firm.region, ad_budget_usd=firm.ad_budget_usd,
-                          real_firms=firm.real_firms)
+    def move_to_business_platform(self, firm: SmallBusiness, movers: Movers) -> Enterprise:
+        """The real firms of a small business's cohort that outgrew the app join the Business
+        Platform (B3) with their customers and share of the ad budget: into the region's
+        cohort of former small businesses (made the first time, then seeking a provider),
+        all of them adopters, starting with authentication."""
+        cohort = self._graduates.get(firm.region)
+        if cohort is None:
+            cohort = Enterprise(self, movers.customers, firm.region, ad_budget_usd=movers.ad_budget_usd,
+                                real_firms=movers.real_firms, potential_firms=movers.real_firms)
+            self._graduates[firm.region] = cohort
+            return cohort
+        cohort.potential_firms += movers.real_firms
+        cohort.admit(movers.real_firms, movers.customers, movers.ad_budget_usd)
+        return cohort
 
     # --- set-up --------------------------------------------------------------------------
     def _create_organisations(self, rng: np.random.Generator) -> None:
@@ -170,20 +195,22 @@ class WhatsAppMarket(mesa.Model):
         sizes = _firm_sizes(p.n_enterprises, p.enterprise_relations_per_user * n_nodes,
                             p.enterprise_size_sigma, rng)
         enterprise_budget = self.click_to_chat_budget_usd * (1 - p.smb_click_to_chat_share)
-        for size, budget_share in zip(sizes, sizes / sizes.sum(), strict=True):
-            customers = _random_customers(size, affinity, rng)
+        for size, share in zip(sizes, (sizes / sizes.sum()).tolist(), strict=True):
+            customers = spread_customers(size, affinity, rng)
             firm = Enterprise(self, customers, int(users.region[customers[0]]),
-                              ad_budget_usd=enterprise_budget * budget_share,
-                              real_firms=p.real_enterprises / p.n_enterprises)
-            if rng.random() < p.enterprise_onboarded_share:  # already on the platform at day 0
-                self.solution_providers[rng.integers(len(self.solution_providers))].onboard(firm)
+                              ad_budget_usd=enterprise_budget * share, real_firms=p.real_enterprises * share,
+                              potential_firms=p.platform_potential_firms * share)
+            growth = bass_adoptions(firm.real_firms, firm.market_potential(), p, 1.0) / firm.real_firms
+            firm.utility_share, firm.marketing_share = upsold_shares(growth, p)
+            fees = firm.expected_daily_fees_usd()  # on the platform at day 0, with the cheapest provider
+            min(self.solution_providers, key=lambda s, f=firm, c=fees: s.daily_cost(f, c)).onboard(firm)
         for provider in self.solution_providers:  # day 0's clients take none of day 1's capacity
             provider.adapt()
 
         for cls, count, share in ((Airline, p.n_airlines, p.airline_reach), (Bank, p.n_banks, p.bank_reach),
                                   (Shop, p.n_shops, p.shop_reach)):
             for size in _firm_sizes(count, share * n_nodes, p.partner_size_sigma, rng):
-                customers = _random_customers(size, affinity, rng)
+                customers = spread_customers(size, affinity, rng)
                 cls(self, customers, int(users.region[customers[0]]))
 
         region_weight = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
@@ -254,14 +281,6 @@ def _local_block(size: int, affinity: np.ndarray, rng) -> np.ndarray:
     span = (int(rng.integers(n_nodes)) + np.arange(min(int(np.ceil(size * top)), n_nodes))) % n_nodes
     customers = span[rng.random(len(span)) * top < affinity[span]].astype(np.int32)
     return customers if len(customers) else span[:1].astype(np.int32)
-
-
-def _random_customers(size: int, affinity: np.ndarray, rng) -> np.ndarray:
-    """Customers spread over the whole population: user i w.p. size / n x affinity_i
-    (capped at 1), and at least one (small populations)."""
-    n_nodes = len(affinity)
-    customers = np.flatnonzero(rng.random(n_nodes) < size / n_nodes * affinity).astype(np.int32)
-    return customers if len(customers) else rng.integers(n_nodes, size=1, dtype=np.int32)
 
 
 def _signature() -> inspect.Signature:

@@ -29,6 +29,7 @@ COLUMNS = [
     "mean_concern", "mean_annoyance", "mean_ad_responsiveness", "opt_outs_today",
     "data_sharing_mode", "ultimatum_pending", "media_attention",
     "smb_premium", "smb_tools_mean", "smb_exits", "smbs_moved_to_platform", "enterprises",
+    "platform_firms",
     "enterprises_onboarded", "enterprises_chatbot", "enterprises_crm", "provider_takings_total",
     "blocks_today",
     "marketing_over_limit", "senders_low_quality", "purchases",

@@ -165,8 +165,9 @@ _SCHEMA: list[Param] = [
        "assumption; [pew2019privacy; baruh2017privacy]: 79% concerned (Pew 2019) yet concern does "
        "not predict use",
        "users", 0.01, 0.99),
-    _p("promo_optin_share", 0.4, "share", "users opted in to promotional messages at day 0",
-       "assumption: opt-in required (A1); [richautomate2026whatsapp] read rates 80-95%", "users", 0.0, 1.0),
+    _p("promo_optin_share", 0.36, "share", "users opted in to promotional messages at day 0",
+       "assumption: opt-in required (A1); [richautomate2026whatsapp] read rates 80-95%; set near the calm "
+       "balance of opting in and withdrawing, so the share does not drift", "users", 0.0, 1.0),
     _p("feature_appetite_mean", 0.3, "0-1", "mean appetite for a feature-rich rival's extras",
        "assumption; [durov2025telegram]: Telegram >1 B MAU draws users by features (channels, groups)",
        "users", 0.01, 0.99),
@@ -191,8 +192,9 @@ _SCHEMA: list[Param] = [
        "users", 0.001, 1.0),
     _p("annoyance_engagement_slope", 0.05, "1/stock unit", "loss of daily activity per unit annoyance",
        "[goli2025pandora]: usage falls linearly in ad load (Pandora)", "users", 0.0, 1.0),
-    _p("promo_optin_rate", 0.001, "1/day", "chance a calm active user opts in to promotions",
-       "assumption: opt-ins are collected in business chats (SOURCES.md#frequency-caps)", "users", 0.0, 1.0),
+    _p("promo_optin_rate", 0.003, "1/day", "chance a calm active user opts in to promotions",
+       "assumption: opt-ins are collected in business chats (SOURCES.md#frequency-caps); at 0.001 the "
+       "share took years to settle and paid messaging stalled as it fell", "users", 0.0, 1.0),
     _p("promo_optout_rate", 0.02, "1/day per stock unit",
        "chance an annoyed user withdraws promotional opt-in",
        "assumption: anti-spam controls (A1)", "users", 0.0, 1.0),
@@ -423,17 +425,59 @@ _SCHEMA: list[Param] = [
     _p("tier_base_share", 0.001, "share of customers/day",
        "daily marketing limit of the lowest tier; each tier up is 10x, the top one unlimited",
        "[quickreplydocs]: 1 K -> 10 K -> 100 K -> unlimited unique users a day", "business", 0.0, 1.0),
-    _p("marketing_price_elasticity", 0.6, "elasticity", "cut in marketing volume per % price rise",
-       "assumption: no public estimate", "business", 0.0, 5.0),
-    _p("utility_price_elasticity", 0.3, "elasticity",
-       "cut in paid utility volume per % price rise above the default rate card (to SMS or e-mail)",
-       "assumption: no public estimate; SOURCES.md#fact-8: Meta cuts utility prices to win volume",
-       "business",
-       0.0, 5.0),
-    _p("authentication_price_elasticity", 0.5, "elasticity",
-       "cut in authentication volume per % price rise above the default rate card (to SMS one-time codes)",
-       "assumption: SMS is a close substitute for one-time codes (SOURCES.md#messaging-elasticity)",
+    # --- channel choice against SMS and e-mail (B2; model/channels.py) ----------------------
+    _p("sms_price_in_usd", 0.0047, "USD/message", "A2P SMS price per message, India-like",
+       "derived: [juniper2025messaging]: WhatsApp authentication is 50-90% below A2P SMS; set 70% "
+       "below price_authentication_in_usd (SOURCES.md#business-adoption)", "prices", 0.0001, 1.0),
+    _p("sms_price_br_usd", 0.0227, "USD/message", "A2P SMS price per message, Brazil-like",
+       "derived: [juniper2025messaging]: 50-90% above WhatsApp authentication; set 70% below "
+       "price_authentication_br_usd (SOURCES.md#business-adoption)", "prices", 0.0001, 1.0),
+    _p("sms_price_eu_usd", 0.183, "USD/message", "A2P SMS price per message, Europe-like",
+       "derived: [juniper2025messaging]: 50-90% above WhatsApp authentication; set 70% below "
+       "price_authentication_eu_usd (SOURCES.md#business-adoption)", "prices", 0.0001, 1.0),
+    _p("channel_price_coefficient", 2.5, "1/log-price",
+       "weight of log(WhatsApp price / SMS price) in the channel logit; WhatsApp's own-price "
+       "elasticity is -coefficient x (1 - its share)",
+       "assumption: no published elasticity (SOURCES.md#messaging-elasticity); set so the elasticity "
+       "of paid WhatsApp volume at today's rate card is near -1 (a sensitivity factor)",
+       "business", 0.0, 10.0),
+    _p("whatsapp_appeal_authentication", 0.05, "odds", "WhatsApp's appeal against SMS for one-time "
+       "codes at equal prices (reach and response), at day 0",
+       "assumption: SMS reaches every phone; set so WhatsApp carries about 45% of the codes at today's "
+       "prices (SOURCES.md#business-adoption: chat apps win authentication first)", "business", 0.0, 1000.0),
+    _p("whatsapp_appeal_utility", 0.075, "odds", "WhatsApp's appeal against SMS for utility "
+       "updates at equal prices, at day 0",
+       "assumption: set so WhatsApp carries about 53% of utility updates at today's prices "
+       "(SOURCES.md#messaging-elasticity)", "business", 0.0, 1000.0),
+    _p("whatsapp_appeal_marketing", 24.0, "odds", "WhatsApp's appeal against SMS for marketing "
+       "at equal prices (rich messages read and answered), at day 0",
+       "assumption; [richautomate2026whatsapp]: read 80-95%; set so WhatsApp carries about 70% of "
+       "marketing at today's prices (SOURCES.md#messaging-elasticity: marketing "
+       "less elastic)", "business", 0.0, 10_000.0),
+    _p("email_appeal", 0.25, "odds", "e-mail's appeal against SMS (it costs next to nothing; few "
+       "read it in time)", "assumption: e-mail is a weaker substitute for codes and alerts than SMS",
+       "business", 0.0, 100.0),
+    _p("chat_app_growth_per_year", 0.2, "1/year", "yearly growth of WhatsApp's appeal against SMS as "
+       "business traffic moves to chat apps",
+       "[juniper2025messaging]: chat-app business traffic 390 B (2025) -> 560 B (2027) messages, "
+       "+20%/yr", "business", 0.0, 2.0),
+    # --- diffusion of the Business Platform among firms (B2, B4; agents/enterprise.py) -----
+    _p("bass_innovation_per_year", 0.03, "1/year", "Bass innovation coefficient p of the Business "
+       "Platform's diffusion among firms", "[sultan1990meta]: mean p = 0.03 over 213 applications",
+       "business", 0.0, 1.0),
+    _p("bass_imitation_per_year", 0.38, "1/year", "Bass imitation coefficient q of the Business "
+       "Platform's diffusion among firms", "[sultan1990meta]: mean q = 0.38 over 213 applications",
        "business", 0.0, 5.0),
+    _p("platform_potential_firms", 5e5, "firms", "real firms whose customer traffic suits the "
+       "Business Platform, if all of it went by WhatsApp; the market potential is this times "
+       "WhatsApp's logit share of authentication",
+       "assumption: about a fifth of the ~2.2 M medium and large firms of [mobilesquared2020api] "
+       "(55 k = 2.5%); sets how far diffusion has come at day 0, hence paid messaging's growth "
+       "(SOURCES.md#target-12)", "business", 1.0, 1e9),
+    _p("upsell_per_year", 0.6, "1/year", "yearly rate at which an adopter on authentication adds "
+       "utility, and one on utility adds marketing",
+       "assumption; [juniper2025messaging]: win authentication first, then upsell to marketing",
+       "business", 0.0, 12.0),
     # --- organisations ----------------------------------------------------------------------
     _p("n_smbs", 300, "agents", "small businesses on the Business App (B1)",
        "assumption: each stands for a share of ~200 M ([cnbc2023business])", "business", 1, 100_000),
@@ -442,8 +486,10 @@ _SCHEMA: list[Param] = [
     _p("real_smbs", 200e6, "firms", "real small businesses the simulated ones stand for (each "
        "stands for real_smbs / n_smbs alike firms; their decisions and fees are per real firm)",
        "[cnbc2023business]: >200 M Business app monthly users, Jun 2023", "business", 1.0, 1e10),
-    _p("real_enterprises", 1e6, "firms", "real Business Platform firms the simulated enterprises stand for",
-       "assumption: not disclosed by Meta (SOURCES.md#business-app)", "business", 1.0, 1e10),
+    _p("real_enterprises", 5e4, "firms", "real firms on the Business Platform at day 0 that the "
+       "simulated enterprises stand for (more adopt by diffusion)",
+       "[mobilesquared2020api]: 992 API firms end-2019, ~55 k forecast for 2024 (Meta discloses none)",
+       "business", 1.0, 1e10),
     _p("n_solution_providers", 4, "agents", "business solution providers onboarding enterprises (B4)",
        "assumption: a few large BSPs (Twilio, Gupshup, ...; [twilio2025pricing; gupshuppricing])",
        "business", 1, 1_000),
@@ -453,9 +499,6 @@ _SCHEMA: list[Param] = [
        "SOURCES.md#bsp-fees: $0-350 a month per business", "prices", 0.0, 10_000.0),
     _p("bsp_onboarding_capacity", 1, "enterprises/day", "enterprises a provider can onboard a day",
        "assumption: onboarding takes integration work (B4)", "business", 0, 1_000),
-    _p("enterprise_onboarded_share", 0.7, "share", "enterprises already on the platform at day 0",
-       "assumption: the Business Platform is years old; the rest queue at providers", "business",
-       0.0, 1.0),
     _p("n_airlines", 3, "agents", "airline partners (P1)", "assumption: a few large partners per "
        "kind", "business", 1, 1_000),
     _p("n_banks", 4, "agents", "bank partners (P2)", "assumption: a few large partners per kind",
@@ -498,9 +541,11 @@ _SCHEMA: list[Param] = [
     _p("smb_growth_per_year", 0.2, "1/year", "yearly customer growth of a profitable small business, by "
        "word of mouth (new customers among its customers' contacts)",
        "assumption: B3, profitable firms grow by word of mouth by a fifth a year", "business", 0.0, 10.0),
-    _p("api_move_chats_per_day", 5.0, "chats/day", "chats a day per real firm above which a small business "
-       "needs the Business Platform (volume, B3)",
-       "assumption: the app is answered by hand (B3)", "business", 0.0, 1e6),
+    _p("api_move_chats_per_day", 500.0, "chats/day", "chats a day of a real firm above which a small "
+       "business needs the Business Platform (volume, B3)",
+       "assumption: a team answers the app by hand up to ~500 chats a day; keeps small firms moving "
+       "up a minor part of the ~5e4 API firms of [mobilesquared2020api] (B3)", "business",
+       0.0, 1e6),
     _p("api_move_min_profit_usd_month", 50.0, "USD/month", "monthly profit per real firm a small business "
        "needs to move to the Business Platform (resources, B3)",
        "assumption: integration through a provider costs up to $350/month (SOURCES.md#bsp-fees)", "business",
@@ -508,15 +553,17 @@ _SCHEMA: list[Param] = [
     _p("service_cost_per_chat_usd", 0.2, "USD/chat", "an enterprise's staff cost of answering a "
        "service chat (G1)", "assumption: a few minutes of an agent's time at India/Brazil wages",
        "business", 0.0, 100.0),
-    _p("chatbot_fee_usd_month", 100.0, "USD/month", "what a chatbot costs a real enterprise a month, "
+    _p("chatbot_fee_usd_month", 50.0, "USD/month", "what a chatbot costs a real enterprise a month, "
        "billed by its solution provider (G1, B4)",
-       "assumption: BSP chatbot plans run $50-500/month (SOURCES.md#bsp-fees for BSP fees)", "business",
+       "assumption: BSP chatbot plans run $50-500/month, the low end as an add-on to the provider's "
+       "plan (SOURCES.md#bsp-fees: add-ons of $10/month); keeps providers' takings within 0-20% of "
+       "messaging fees (SOURCES.md#target-11)", "business",
        0.0, 1e6),
     _p("chatbot_deflection", 0.6, "share", "share of service chats a chatbot settles without staff",
        "assumption: vendors claim 50-80%", "business", 0.0, 1.0),
-    _p("crm_fee_usd_month", 100.0, "USD/month", "what CRM and analytics cost a real enterprise a month, "
-       "billed by its solution provider (G1, B4)", "assumption: of the order of providers' monthly "
-       "fees (SOURCES.md#bsp-fees)", "business", 0.0, 1e6),
+    _p("crm_fee_usd_month", 50.0, "USD/month", "what CRM and analytics cost a real enterprise a month, "
+       "billed by its solution provider (G1, B4)", "assumption: an add-on below providers' monthly "
+       "fees (SOURCES.md#bsp-fees: $29-349 plans, $10 add-ons)", "business", 0.0, 1e6),
     _p("crm_conversion_uplift", 0.2, "share", "rise in an enterprise's conversion with CRM and "
        "analytics (better targeted offers, G1)", "assumption: better targeted offers convert a "
        "fifth more", "business", 0.0, 5.0),
@@ -533,13 +580,19 @@ _SCHEMA: list[Param] = [
        "assumption: a user who clicked and wrote is warmer than a broadcast's 1-4% "
        "([richautomate2026whatsapp])",
        "business", 0.0, 1.0),
-    _p("utility_rate", 0.01, "1/customer/day", "chance an enterprise sends a customer a utility update",
-       "SOURCES.md#template-volume: 0.2-0.5 B paid templates/day", "business", 0.0, 1.0),
-    _p("authentication_rate", 0.005, "1/customer/day", "chance of a one-time code to a customer",
-       "assumption, SOURCES.md#template-volume", "business", 0.0, 1.0),
-    _p("marketing_rate", 0.0335, "1/customer/day", "intended marketing sends per customer per day",
-       "calibrated: wasim calibrate (results/calibration) to paid messaging $2 B/yr, SOURCES.md#target-13",
-       "business", 0.0, 5.0),
+    _p("utility_rate", 0.03, "1/customer/day", "chance an enterprise upsold to utility sends a customer "
+       "a utility update, by any channel",
+       "SOURCES.md#template-volume: 0.2-0.5 B paid templates/day; set so that, after the upsold share "
+       "and the channel choice, WhatsApp carries the volume of 0.01 a customer (the previous default)",
+       "business", 0.0, 1.0),
+    _p("authentication_rate", 0.011, "1/customer/day", "chance of a one-time code to a customer, by any "
+       "channel", "assumption, SOURCES.md#template-volume; set so that WhatsApp's share of codes "
+       "carries the volume of 0.005 a customer (the previous default)", "business", 0.0, 1.0),
+    _p("marketing_rate", 0.13, "1/customer/day", "intended marketing sends per customer per day of an "
+       "enterprise upsold to marketing, by any channel",
+       "to recalibrate: set by hand so that WhatsApp carries the intended sends of the last fit "
+       "(0.0335 to paid messaging $2 B/yr, SOURCES.md#target-13) after the upsold share and the "
+       "channel choice", "business", 0.0, 5.0),
     _p("flight_rate", 0.001, "1/customer/day", "chance an airline customer flies today (P1)",
        "assumption: a customer flies a few times a year", "business", 0.0, 1.0),
     _p("disruption_prob", 0.2, "probability", "chance a flight is delayed or changes gate (P1)",
@@ -563,10 +616,33 @@ _SCHEMA: list[Param] = [
        "SOURCES.md#payments-derived: P2P free", "prices", 0.0, 0.2),
     _p("merchant_fee_rate", 0.0399, "share", "fee on in-chat business payments on card rails ($2)",
        "[facebook2020brazil]: Brazil 3.99% (2020)", "prices", 0.0, 0.2),
-    _p("card_rail_share", 0.1, "share", "share of in-chat payments on fee-bearing card rails",
-       "SOURCES.md#payments-derived: UPI and Pix carry no merchant fee; cards (Brazil) do; "
-       "assumption", "payments",
-       0.0, 1.0),
+    _p("card_rail_share_in", 0.0, "share", "share of in-chat business payments on fee-bearing card "
+       "rails, India-like", "SOURCES.md#payments-india: UPI carries no merchant fee (zero MDR)",
+       "payments", 0.0, 1.0),
+    _p("card_rail_share_br", 0.2, "share", "share of in-chat business payments on card rails (3.99% "
+       "merchant fee), Brazil-like; the rest go by the fee-free instant rail",
+       "assumption: Pix, free, dominates ([facebook2020brazil] cards; SOURCES.md#payments-brazil)",
+       "payments", 0.0, 1.0),
+    _p("card_rail_share_eu", 0.0, "share", "share of in-chat business payments on card rails, "
+       "Europe-like", "assumption: WhatsApp runs no payments in Europe; it takes card fees only where "
+       "it runs card payments, Brazil ([facebook2020brazil], SOURCES.md#payments-derived)",
+       "payments", 0.0, 1.0),
+    _p("incumbent_wallet_share_in", 0.844, "share", "share of the region's payments held by incumbent "
+       "wallets; it holds back users' linking of an account in the chat",
+       "[digitalsevaa2025upi]: PhonePe 47.7% + Google Pay 36.7% of UPI", "payments", 0.0, 1.0),
+    _p("incumbent_wallet_share_br", 0.9, "share", "share of the region's payments held by incumbents "
+       "(banks' own apps)", "assumption: Pix in banks' apps dominates (SOURCES.md#payments-brazil)",
+       "payments", 0.0, 1.0),
+    _p("incumbent_wallet_share_eu", 0.95, "share", "share of the region's payments held by incumbents "
+       "(cards, banks' apps)", "assumption: no WhatsApp payments in Europe (SOURCES.md#payments-derived)",
+       "payments", 0.0, 1.0),
+    _p("upi_cap_day", 0, "day", "day the India-like region's payments open under the regulator's "
+       "20 M-user cap, then 40 M, 100 M and none on their dates (0 = no caps, as since 31 Dec 2024)",
+       "[npci2020approval; entrackr2022whatsapppay; npci2024cap]: 5 Nov 2020 (20 M), Nov 2021 "
+       "(40 M), Apr 2022 (100 M), removed 31 Dec 2024", "events", 0, 100_000),
+    _p("upi_base_users", 500e6, "users", "WhatsApp users in India: the caps are shares of them, "
+       "applied to the India-like region's users", "[telecomlive2023india]: India ~500 M users",
+       "payments", 1.0, 1e10),
     _p("payment_adoption_rate", 0.0005, "1/day", "chance a user links a bank account, per day",
        "assumption: slow adoption, slowed further by privacy concern", "payments", 0.0, 1.0),
     _p("payment_peer_weight", 2.0, "factor", "rise in payment adoption per unit share of contacts who pay",
@@ -642,7 +718,8 @@ _SCHEMA: list[Param] = [
        "by about half around the regional index", "ads", 0.0, 2.0),
     _p("smb_click_to_chat_share", 0.5, "share", "share of click-to-chat ad budgets held by small "
        "businesses rather than enterprises (A3)", "assumption: no public split", "business", 0.0, 1.0),
-    _p("smb_size_sigma", 1.5, "log-units", "lognormal spread of small businesses' customer counts",
+    _p("smb_size_sigma", 1.5, "log-units", "lognormal spread of small businesses' customer counts, "
+       "between the simulated ones and between the real firms each stands for",
        "assumption: heavy-tailed firm sizes", "business", 0.0, 3.0),
     _p("enterprise_size_sigma", 1.0, "log-units", "lognormal spread of enterprises' customer counts",
        "assumption: heavy-tailed firm sizes", "business", 0.0, 3.0),

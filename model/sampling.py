@@ -62,3 +62,11 @@ def counts_of(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(values, minlength=n)
     ids = np.flatnonzero(counts)
     return ids, counts[ids]
+
+
+def spread_customers(size: float, affinity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """About ``size`` customers spread over the whole population: user i w.p. size / n x
+    affinity_i (capped at 1), and at least one (small populations)."""
+    n_nodes = len(affinity)
+    customers = np.flatnonzero(rng.random(n_nodes) < size / n_nodes * affinity).astype(np.int32)
+    return customers if len(customers) else rng.integers(n_nodes, size=1, dtype=np.int32)

@@ -22,6 +22,21 @@ def run_model(days: int = 60, seed: int = 1, **params) -> WhatsAppMarket:
     return model
 
 
+def two_years(seed: int, **params) -> pd.DataFrame:
+    """Daily rows of a two-year run at 10,000 users (the default firms and advertisers)."""
+    model = WhatsAppMarket(rng=seed, n_users=10_000, **params)
+    for _ in range(730):
+        model.step()
+    return model.datacollector.get_model_vars_dataframe()
+
+
+@pytest.fixture(scope="session")
+def two_year_baseline() -> list[pd.DataFrame]:
+    """Two years of the defaults, seeds 0-3 (business figures by year: tests of enterprises and
+    payment rails)."""
+    return [two_years(seed) for seed in range(4)]
+
+
 @pytest.fixture(scope="module")
 def small_run():
     model = run_model(days=60, seed=7)

@@ -244,6 +244,8 @@ FOUND = {
     "a Beta trait's mean at 0 or 1": {"daily_active_mean": 0.0, "status_tab_share": 1.0},
     "small businesses with no customers to share": {"smb_relations_per_user": 0.0},
     "no marketing at a price of 0 (0 x inf)": {"marketing_rate": 0.0, "price_marketing_in_usd": 0.0},
+    "no WhatsApp appeal at a price of 0 (0 x inf in the channel logit)":
+        {"whatsapp_appeal_utility": 0.0, "price_utility_in_usd": 0.0},
     "a merchant fee near 0 (its power overflowed)": {"merchant_fee_rate": 1e-308},
     "a marketing rate near 0 (the geometric gaps overflowed)": {"marketing_rate": 1e-200},
     "brands' sponsored and creator shares over 1 (they spent 1.6x their budget)":

@@ -169,7 +169,8 @@ def test_more_firm_traffic_does_not_shift_the_users_random_draws():
     quiet = dict(annoyance_per_message=0.0, block_per_annoyance=0.0, promo_optout_rate=0.0,
                  promo_optin_rate=0.0, ad_churn_slope=0.0)
     a = run_model(days=20, seed=6, **quiet).datacollector.get_model_vars_dataframe()
-    b = run_model(days=20, seed=6, marketing_rate=0.067, **quiet).datacollector.get_model_vars_dataframe()
+    double = 2 * PARAMS["marketing_rate"].default
+    b = run_model(days=20, seed=6, marketing_rate=double, **quiet).datacollector.get_model_vars_dataframe()
     assert b["messages_marketing"].sum() > 1.5 * a["messages_marketing"].sum()
     for column in ("users_daily_active", "churn_today", "multihoming_started", "opt_outs_today",
                    "users_joined", "mean_concern"):

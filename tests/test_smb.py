@@ -1,11 +1,15 @@
-"""Small businesses over months (B3): growth, exit, the move to the Business Platform, and
-decisions taken per real firm whatever the sample size; with fixed seeds."""
+"""Small businesses over months (B3): growth, exit, the move to the Business Platform of the
+real firms that outgrew the app, and decisions taken per real firm whatever the sample size;
+with fixed seeds."""
+
+import math
 
 import numpy as np
 import pytest
 from conftest import SMALL
 
 from agents import Enterprise, SmallBusiness
+from agents.smb import outgrown_shares, remaining_mean_size
 from model.market import WhatsAppMarket
 
 
@@ -95,26 +99,69 @@ def test_each_monthly_review_grows_the_firms_that_earn_by_a_twelfth_of_the_yearl
 def test_firms_move_to_the_business_platform_when_volume_and_profit_justify_it():
     def run(**thresholds):
         model = WhatsAppMarket(rng=3, **SMALL, **thresholds)
-        before = {f.unique_id: f.customers for f in model.firms.of_type(SmallBusiness)}
-        months(model, 2)
+        before = {f: f.customers for f in model.firms.of_type(SmallBusiness)}
+        months(model, 1)
         return model, before
 
     model, _ = run(api_move_chats_per_day=1e6)
     assert model.today["smbs_moved_to_platform"] == 0
-    # no costs, no ads: every firm's profit is >= 0, so every firm moves at the first review,
-    # and their entrants at the second
+    # no costs, no ads, thresholds 0: every firm with chats and sales moves whole at the
+    # first review (its real firms, its customers) into its region's cohort of former small
+    # businesses, and an entrant takes its place
     model, before = run(api_move_chats_per_day=0.0, api_move_min_profit_usd_month=0.0,
                         smb_fixed_cost_usd_month=0.0, tool_effort_usd_month=0.0,
                         premium_price_usd_month=1000.0, ctwa_budget_per_user_year=0.0)
-    moved = model.today["smbs_moved_to_platform"]
-    assert moved == 2 * SMALL["n_smbs"]
-    enterprises = list(model.agents_by_type[Enterprise])
-    assert model.today["enterprises"] == len(enterprises) == SMALL["n_enterprises"] + moved
-    newcomers = [e for e in enterprises if e.real_firms == pytest.approx(model.p.real_smbs / model.p.n_smbs)]
-    assert len(newcomers) == moved
-    originals = {tuple(c) for c in before.values()}
-    assert sum(tuple(e.customers) in originals for e in newcomers) == SMALL["n_smbs"]
-    assert sum(model.ledger.paid_by(e.account) for e in newcomers) > 0  # onboarded, they pay per message
+    gone = [f for f in before if f not in model.firms.members]
+    assert len(gone) > SMALL["n_smbs"] / 2
+    assert len(model.agents_by_type[SmallBusiness]) == SMALL["n_smbs"]
+    per_cohort = model.p.real_smbs / SMALL["n_smbs"]
+    assert model.today["smbs_moved_to_platform"] == pytest.approx(len(gone) * per_cohort)
+    cohorts = list(model.agents_by_type[Enterprise])[SMALL["n_enterprises"]:]
+    assert 1 <= len(cohorts) <= 3 and len({c.region for c in cohorts}) == len(cohorts)
+    moved = np.unique(np.concatenate([before[f] for f in gone]))
+    assert np.array_equal(np.unique(np.concatenate([c.customers for c in cohorts])), moved)
+    assert sum(c.real_firms for c in cohorts) == pytest.approx(model.today["smbs_moved_to_platform"])
+    months(model, 1)
+    assert all(c.provider is not None for c in cohorts)
+    assert sum(model.ledger.paid_by(c.account) for c in cohorts) > 0  # onboarded, they pay per message
+
+
+def test_the_lognormal_sizes_of_a_cohort_s_firms_match_a_sample():
+    """Shares of firms and of size between a threshold and a cut, and the mean size below the
+    cut, against a million lognormal draws (mean 1, spread 1.5): within 4 standard errors."""
+    sigma = 1.5
+    rng = np.random.default_rng(0)
+    sizes = rng.lognormal(-sigma**2 / 2, sigma, 1_000_000)
+    for cut, threshold in ((math.inf, 3.0), (10.0, 3.0), (10.0, 0.5)):
+        below = sizes[sizes < cut]
+        between = (below >= threshold)
+        firms, size = outgrown_shares(cut, threshold, sigma)
+        assert firms == pytest.approx(between.mean(), abs=4 * np.sqrt(firms * (1 - firms) / len(below)))
+        assert size == pytest.approx(below[between].sum() / below.sum(), abs=0.01)
+        assert remaining_mean_size(cut, sigma) == pytest.approx(below.mean(), rel=0.01)
+
+
+def test_only_the_real_firms_above_the_threshold_move_and_the_rest_stay_below_it():
+    """A firm whose real firms chat on average a third of ``api_move_chats_per_day`` (no fixed
+    costs, no profit bar): those above 3 times the mean size move, with their share of real
+    firms exactly and their share of customers drawn (within 4 binomial sd); the cut is 3, and
+    at the same figures a second review moves nobody (the remaining firms' mean chats is
+    their mean size times the first mean)."""
+    model = WhatsAppMarket(rng=3, **SMALL, api_move_min_profit_usd_month=0.0, smb_fixed_cost_usd_month=0.0,
+                           tool_effort_usd_month=0.0)
+    firm = max(model.firms.of_type(SmallBusiness), key=lambda f: len(f.customers))
+    firm.chats_avg = firm.simulated_usd(model.p.api_move_chats_per_day / 3)  # per real firm: a third
+    firm.chat_sales_avg = 1.0
+    real_firms, customers = firm.real_firms, len(firm.customers)
+    movers = firm.outgrown()
+    firms_share, customers_share = outgrown_shares(math.inf, 3.0, model.p.smb_size_sigma)
+    assert movers.real_firms == pytest.approx(firms_share * real_firms, rel=1e-12)
+    assert firm.real_firms == pytest.approx((1 - firms_share) * real_firms, rel=1e-12)
+    sd = np.sqrt(customers * customers_share * (1 - customers_share))
+    assert len(movers.customers) == pytest.approx(customers * customers_share, abs=4 * sd)
+    assert len(firm.customers) + len(movers.customers) == customers
+    assert firm.size_cut == pytest.approx(3.0)
+    assert firm.outgrown() is None
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +169,8 @@ def per_real_firm_by_size() -> dict[int, np.ndarray]:
     """Per seed (rows): the mean over small businesses of chats and chat sales a day per real
     firm (columns) after 30 days, at 4,000 and 16,000 simulated users."""
     def means(n_users, seed):
-        model = WhatsAppMarket(rng=seed, n_users=n_users, n_smbs=60, n_enterprises=10, n_advertisers=12)
+        model = WhatsAppMarket(rng=seed, n_users=n_users, n_smbs=60, n_enterprises=10, n_advertisers=12,
+                               burn_in_days=0)  # the firms as drawn, paired by seed
         for _ in range(30):
             model.step()
         firms = model.firms.of_type(SmallBusiness)
