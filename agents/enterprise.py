@@ -10,7 +10,7 @@ import numpy as np
 from agents.business import Business, Plan
 from model.channels import chat_app_appeal, sms_prices, whatsapp_share
 from model.params import DAYS_PER_MONTH
-from model.sampling import spread_customers
+from model.sampling import sorted_union, spread_customers
 
 
 class Enterprise(Business):
@@ -114,7 +114,7 @@ class Enterprise(Business):
         kept = self.real_firms / (self.real_firms + firms)
         self.utility_share *= kept
         self.marketing_share *= kept
-        self.customers = np.union1d(self.customers, customers).astype(self.customers.dtype)
+        self.customers = sorted_union(self.customers, customers)
         self.real_firms += firms
         self.ad_budget_usd += ad_budget_usd
         self.model.firms.customers_changed()

@@ -65,8 +65,7 @@ class Firms:
         """Customers end to end, their firms, and the firms' fixed attributes."""
         firms = self.members
         sizes = np.array([len(f.customers) for f in firms])
-        self.customers = np.concatenate([f.customers for f in firms]).astype(np.int64)
-        self.owner = np.repeat(np.arange(len(firms)), sizes)
+        self.customers = np.concatenate([f.customers for f in firms])  # int32: millions of them
         self._sizes = sizes
         self._starts = np.cumsum(sizes) - sizes
         self.region = np.array([f.region for f in firms])
@@ -146,7 +145,7 @@ class Firms:
         drawn and their firms (a user who is a customer of two firms may be drawn by both)."""
         top = float(rate.max(initial=0.0))
         if top <= 0:
-            return self.customers[:0], self.owner[:0]
+            return self.customers[:0], np.empty(0, dtype=np.int64)
         rng = self.model.org_rng
         firms = np.flatnonzero(rate > 0)  # only their customers' coins are flipped
         ends = np.cumsum(self._sizes[firms])
@@ -331,7 +330,7 @@ class Firms:
         carry = np.array([f.ad_carry_usd for f in self.members])
         available = (budget + carry) * buying
         clicks = np.floor_divide(available, cpc, out=np.zeros(len(self)), where=cpc > 0).astype(np.int64)
-        clickers, owners = [self.customers[:0]], [self.owner[:0]]
+        clickers, owners = [self.customers[:0]], [np.empty(0, dtype=np.int64)]
         for region in np.unique(self.region[clicks > 0]):
             firms = np.flatnonzero((self.region == region) & (clicks > 0))
             pool = model.users.active_in_region(int(region))

@@ -13,6 +13,7 @@ import numpy as np
 from agents.business import Business, Plan
 from model.network import random_contacts
 from model.params import DAYS_PER_MONTH
+from model.sampling import sorted_difference, sorted_union
 
 TOOLS = ("profile", "greetings", "quick_replies", "labels", "catalog")
 """Business App tools: a profile, greeting and away messages, quick replies, chat labels and a
@@ -112,7 +113,7 @@ class SmallBusiness(Business):
         self.size_cut = threshold
         moving = self.rng.choice(self.customers, count, replace=False)
         movers = Movers(self.real_firms * firm_share, np.sort(moving), self.ad_budget_usd * customer_share)
-        self.customers = np.setdiff1d(self.customers, moving).astype(self.customers.dtype)
+        self.customers = sorted_difference(self.customers, movers.customers)
         self.real_firms = 0.0 if firm_share >= 1 else self.real_firms - movers.real_firms
         kept = 1 - customer_share
         self.ad_budget_usd *= kept
@@ -136,7 +137,7 @@ class SmallBusiness(Business):
         rng = self.rng
         told = rng.choice(self.customers, rng.poisson(share * len(self.customers)))
         _, contacts = random_contacts(self.model.users.graph, told, rng)
-        self.customers = np.union1d(self.customers, contacts).astype(self.customers.dtype)
+        self.customers = sorted_union(self.customers, contacts)
         self.model.firms.customers_changed()
 
 

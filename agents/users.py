@@ -377,11 +377,19 @@ class UserPopulation(mesa.Agent):
         """Click-through of ads of ``kind`` (``CLICK_THROUGH``) shown to ``viewers`` (ids): for
         display ads, the kind's times the viewers' mean responsiveness, weighted by their time
         in the tab (impressions follow it)."""
+        return float(self.click_through_by_group(kind, viewers, np.zeros(len(viewers), np.intp), 1)[0])
+
+    def click_through_by_group(self, kind: str, viewers: np.ndarray, group: np.ndarray,
+                               groups: int) -> np.ndarray:
+        """``click_through`` of each of ``groups`` audiences at once: ``group[i]`` is viewer
+        ``i``'s audience (an audience without viewers gets the kind's own click-through)."""
         base = click_through(kind, self.model.p)
-        if kind not in BLINDING_KINDS or not len(viewers):
-            return base
+        if kind not in BLINDING_KINDS:
+            return np.full(groups, base)
         time = self.status_time[viewers]
-        return base * float(self.responsiveness[viewers] @ time) / max(float(time.sum()), 1e-30)
+        held = np.bincount(group, weights=time * self.responsiveness[viewers], minlength=groups)
+        total = np.bincount(group, weights=time, minlength=groups)
+        return base * np.divide(held, total, out=np.ones(groups), where=total > 0)
 
     def recent_install_share(self, rival: Rival, block: slice = slice(None)) -> np.ndarray:
         """Share of each user's (of ``block``) contacts who installed ``rival`` in the last days

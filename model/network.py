@@ -141,10 +141,11 @@ class NeighbourCounts:
         if len(nodes) == 0:
             return
         neighbours, owner = self.neighbours(nodes)
-        for group, sign in ((old, -1.0), (new, 1.0)):
+        flat = self.counts.reshape(-1)  # one flat index: numpy's fast path for ``add.at``
+        for group, sign in ((old, -1), (new, 1)):
             group = np.broadcast_to(group, len(nodes))[owner]
             inside = group >= 0
-            np.add.at(self.counts, (group[inside], neighbours[inside]), sign)
+            np.add.at(flat, group[inside] * self.counts.shape[1] + neighbours[inside], np.float32(sign))
 
     def neighbours(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The neighbours of ``nodes`` (with repeats), and for each the position in ``nodes``

@@ -19,7 +19,7 @@ from model.ledger import CREATORS, PLATFORM, Ledger
 from model.levers import LeverBoard, Levers
 from model.params import REGIONS
 from model.quality import SenderRatings
-from model.sampling import counts_of, members, rank_within
+from model.sampling import counts_of, members, rank_within, sorted_union
 
 PROMOTIONAL = ("marketing", "sponsored")
 
@@ -134,7 +134,7 @@ class Platform:
         self.ratings.record(senders, delivered, blocked)
         if len(blocks.users):
             keys = blocks.senders * len(self.model.users) + blocks.users
-            self._blocked = np.union1d(self._blocked, keys)
+            self._blocked = sorted_union(self._blocked, keys)
         self.ledger.tally.blocks += len(blocks.users)
 
     def enrol_senders(self, accounts: np.ndarray, customers: np.ndarray) -> None:
@@ -202,13 +202,12 @@ class Platform:
         supply = slots * np.bincount(interest, weights=time, minlength=p.n_interests)
         fill = np.zeros(p.n_interests)
         relevant = np.zeros(p.n_interests)
-        by_interest = np.split(viewers[np.argsort(interest, kind="stable")],
-                               np.cumsum(np.bincount(interest, minlength=p.n_interests))[:-1])
+        # each interest's audience: targeted and untargeted click-through
+        targeted = users.click_through_by_group("personalised", viewers, interest, p.n_interests)
+        untargeted = users.click_through_by_group("contextual", viewers, interest, p.n_interests)
         for k in np.flatnonzero(supply > 0):
-            audience = by_interest[k]
             matches = bidders.target == k
-            ctr = np.where(matches, users.click_through("personalised", audience),
-                           users.click_through("contextual", audience))
+            ctr = np.where(matches, targeted[k], untargeted[k])
             units = self._auction(bidders, supply[k], ctr)
             sold = float(units.sum())
             fill[k] = sold / supply[k]

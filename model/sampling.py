@@ -66,7 +66,27 @@ def counts_of(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def spread_customers(size: float, affinity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """About ``size`` customers spread over the whole population: user i w.p. size / n x
-    affinity_i (capped at 1), and at least one (small populations)."""
+    affinity_i (capped at 1), and at least one (small populations). Candidates are drawn at
+    the highest user's chance (``coin_flips``) and each kept w.p. her chance over it (the same
+    law as a coin per user, at a cost in the customers, not the population)."""
     n_nodes = len(affinity)
-    customers = np.flatnonzero(rng.random(n_nodes) < size / n_nodes * affinity).astype(np.int32)
+    scale = size / n_nodes
+    top = min(scale * float(affinity.max()), 1.0)
+    candidates = coin_flips(n_nodes, top, rng)
+    chance = np.minimum(scale * affinity[candidates], 1.0)
+    customers = candidates[rng.random(len(candidates)) * top < chance].astype(np.int32)
     return customers if len(customers) else rng.integers(n_nodes, size=1, dtype=np.int32)
+
+
+def sorted_union(ids: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """``ids`` (sorted, distinct) with the distinct ``more`` that are not among them, still
+    sorted and in ``ids``'s dtype: one merge, in time linear in ``ids`` (``np.union1d``
+    sorts everything again)."""
+    more = np.unique(more)
+    new = more[~members(more, ids)]
+    return np.insert(ids, np.searchsorted(ids, new), new.astype(ids.dtype))
+
+
+def sorted_difference(ids: np.ndarray, gone: np.ndarray) -> np.ndarray:
+    """``ids`` (sorted) without the ``gone`` (sorted), order kept."""
+    return ids[~members(ids, gone)]

@@ -63,8 +63,8 @@ def test_elasticity_of_whatsapp_volume_at_today_s_rate_card_is_near_minus_one():
     model.step()
     firms = model.firms
     plan = firms.plans()
-    customers = np.zeros((len(firms), len(REGIONS)))
-    np.add.at(customers, (firms.owner, model.users.region[firms.customers]), 1)
+    customers = np.array([np.bincount(model.users.region[f.customers], minlength=len(REGIONS))
+                          for f in firms.members], dtype=float)
     elasticity, volume = {}, {}
     for category, rate in (("marketing", plan.marketing), ("utility", plan.utility + plan.order),
                            ("authentication", plan.authentication)):

@@ -23,7 +23,7 @@ def test_every_firm_is_drawn_at_its_own_rate_and_clickers_are_distinct():
     model.step()
     firms = model.firms
     rate = np.linspace(0.01, 0.2, len(firms))
-    active = np.bincount(firms.owner[model.users.active_today[firms.customers]], minlength=len(firms))
+    active = np.array([np.count_nonzero(model.users.active_today[f.customers]) for f in firms.members])
     counts = sum(np.bincount(firms.draw(rate)[1], minlength=len(firms)) for _ in range(200))
     expected = 200 * rate * active
     z = (counts - expected) / np.sqrt(expected * (1 - rate))

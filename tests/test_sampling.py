@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from model.sampling import FEW_COINS, coin_flips, counts_of, members, rank_within
+from model.sampling import (
+    FEW_COINS,
+    coin_flips,
+    counts_of,
+    members,
+    rank_within,
+    sorted_difference,
+    sorted_union,
+    spread_customers,
+)
 
 
 def test_members_agrees_with_isin():
@@ -90,3 +99,25 @@ def test_counts_of_agrees_with_unique(n):
     np.testing.assert_array_equal(counts, expected_counts)
     ids, counts = counts_of(np.empty(0, dtype=np.int64), n)
     assert len(ids) == len(counts) == 0
+
+
+def test_sorted_union_and_difference_agree_with_numpy():
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        ids = np.unique(rng.integers(0, 500, rng.integers(0, 200))).astype(np.int32)
+        more = rng.integers(0, 500, rng.integers(0, 200))
+        union = sorted_union(ids, more)
+        assert union.dtype == np.int32 and np.array_equal(union, np.union1d(ids, more))
+        gone = np.sort(rng.permutation(ids)[:rng.integers(0, len(ids) + 1)])
+        assert np.array_equal(sorted_difference(ids, gone), np.setdiff1d(ids, gone))
+
+
+def test_spread_customers_takes_each_user_at_her_capped_chance():
+    """User i is a customer w.p. min(size / n x affinity_i, 1): over 400 draws each user's
+    count is binomial (|z| < 5 for all 3,000 users has chance ~0.998 under the law)."""
+    rng = np.random.default_rng(4)
+    affinity = rng.lognormal(0, 1, 3_000)
+    chance = np.minimum(300 / 3_000 * affinity, 1)
+    counts = sum(np.bincount(spread_customers(300, affinity, rng), minlength=3_000) for _ in range(400))
+    z = (counts - 400 * chance) / np.sqrt(np.maximum(400 * chance * (1 - chance), 1e-9))
+    assert np.all(np.abs(z[chance < 1]) < 5) and np.all(counts[chance >= 1] == 400)
