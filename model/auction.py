@@ -19,20 +19,16 @@ def second_price_auction(
     """
     bids = np.asarray(bids, dtype=float)
     budgets = np.asarray(budgets, dtype=float)
-    units = np.zeros(len(bids))
-    price = np.zeros(len(bids))
     order = np.argsort(-bids, kind="stable")
     ranked = bids[order]
-    left = float(supply)
-    for rank, i in enumerate(order):
-        if left <= 0 or ranked[rank] < reserve:
-            break
-        runner_up = ranked[rank + 1] if rank + 1 < len(ranked) else 0.0
-        unit_price = max(runner_up, reserve)
-        if unit_price <= 0:
-            units[i] = left
-        else:
-            units[i] = min(left, budgets[i] / unit_price)
-        price[i] = unit_price
-        left -= units[i]
+    unit_price = np.maximum(np.append(ranked[1:], 0.0), reserve)  # the next bid, or the reserve
+    # what each budget buys at its price (all that is left, when the price is 0)
+    affordable = np.divide(budgets[order], unit_price, out=np.full(len(bids), np.inf), where=unit_price > 0)
+    # the supply left to each in turn, as the loop "each buys what it can" leaves it
+    left = np.subtract.accumulate(np.r_[float(supply), affordable[:-1]])[:len(bids)]
+    served = (ranked >= reserve) & (left > 0)  # both hold for a prefix of the ranking
+    units = np.zeros(len(bids))
+    price = np.zeros(len(bids))
+    units[order] = np.where(served, np.minimum(left, affordable), 0.0)
+    price[order] = np.where(served, unit_price, 0.0)
     return units, price

@@ -77,3 +77,29 @@ def test_supply_sold_never_exceeds_the_supply():
         supply = rng.exponential(20)
         units, _ = second_price_auction(rng.exponential(1, n), rng.exponential(5, n), supply, 0.1)
         assert units.sum() <= supply * (1 + 1e-12) and np.all(units >= 0)
+
+
+def _one_bidder_at_a_time(bids, budgets, supply, reserve):
+    """The auction's rule stated as a loop down the ranking (the oracle of the vectorised one)."""
+    units, price = np.zeros(len(bids)), np.zeros(len(bids))
+    order = np.argsort(-bids, kind="stable")
+    left = supply
+    for rank, i in enumerate(order):
+        if left <= 0 or bids[i] < reserve:
+            break
+        price[i] = max(bids[order[rank + 1]] if rank + 1 < len(bids) else 0.0, reserve)
+        units[i] = left if price[i] <= 0 else min(left, budgets[i] / price[i])
+        left -= units[i]
+    return units, price
+
+
+def test_the_vectorised_auction_is_the_loop_down_the_ranking():
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        n = int(rng.integers(0, 12))
+        bids = np.round(rng.exponential(1, n), 1)  # rounded: ties happen
+        budgets = rng.exponential(5, n) * (rng.random(n) < 0.9)
+        supply, reserve = rng.exponential(20), rng.choice([0.0, 0.1, 0.5])
+        expected = _one_bidder_at_a_time(bids, budgets, supply, reserve)
+        for got, want in zip(second_price_auction(bids, budgets, supply, reserve), expected, strict=True):
+            np.testing.assert_array_equal(got, want)
