@@ -97,7 +97,7 @@ class WhatsAppMarket(mesa.Model):
         the platform routes and bills what firms and advertisers send, then users react."""
         outcome = DayOutcome()
         exposure = self.platform.open_day()
-        self.payment_rails.open_day(self.trend_day + 1, self._linked_share)
+        self.payment_rails.open_day(max(self.trend_day, 1), self._linked_share)  # the burn-in: day 1
         self.users.start_day()
         # routing and billing: firms trade, advertisers bid; the platform fills ``exposure``
         self.firms.trade()

@@ -6,11 +6,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import run_model, totals
+from conftest import SMALL, run_model, totals
 
 from agents.users import payment_adoption_chance
+from model.market import WhatsAppMarket
 from model.params import resolve
-from model.payment_rails import UPI_CAPS, PaymentRails, linked_share_by_region
+from model.payment_rails import INDIA_LIKE, UPI_CAPS, PaymentRails, linked_share_by_region
 
 PAID = ["revenue_marketing", "revenue_utility", "revenue_authentication", "revenue_service"]
 
@@ -80,3 +81,15 @@ def test_payments_stay_under_five_percent_of_paid_messaging_in_years_one_and_two
                for y in (slice(0, 365), slice(365, 730))] for df in two_year_baseline]
     year_1, year_2 = np.mean(shares, axis=0)
     assert 0 < year_1 < 0.05 and 0 < year_2 < 0.05
+
+
+def test_the_market_opens_the_rails_on_the_recorded_day_and_the_burn_in_on_day_1():
+    """Approval on day 3: nothing links in the India-like region through the burn-in (which
+    stands on day 1) and days 1-2; day 3 opens the room."""
+    model = WhatsAppMarket(rng=1, **(SMALL | {"burn_in_days": 2, "upi_cap_day": 3,
+                                              "payments_adoption_initial": 0.0}))
+    rooms = []
+    for _ in range(3):
+        model.step()
+        rooms.append(float(model.payment_rails.room[INDIA_LIKE]))
+    assert rooms[:2] == [0.0, 0.0] and rooms[2] > 0
