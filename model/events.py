@@ -14,16 +14,22 @@ from model.levers import LeverBoard
 from model.params import DATA_SHARING_MODES
 
 
+def event_time(day: float, burn_in_days: int = 0) -> float:
+    """Model time at which an event of recorded ``day`` fires: the night before it, after
+    ``burn_in_days`` unrecorded days."""
+    return burn_in_days + day - 0.5
+
+
 class PolicyTimeline:
     """The run's dated events and the data-sharing lever they move."""
 
-    def __init__(self, model, users, levers: LeverBoard, first_day: int = 1):
-        """``first_day``: the model step that is day 1 of the timeline (after a burn-in)."""
+    def __init__(self, model, users, levers: LeverBoard, burn_in_days: int = 0):
+        """``burn_in_days``: unrecorded days before day 1 of the timeline."""
         self.model = model
         self.users = users
         self.levers = levers
         self.ultimatum_pending = False
-        self._day_zero = first_day - 1
+        self._burn_in_days = burn_in_days
         self._schedule(model.p)
 
     @property
@@ -46,7 +52,7 @@ class PolicyTimeline:
             self._on(p.outage_day, self.start_outage)
 
     def _on(self, day: int, event):
-        return self.model.schedule_event(event, at=self._day_zero + day - 0.5)
+        return self.model.schedule_event(event, at=event_time(day, self._burn_in_days))
 
     # --- the events ----------------------------------------------------------------------
     def media_shock(self) -> None:

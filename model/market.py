@@ -18,7 +18,7 @@ from agents.smb import Movers, SmallBusiness
 from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
-from model.events import PolicyTimeline
+from model.events import PolicyTimeline, event_time
 from model.ledger import PLATFORM, USERS, Ledger
 from model.levers import LeverBoard, Levers
 from model.network import population_graph
@@ -68,10 +68,6 @@ class WhatsAppMarket(mesa.Model):
         self.burn_in_s = time.perf_counter() - started
         """Seconds the burn-in took (``wasim bench`` reports it)."""
         self._start_record()
-
-    def on_day(self, day: float) -> float:
-        """Model time at which an event of recorded ``day`` fires: the night before it."""
-        return self.p.burn_in_days + day - 0.5
 
     def _start_record(self) -> None:
         """The record starts: Mesa's step count and what counts "since day 0" restart from
@@ -230,17 +226,19 @@ class WhatsAppMarket(mesa.Model):
 
     def _schedule_events(self) -> None:
         """Dated events fire half a day before the recorded day they belong to (Mesa events;
-        ``on_day``); the privacy and policy events, and the data-sharing lever they move, are
+        ``model.events.event_time``); the privacy and policy events, and the data-sharing lever they move, are
         ``policy``'s. The weekly caps and the firms' monthly reviews run from the burn-in on."""
         p = self.p
         self.schedule_recurring(self.platform.roll_weekly_caps, Schedule(interval=1, start=0.5))
         month = Schedule(interval=DAYS_PER_MONTH, start=DAYS_PER_MONTH + 0.5)
         self.schedule_recurring(self.firms.review_month, month)
-        self.policy = PolicyTimeline(self, self.users, self.levers, first_day=p.burn_in_days + 1)
+        self.policy = PolicyTimeline(self, self.users, self.levers, burn_in_days=p.burn_in_days)
         if p.shopping_section:
-            self.schedule_event(self.open_shopping_section, at=self.on_day(p.shopping_launch_day))
+            self.schedule_event(self.open_shopping_section,
+                                at=event_time(p.shopping_launch_day, p.burn_in_days))
         if p.virtual_goods:
-            self.schedule_event(self.open_sticker_store, at=self.on_day(p.virtual_goods_launch_day))
+            self.schedule_event(self.open_sticker_store,
+                                at=event_time(p.virtual_goods_launch_day, p.burn_in_days))
 
     def open_shopping_section(self) -> None:
         self.shopping_section_open = True
