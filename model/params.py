@@ -102,7 +102,7 @@ _SCHEMA: list[Param] = [
     _p("pool_headroom", 0.3, "share of n_users", "potential users in the graph who can join later",
        "assumption: room for the burn-in and ~2 years of joining at the calibrated user_growth_per_year",
        "population", 0.0, 2.0),
-    _p("user_growth_per_year", 0.12, "1/year", "exogenous growth of the reachable user pool",
+    _p("user_growth_per_year", 0.0971, "1/year", "exogenous growth of the reachable user pool",
        "calibrated: wasim calibrate (results/calibration) to MAU +8%/yr net of churn, SOURCES.md#target-3, "
        "SOURCES.md#fact-1", "population", 0.0, 1.0),
     _p("region_weight_in", 0.5, "weight", "relative size of the India-like region",
@@ -468,12 +468,13 @@ _SCHEMA: list[Param] = [
     _p("bass_imitation_per_year", 0.38, "1/year", "Bass imitation coefficient q of the Business "
        "Platform's diffusion among firms", "[sultan1990meta]: mean q = 0.38 over 213 applications",
        "business", 0.0, 5.0),
-    _p("platform_potential_firms", 5e5, "firms", "real firms whose customer traffic suits the "
+    _p("platform_potential_firms", 725000.0, "firms", "real firms whose customer traffic suits the "
        "Business Platform, if all of it went by WhatsApp; the market potential is this times "
        "WhatsApp's logit share of authentication",
-       "assumption: about a fifth of the ~2.2 M medium and large firms of [mobilesquared2020api] "
-       "(55 k = 2.5%); sets how far diffusion has come at day 0, hence paid messaging's growth "
-       "(SOURCES.md#target-12)", "business", 1.0, 1e9),
+       "calibrated: wasim calibrate (results/calibration) to paid messaging's growth, +40-60%/yr "
+       "(SOURCES.md#target-12); about a third of the ~2.2 M medium and large firms of "
+       "[mobilesquared2020api] (55 k = 2.5%); sets how far diffusion has come at day 0",
+       "business", 1.0, 1e9),
     _p("upsell_per_year", 0.6, "1/year", "yearly rate at which an adopter on authentication adds "
        "utility, and one on utility adds marketing",
        "assumption; [juniper2025messaging]: win authentication first, then upsell to marketing",
@@ -588,11 +589,10 @@ _SCHEMA: list[Param] = [
     _p("authentication_rate", 0.011, "1/customer/day", "chance of a one-time code to a customer, by any "
        "channel", "assumption, SOURCES.md#template-volume; set so that WhatsApp's share of codes "
        "carries the volume of 0.005 a customer (the previous default)", "business", 0.0, 1.0),
-    _p("marketing_rate", 0.13, "1/customer/day", "intended marketing sends per customer per day of an "
+    _p("marketing_rate", 0.165, "1/customer/day", "intended marketing sends per customer per day of an "
        "enterprise upsold to marketing, by any channel",
-       "to recalibrate: set by hand so that WhatsApp carries the intended sends of the last fit "
-       "(0.0335 to paid messaging $2 B/yr, SOURCES.md#target-13) after the upsold share and the "
-       "channel choice", "business", 0.0, 5.0),
+       "calibrated: wasim calibrate (results/calibration) to paid messaging $2 B/yr, "
+       "SOURCES.md#target-13", "business", 0.0, 5.0),
     _p("flight_rate", 0.001, "1/customer/day", "chance an airline customer flies today (P1)",
        "assumption: a customer flies a few times a year", "business", 0.0, 1.0),
     _p("disruption_prob", 0.2, "probability", "chance a flight is delayed or changes gate (P1)",

@@ -113,9 +113,6 @@ def test_bad_input_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys,
     assert not out.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 changed the rule marketing_rate feeds (upsold share and "
-                   "channel choice) and set its default by hand; the committed fit is stale until the "
-                   "lead recalibrates after merging issues 14 and 15 (then remove this mark)")
 def test_the_schema_defaults_are_the_committed_fit():
     """Each fitted parameter's default is the value in results/calibration/calibrated.toml,
     and its source says it was calibrated (what `wasim calibrate --check` then reproduces)."""
