@@ -220,9 +220,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
+    from experiments.search import builtin_searches
+
     for name, path in builtin_specs().items():
         experiment = tomllib.loads(path.read_text()).get("experiment", {})
         print(f"{name:<20} {experiment.get('description', '')}")
+    for name, path in builtin_searches().items():
+        experiment = tomllib.loads(path.read_text()).get("experiment", {})
+        print(f"{name:<20} (wasim search) {experiment.get('description', '')}")
     return 0
 
 

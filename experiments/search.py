@@ -62,11 +62,11 @@ from experiments.checks import (
 from experiments.designs import DESIGNS, design_points
 from experiments.lock import FolderLock
 from experiments.outcomes import OUTCOMES
-from experiments.spec import ExperimentSpec, builtin_specs, parse_spec
+from experiments.spec import BUILTIN_DIR, ExperimentSpec, parse_spec
 from experiments.storage import ResultFolder, atomic_write
 from model.params import PARAMS, REGIONS, ParameterError, resolve
 
-SEARCH_KEYS = {"trials", "batch", "levers", "objectives", "constraints", "statistic", "scenarios"}
+SEARCH_KEYS = {"trials", "batch", "levers", "objectives", "constraints", "statistic", "scenarios", "start"}
 DIRECTIONS = ("maximize", "minimize")
 DEFAULT_OBJECTIVES = {"revenue_total": "maximize", "churned_share": "minimize"}
 SCENARIO_KINDS = ("lhs", "posterior", "rows")
@@ -80,6 +80,8 @@ PRICE_FACTORS = {f"{category}_price_factor": tuple(f"price_{category}_{r}_usd" f
 from the schema's 2025-26 rate card, as ``messaging_pricing`` and the dashboard scale them."""
 STUDY_NAME = "search"
 SEARCH_FILE, JOURNAL_FILE, LOCK_FILE = "search.toml", "study.journal", "search.lock"
+SEARCH_DIR = BUILTIN_DIR / "searches"
+"""Built-in search specs (``policy_search``), apart from the experiments ``wasim run`` takes."""
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=)\s*([-+0-9.eE_]+)\s*$")
 _SAMPLER_KEY = 0x5EA4C4
 """Spawn-key prefix of the samplers' seeds, so they share no stream with any run's seed."""
@@ -107,6 +109,17 @@ class Lever:
         if self.is_int:
             return trial.suggest_int(self.name, int(self.low), int(self.high), step=int(self.step or 1))
         return trial.suggest_float(self.name, self.low, self.high, step=self.step)
+
+    def contains(self, value: Any) -> bool:
+        """Whether the lever can take ``value`` (on its step, if it has one)."""
+        if self.choices is not None:
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not self.low <= value <= self.high:
+            return False
+        steps = (value - self.low) / self.step if self.step else 0.0
+        return abs(steps - round(steps)) < 1e-9 and (not self.is_int or float(value).is_integer())
 
     def parameters(self, value: Any) -> dict[str, Any]:
         """The model parameters the lever sets at ``value``."""
@@ -161,6 +174,8 @@ class SearchSpec:
     """The uncertain parameters' values of each scenario; one empty scenario when none vary."""
     scenario_source: dict[str, Any] = field(default_factory=dict)
     """How the scenarios were drawn (kind, samples, factors or file), for the record."""
+    start: tuple[dict[str, Any], ...] = ()
+    """Candidates evaluated first (today's policy, a grid's best), before the sampler's own."""
 
     @property
     def columns(self) -> list[str]:
@@ -178,6 +193,8 @@ class SearchSpec:
                   "objectives": {o.outcome: o.direction for o in self.objectives},
                   "constraints": [c.text for c in self.constraints],
                   "statistic": dict(self.statistics)}
+        if self.start:
+            search["start"] = [dict(candidate) for candidate in self.start]
         if self.scenarios != ({},):
             search["scenarios"] = {"kind": "rows", "points": [dict(s) for s in self.scenarios]}
             if self.scenario_source:
@@ -199,10 +216,10 @@ def load_search(path_or_name: str, overrides: dict[str, Any] | None = None,
                 trials: int | None = None) -> SearchSpec:
     """A search spec by built-in name or path to a TOML file; ``overrides`` are ``--set``
     values for [parameters], ``trials`` (``--trials``) replaces ``search.trials``."""
-    path = builtin_specs().get(path_or_name) or Path(path_or_name)
+    path = builtin_searches().get(path_or_name) or Path(path_or_name)
     if not path.is_file():
-        raise SpecError("SPEC", f"no built-in spec or file {path_or_name!r}; built-in searches: "
-                                f"{', '.join(n for n, p in builtin_specs().items() if _is_search(p))}")
+        raise SpecError("SPEC", f"no built-in search or file {path_or_name!r}; built-in: "
+                                f"{', '.join(builtin_searches()) or 'none'}")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
@@ -216,11 +233,9 @@ def load_search(path_or_name: str, overrides: dict[str, Any] | None = None,
     return parse_search(data, path.parent)
 
 
-def _is_search(path: Path) -> bool:
-    try:
-        return "search" in tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
+def builtin_searches() -> dict[str, Path]:
+    """The built-in search specs by name: those of ``experiments/searches/`` with a [search]."""
+    return {p.stem: p for p in sorted(SEARCH_DIR.glob("*.toml")) if "search" in tomllib.loads(p.read_text())}
 
 
 def parse_search(data: dict[str, Any], base: Path | None = None) -> SearchSpec:
@@ -263,8 +278,36 @@ def parse_search(data: dict[str, Any], base: Path | None = None) -> SearchSpec:
     statistics = _statistics(statistic, columns)
     objectives = tuple(_objective(name, direction, statistics) for name, direction in objectives_raw.items())
     constraints = tuple(_constraint(text, i, statistics) for i, text in enumerate(constraints_raw))
+    start = _start(search.get("start", []), levers)
     return SearchSpec(experiment, trials, batch, levers, objectives, constraints, statistics,
-                      scenarios, source)
+                      scenarios, source, start)
+
+
+def _start(raw: Any, levers: tuple[Lever, ...]) -> tuple[dict[str, Any], ...]:
+    """``start = [{ad_load = 0.05, ...}, ...]``: candidates to evaluate first, each giving every
+    lever a value it can take."""
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise SpecError("search.start", f"got {raw!r}; allowed: a list of tables giving every lever "
+                                        "a value, e.g. [{ad_load = 0.05, data_sharing = \"opt_out\"}]")
+    by_name = {lever.name: lever for lever in levers}
+    for i, candidate in enumerate(raw):
+        for name, value in candidate.items():
+            if name not in by_name:
+                raise SpecError(f"search.start[{i}].{name}", f"not a lever; allowed: {', '.join(by_name)}")
+            if not by_name[name].contains(value):
+                raise SpecError(f"search.start[{i}].{name}", f"got {value!r}; allowed: a value of the "
+                                                             f"lever, {by_name[name].to_toml()!r}")
+        if missing := [name for name in by_name if name not in candidate]:
+            raise SpecError(f"search.start[{i}]", f"no value for {', '.join(missing)}; a start "
+                                                  "candidate gives every lever one")
+    return tuple({lever.name: raw_value(c[lever.name], lever) for lever in levers} for c in raw)
+
+
+def raw_value(value: Any, lever: Lever) -> Any:
+    """A start value in the lever's type (an integer lever's 2.0 is 2)."""
+    if lever.choices is not None:
+        return value
+    return int(value) if lever.is_int else float(value)
 
 
 def _levers(raw: dict[str, Any], fixed: dict[str, Any], scenario_factors: set[str]) -> tuple[Lever, ...]:
@@ -574,10 +617,10 @@ def _prepare(folder: ResultFolder, search: SearchSpec, fresh: bool) -> None:
     ``fresh``, discard what it holds first."""
     search_path = folder.path / SEARCH_FILE
     if fresh and folder.path.exists():
-        for part in (folder.runs_dir, folder.failed_dir, folder.figures_dir):
+        for part in (folder.runs_dir, folder.failed_dir, folder.figures_dir, folder.path / "discover"):
             shutil.rmtree(part, ignore_errors=True)
         for name in (SEARCH_FILE, JOURNAL_FILE, "spec.toml", "summary.parquet", "provenance.json",
-                     "candidates.csv", "pareto.csv"):
+                     "candidates.csv", "pareto.csv", "report.html", "outcomes.csv", "contrasts.csv"):
             (folder.path / name).unlink(missing_ok=True)
     if search_path.exists():
         try:
@@ -616,8 +659,12 @@ def _study(folder: ResultFolder, search: SearchSpec):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = JournalStorage(JournalFileBackend(str(folder.path / JOURNAL_FILE)))
-    return optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True,
-                               directions=[o.direction for o in search.objectives])
+    study = optuna.create_study(study_name=STUDY_NAME, storage=storage, load_if_exists=True,
+                                directions=[o.direction for o in search.objectives])
+    if not study.get_trials(deepcopy=False):
+        for candidate in search.start:
+            study.enqueue_trial(candidate)
+    return study
 
 
 def _sampler(search: SearchSpec, number: int):
@@ -644,13 +691,16 @@ def _next_batch(study, search: SearchSpec):
     if not open_ and len(trials) >= search.trials:
         return None
     first = (min(open_) if open_ else len(trials)) // search.batch * search.batch
-    end = max(min(first + search.batch, search.trials), len(trials))
-    while len(trials) < end:
-        study.sampler = _sampler(search, len(trials))
+    end = max(min(first + search.batch, search.trials), first + 1)
+    # ask until the batch's trials exist and none waits (start candidates are enqueued, waiting)
+    while len(trials) < end or any(t.state == TrialState.WAITING for t in trials[first:end]):
+        waiting = [t.number for t in trials if t.state == TrialState.WAITING]
+        study.sampler = _sampler(search, waiting[0] if waiting else len(trials))
         trial = study.ask()
         for lever in search.levers:
             lever.suggest(trial)
         trials = study.get_trials(deepcopy=False)
+    end = max(end, min(len(trials), first + search.batch))
     # a trial asked before a restart is reopened by its storage id (FrozenTrial keeps it private)
     batch = [Trial(study, t._trial_id) for t in trials[first:end] if t.state != TrialState.COMPLETE]
     return batch, first

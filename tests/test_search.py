@@ -48,7 +48,7 @@ data_sharing = ["off", "opt_out"]
 
 [search.scenarios]
 kind = "lhs"
-samples = 3
+samples = {samples}
 [search.scenarios.factors]
 ad_tolerance_mean = {{low = 0.3, high = 0.7}}
 """
@@ -85,18 +85,18 @@ def toy(monkeypatch):
     return calls
 
 
-def toy_spec(tmp_path, trials: int = 32, text: str = TOY):
+def toy_spec(tmp_path, trials: int = 32, samples: int = 2, text: str = TOY):
     path = tmp_path / "toy.toml"
-    path.write_text(text.format(trials=trials))
+    path.write_text(text.format(trials=trials, samples=samples))
     return path
 
 
 def test_toy_pareto_set_is_found_within_tolerance(tmp_path, toy):
-    search = load_search(str(toy_spec(tmp_path, trials=40)))
+    search = load_search(str(toy_spec(tmp_path, trials=32, samples=3)))
     tolerance = [s["ad_tolerance_mean"] for s in search.scenarios]
     result = run_search(search, tmp_path / "out", workers=1, log=quiet)
     pareto = result.pareto
-    assert len(result.candidates) == 40 and not pareto.empty
+    assert len(result.candidates) == 32 and not pareto.empty
     # every Pareto candidate is feasible, with (nearly) the smallest cap; the churn limit holds
     assert pareto["feasible"].all()
     assert (pareto["marketing_cap_per_week"] <= 2).all()
@@ -115,7 +115,7 @@ def test_toy_pareto_set_is_found_within_tolerance(tmp_path, toy):
 
 
 def test_stopped_search_resumes_and_ends_where_an_uninterrupted_one_ends(tmp_path, toy, monkeypatch):
-    spec = toy_spec(tmp_path, trials=24)
+    spec = toy_spec(tmp_path, trials=16)
     whole = run_search(load_search(str(spec)), tmp_path / "whole", workers=1, log=quiet)
     runs_whole = len(toy)
 
@@ -125,7 +125,7 @@ def test_stopped_search_resumes_and_ends_where_an_uninterrupted_one_ends(tmp_pat
 
     def interrupted(parameters, days, rng):
         count["n"] += 1
-        if count["n"] == 60:
+        if count["n"] == 40:  # the first batch made 8 x 2 x 2 runs at most
             raise KeyboardInterrupt
         return real(parameters, days, rng)
 
@@ -139,11 +139,11 @@ def test_stopped_search_resumes_and_ends_where_an_uninterrupted_one_ends(tmp_pat
     assert len(toy) - runs_whole == runs_whole
 
     # adding trials continues the study and redoes no run
-    more = run_search(load_search(str(spec), trials=32), tmp_path / "resumed", workers=1, log=quiet)
-    told_before = more.candidates.iloc[:24].drop(columns="pareto")  # later trials may dominate
+    more = run_search(load_search(str(spec), trials=24), tmp_path / "resumed", workers=1, log=quiet)
+    told_before = more.candidates.iloc[:16].drop(columns="pareto")  # later trials may dominate
     pd.testing.assert_frame_equal(told_before, whole.candidates.drop(columns="pareto"))
     again = len(toy)
-    run_search(load_search(str(spec), trials=32), tmp_path / "resumed", workers=1, log=quiet)
+    run_search(load_search(str(spec), trials=24), tmp_path / "resumed", workers=1, log=quiet)
     assert len(toy) == again
 
 
@@ -168,6 +168,8 @@ BAD_TABLES = [
      "search.statistic"),
     ("[search.levers]\nad_load = {low = 0.0, high = 0.2}\n[search.scenarios]\nkind = \"lhs\"\nsamples = 2\n"
      "[search.scenarios.factors]\nad_load = {low = 0.0, high = 0.1}", "search.levers.ad_load"),
+    ("[search]\nstart = [{ad_load = 0.5}]\n[search.levers]\nad_load = {low = 0.0, high = 0.2}",
+     "search.start[0].ad_load"),
     ("[search.levers]\nmarketing_price_factor = {low = 0.0, high = 2.0}",
      "search.levers.marketing_price_factor.low"),
 ]
@@ -227,6 +229,7 @@ burn_in_days = 0
 trials = 2
 batch = 2
 constraints = ["churned_share <= 0.5"]
+start = [{data_sharing = "off", ad_load = 0.1}]
 [search.levers]
 data_sharing = ["off", "mandatory"]
 ad_load = {low = 0.0, high = 0.2, step = 0.1}
@@ -234,6 +237,8 @@ ad_load = {low = 0.0, high = 0.2, step = 0.1}
     result = run_search(load_search(str(path)), tmp_path / "out", workers=1, log=quiet)
     assert len(result.candidates) == 2 and result.candidates["feasible"].all()
     assert set(result.candidates["ad_load"]) <= {0.0, 0.1, 0.2}
+    first = result.candidates.iloc[0]
+    assert (first["data_sharing"], first["ad_load"]) == ("off", 0.1)  # the start candidate
     summary = pd.read_parquet(tmp_path / "out" / "summary.parquet")
     assert len(summary) == 2 * result.candidates["candidate"].nunique()
     assert write_report(tmp_path / "out").is_file()
