@@ -848,27 +848,48 @@ def front_figure(folder: ResultFolder, search: SearchSpec, candidates: pd.DataFr
             ax.errorbar(x_front, front[first.outcome],
                         yerr=[front[first.outcome] - front[f"{first.outcome}_low"],
                               front[f"{first.outcome}_high"] - front[first.outcome]],
-                        xerr=xerr, fmt="o", color=PALETTE[3], ls="--", capsize=3,
-                        label="Pareto set (95% CI)", zorder=4)
+                        xerr=xerr, fmt="o", color=PALETTE[3], ls="--", capsize=3, elinewidth=0.8,
+                        label="Pareto set (95% CI over replicates)", zorder=4)
+        for i in range(len(search.start)):  # the start candidates (today's policy ...), named
+            row = candidates[candidates["trial"] == i]
+            if not row.empty:
+                ax.annotate(f"start {i}", (row[x_name].iloc[0], row[first.outcome].iloc[0]),
+                            xytext=(6, -10), textcoords="offset points", fontsize=8, color=PALETTE[7])
         for constraint in search.constraints:
             line = ax.axvline if constraint.outcome == x_name else \
                 ax.axhline if constraint.outcome == first.outcome else None
             if line is not None:
                 line(constraint.bound, color=PALETTE[7], ls=":", lw=1, label=constraint.text)
+        _zoom(ax, x_values, y, search.constraints, x_name, first.outcome)
         if x_name != "trial":
             ax.xaxis.set_major_formatter(outcome_formatter(x_name))
             ax.set_xlabel(f"{outcome_label(x_name)}, {search.statistics[x_name]} over scenarios "
-                          f"({second.direction[:3]})")
+                          f"({_better(second.direction)})")
         else:
             ax.set_xlabel("trial")
         ax.yaxis.set_major_formatter(outcome_formatter(first.outcome))
         ax.set_ylabel(f"{outcome_label(first.outcome)}, {search.statistics[first.outcome]} over "
-                      f"scenarios ({first.direction[:3]})")
+                      f"scenarios ({_better(first.direction)})")
         ax.set_title(f"Search '{search.experiment.name}': {len(candidates)} trials, "
                      f"{len(search.scenarios)} scenarios x {search.experiment.replicates} replicates")
         ax.legend(loc="best", fontsize=8)
         folder.figures_dir.mkdir(parents=True, exist_ok=True)
         return save_figure(fig, folder.figures_dir / "front")
+
+
+def _better(direction: str) -> str:
+    return "higher is better" if direction == "maximize" else "lower is better"
+
+
+def _zoom(ax, x: pd.Series, y: pd.Series, constraints, x_name: str, y_name: str) -> None:
+    """Axes around the candidates (and the constraint lines), not around their intervals, which
+    with few replicates can be many times wider than the cloud; the intervals run off the edge."""
+    for values, name, limits in ((x, x_name, ax.set_xlim), (y, y_name, ax.set_ylim)):
+        ends = [float(values.min()), float(values.max())]
+        ends += [c.bound for c in constraints if c.outcome == name]
+        low, high = min(ends), max(ends)
+        pad = 0.12 * (high - low) or 0.05 * abs(high) or 1.0
+        limits(low - pad, high + pad)
 
 
 def format_pareto(search: SearchSpec, pareto: pd.DataFrame) -> str:

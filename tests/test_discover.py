@@ -24,7 +24,7 @@ SPEC = {
     "experiment": {"name": "synthetic", "days": 2, "replicates": 1, "seed": 4,
                    "common_random_numbers": True},
     "parameters": {"n_users": 100},
-    "design": {"kind": "lhs", "samples": 240, "factors": {
+    "design": {"kind": "lhs", "samples": 150, "factors": {
         "ad_load": {"low": 0.0, "high": 0.3},
         "privacy_sensitivity_mean": {"low": 0.2, "high": 0.6},
         "data_sharing": ["off", "opt_out", "mandatory"]}},
@@ -35,10 +35,10 @@ def churn_rule(values: dict) -> float:
     return 0.1 if values["ad_load"] > 0.15 and values["data_sharing"] == "mandatory" else 0.02
 
 
-@pytest.fixture
-def synthetic(tmp_path):
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
     spec = parse_spec(SPEC)
-    folder = ResultFolder(tmp_path / "synthetic")
+    folder = ResultFolder(tmp_path_factory.mktemp("discover") / "synthetic")
     folder.prepare(spec, fresh=False)
     rng = np.random.default_rng(0)
     for task in plan_runs(spec, folder.path):
@@ -93,12 +93,13 @@ def test_prim_box_on_a_plain_frame_with_a_categorical_column():
     assert stats["density"] >= 0.8 and stats["coverage"] >= 0.8
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    (["--outcome", "churn_rate", "--above", "0.06"], "--outcome"),
-    (["--outcome", "churned_share", "--above", "0.5"], "--above"),
-    (["--outcome", "churned_share", "--below", "0.0"], "--below"),
+@pytest.mark.parametrize(("args", "field", "question"), [
+    (["--outcome", "churn_rate", "--above", "0.06"], "--outcome", "churn_rate_above_0.06"),
+    (["--outcome", "churned_share", "--above", "0.5"], "--above", "churned_share_above_0.5"),
+    (["--outcome", "churned_share", "--below", "0.0"], "--below", "churned_share_below_0"),
 ])
-def test_bad_questions_exit_2_and_write_nothing(synthetic, capsys, args, field):
+def test_bad_questions_exit_2_and_write_nothing(synthetic, capsys, args, field, question):
+    before = sorted(synthetic.rglob("*"))
     assert main(["discover", str(synthetic), *args]) == 2
     assert f"wasim: error: {field}:" in capsys.readouterr().err
-    assert not (synthetic / "discover").exists()
+    assert sorted(synthetic.rglob("*")) == before and not (synthetic / "discover" / question).exists()

@@ -208,9 +208,10 @@ def test_parsed_search_is_written_and_read_back_the_same(tmp_path):
     assert search.constraints[0].violation(0.3) == pytest.approx(0.05)
 
 
-def test_a_small_search_of_the_real_model_reports_like_any_result_folder(tmp_path):
-    """Two candidates of the real model, one batch: the folder reads as a rows experiment."""
-    from experiments.report import write_report
+def test_a_small_search_of_the_real_model_reads_like_any_result_folder(tmp_path, capsys):
+    """Two candidates of the real model, one batch: the folder reads as a rows experiment (what
+    `wasim plot`, `report` and `compare` load), a point per candidate."""
+    from experiments.results import load_results
 
     path = tmp_path / "real.toml"
     path.write_text("""
@@ -241,4 +242,7 @@ ad_load = {low = 0.0, high = 0.2, step = 0.1}
     assert (first["data_sharing"], first["ad_load"]) == ("off", 0.1)  # the start candidate
     summary = pd.read_parquet(tmp_path / "out" / "summary.parquet")
     assert len(summary) == 2 * result.candidates["candidate"].nunique()
-    assert write_report(tmp_path / "out").is_file()
+    results = load_results(tmp_path / "out")
+    assert results.complete and list(results.points["label"][:2]) == ["candidate 0", "candidate 1"]
+    assert main(["status", str(tmp_path / "out")]) == 0
+    assert "4 runs planned, 4 done, 0 failed, 0 missing" in capsys.readouterr().out
