@@ -19,6 +19,7 @@ import pytest
 from conftest import quiet
 
 from experiments import runner
+from experiments.checks import SpecError
 from experiments.cli import main
 from experiments.outcomes import CHURN, FINAL_STOCKS
 from experiments.search import load_search, parse_search, robust_value, run_search, statistic
@@ -246,3 +247,22 @@ ad_load = {low = 0.0, high = 0.2, step = 0.1}
     assert results.complete and list(results.points["label"][:2]) == ["candidate 0", "candidate 1"]
     assert main(["status", str(tmp_path / "out")]) == 0
     assert "4 runs planned, 4 done, 0 failed, 0 missing" in capsys.readouterr().out
+
+
+def test_posterior_scenarios_are_drawn_from_the_file_by_weight(tmp_path):
+    """A committed posterior (a CSV of draws with weights): ``samples`` draws without replacement,
+    in the file's order, the same every time; a draw of zero weight is never taken."""
+    (tmp_path / "posterior.csv").write_text("peer_churn_multiplier,ad_tolerance_mean,weight\n"
+                                            "1.2,0.3,1\n1.4,0.4,0\n1.6,0.5,1\n1.8,0.6,1\n")
+    text = ("[experiment]\nname = \"p\"\ndays = 3\n[search.levers]\nad_load = {{low = 0.0, high = 0.2}}\n"
+            "[search.scenarios]\nkind = \"posterior\"\nfile = \"posterior.csv\"\nsamples = {samples}\n")
+    (tmp_path / "p.toml").write_text(text.format(samples=3))
+    search = load_search(str(tmp_path / "p.toml"))
+    assert [s["peer_churn_multiplier"] for s in search.scenarios] == [1.2, 1.6, 1.8]
+    assert load_search(str(tmp_path / "p.toml")).scenarios == search.scenarios
+    # the folder's search.toml lists them, so it stands without the file
+    listed = parse_search(json.loads(json.dumps(search.to_toml_dict())))
+    assert listed.scenarios == search.scenarios and listed.identity() == search.identity()
+    (tmp_path / "p.toml").write_text(text.format(samples=5))
+    with pytest.raises(SpecError, match="search.scenarios.samples"):
+        load_search(str(tmp_path / "p.toml"))
