@@ -711,9 +711,12 @@ def _levers_of(trial, search: SearchSpec) -> dict[str, Any]:
 
 
 def _candidates(study) -> list[dict[str, Any]]:
-    """Every distinct candidate asked so far (its levers), in order of first asking."""
+    """Every distinct candidate asked so far (its levers), in order of first asking; start
+    candidates still waiting to be asked are not candidates yet."""
+    from optuna.trial import TrialState
+
     seen: dict[str, dict[str, Any]] = {}
-    for trial in study.get_trials(deepcopy=False):
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE)):
         key = json.dumps(trial.params, sort_keys=True)
         seen.setdefault(key, dict(trial.params))
     return list(seen.values())
