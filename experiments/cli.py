@@ -93,6 +93,39 @@ def _parser() -> argparse.ArgumentParser:
                           "instead of exiting (code 2)")
     cmd.set_defaults(handler=cmd_run)
 
+    cmd = sub.add_parser("search", help="robust multi-objective search over the levers of a spec's "
+                                        "[search] table (Optuna TPE in batches, each one sweep of "
+                                        "candidates x scenarios x replicates); resumable")
+    cmd.add_argument("spec", metavar="SPEC", help="built-in name (policy_search) or TOML path")
+    cmd.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    cmd.add_argument("--out", type=Path, help="result folder (default results/<name>)")
+    cmd.add_argument("--set", action="append", default=[], metavar="K=V",
+                     help="override a fixed parameter (repeatable)")
+    cmd.add_argument("--trials", type=int, metavar="N",
+                     help="trials in all (default: the spec's search.trials); more continue the study")
+    cmd.add_argument("--fresh", action="store_true", help="discard an earlier search in --out")
+    cmd.add_argument("--backend", default="local", metavar="local|dask",
+                     help="where runs execute, as for `wasim run`")
+    cmd.add_argument("--scheduler", metavar="ADDRESS", help="with --backend dask: the cluster's scheduler")
+    cmd.add_argument("--time-limit", type=float, metavar="SECONDS",
+                     help="record a run still going after SECONDS as failed (retried next time)")
+    cmd.set_defaults(handler=cmd_search)
+
+    cmd = sub.add_parser("discover", help="scenario discovery on a result folder: PRIM box, CART "
+                                          "tree and feature scores for an outcome above or below "
+                                          "a threshold (into RESULT_DIR/discover/)")
+    cmd.add_argument("result_dir", type=Path)
+    cmd.add_argument("--outcome", required=True, metavar="COL", help="a summary outcome column")
+    side = cmd.add_mutually_exclusive_group(required=True)
+    side.add_argument("--above", type=float, metavar="X", help="cases of interest: outcome > X")
+    side.add_argument("--below", type=float, metavar="X", help="cases of interest: outcome < X")
+    cmd.add_argument("--density", type=float, default=0.8,
+                     help="the PRIM box reported: highest coverage with at least this density "
+                          "(default 0.8)")
+    cmd.add_argument("--mass-min", type=float, default=0.05,
+                     help="smallest box, as a share of the cases (default 0.05)")
+    cmd.set_defaults(handler=cmd_discover)
+
     cmd = sub.add_parser("bench", help="speed and memory of the full model")
     cmd.add_argument("--users", type=int, default=None,
                      help="simulated users (default 100,000; with --calm 20,000)")
@@ -187,9 +220,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
+    from experiments.search import builtin_searches
+
     for name, path in builtin_specs().items():
         experiment = tomllib.loads(path.read_text()).get("experiment", {})
         print(f"{name:<20} {experiment.get('description', '')}")
+    for name, path in builtin_searches().items():
+        experiment = tomllib.loads(path.read_text()).get("experiment", {})
+        print(f"{name:<20} (wasim search) {experiment.get('description', '')}")
     return 0
 
 
@@ -261,6 +299,47 @@ def cmd_run(args) -> int:
     print(f"{done} of {result.planned} runs done, {len(result.failed)} failed; "
           f"results in {result.folder.path}")
     return result.exit_code
+
+
+def cmd_search(args) -> int:
+    from experiments.search import format_pareto, load_search, run_search
+
+    search = load_search(args.spec, parse_assignments(args.set), args.trials)
+    result = run_search(search, args.out, args.workers, args.fresh, backend=args.backend,
+                        scheduler=args.scheduler, time_limit_s=args.time_limit)
+    told = len(result.candidates)
+    print(f"{told} of {search.trials} trials told, {int(result.candidates['feasible'].sum())} "
+          f"feasible; Pareto set ({len(result.pareto)}):")
+    print(format_pareto(search, result.pareto))
+    timing = result.timing
+    if timing.get("wall_s"):
+        outside = 1 - timing["sweeps_s"] / timing["wall_s"]
+        print(f"wall {timing['wall_s']:.1f} s, in the engine's sweeps {timing['sweeps_s']:.1f} s "
+              f"(outside them {100 * outside:.1f}%), runs' own simulation time "
+              f"{timing['runs_s']:.1f} s")
+    for path in result.files:
+        print(f"wrote {path}")
+    print(f"results in {result.folder}; `wasim report {result.folder}` for the report")
+    return result.exit_code
+
+
+def cmd_discover(args) -> int:
+    from experiments.discover import discover
+
+    above = args.above is not None
+    with _warnings_on_stderr():
+        found = discover(_checked(args.result_dir), args.outcome, args.above if above else args.below,
+                         above, args.density, args.mass_min)
+    stats = found.box_stats
+    print(f"{found.of_interest} of {found.cases} cases of interest; PRIM box: coverage "
+          f"{stats['coverage']:.0%}, density {stats['density']:.0%}, mass {stats['mass']:.0%}, "
+          f"{int(stats['res_dim'])} restricted factors")
+    print(found.box.to_string() if not found.box.empty else "  (no factor restricted)")
+    print("CART leaves:")
+    print(found.cart_boxes.to_string(index=False))
+    for path in found.files:
+        print(f"wrote {path}")
+    return 0
 
 
 def cmd_bench(args) -> int:
