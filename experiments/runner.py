@@ -162,7 +162,7 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
     raise ``EnvironmentFault``
     (exit 1) with one line saying what to do; finished runs are kept.
     """
-    _check_options(workers, backend, scheduler, time_limit_s)
+    check_options(workers, backend, scheduler, time_limit_s)
     folder = ResultFolder(out or Path("results") / spec.name)
     # planned first: a point whose parameters clash (an ultimatum's deadline before its
     # announcement) is refused before anything is written; absolute: workers elsewhere write there
@@ -229,7 +229,7 @@ def _announce(spec: ExperimentSpec, result: ExperimentResult, tasks: list[RunTas
         log(f"resuming '{spec.name}': {result.already_done} of {len(tasks)} runs done")
 
 
-def _check_options(workers: int | None, backend: str, scheduler: str | None,
+def check_options(workers: int | None, backend: str, scheduler: str | None,
                    time_limit_s: float | None) -> None:
     """Refuse bad run options before anything is written (exit code 2)."""
     if backend not in BACKENDS:
