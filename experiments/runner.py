@@ -230,7 +230,7 @@ def _announce(spec: ExperimentSpec, result: ExperimentResult, tasks: list[RunTas
 
 
 def check_options(workers: int | None, backend: str, scheduler: str | None,
-                   time_limit_s: float | None) -> None:
+                  time_limit_s: float | None) -> None:
     """Refuse bad run options before anything is written (exit code 2)."""
     if backend not in BACKENDS:
         raise SpecError("--backend", f"got {backend!r}; allowed: one of {', '.join(BACKENDS)}")
