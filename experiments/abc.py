@@ -481,8 +481,9 @@ def mapper(backend: str, workers: int | None, scheduler: str | None) -> Iterator
                 raise SpecError("--scheduler", f"cannot reach {scheduler}: {err}") from err
 
             def dask_map(func, payload: bytes, seeds: list[int]) -> list[Any]:
-                shared = client.scatter(payload, broadcast=True)
-                return client.gather(client.map(func, [shared] * len(seeds), seeds, pure=False))
+                # the payload travels with each task (tens of kB): a scattered copy was lost
+                # by LocalCluster's workers ("Could not find data"), cancelling the batch
+                return client.gather(client.map(func, [payload] * len(seeds), seeds, pure=False))
 
             yield dask_map
         return
@@ -501,11 +502,18 @@ def mapper(backend: str, workers: int | None, scheduler: str | None) -> Iterator
 
 
 def _init_worker() -> None:
-    """Workers leave Ctrl-C to the main process and run the model's blocks serially (the
-    pool already uses every core)."""
+    """Workers leave Ctrl-C to the main process, die with it (Linux: a SIGKILLed calibration
+    leaves no worker simulating on), and run the model's blocks serially (the pool already
+    uses every core)."""
     from model.blocks import run_blocks_serially
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends at its next task instead
+        pass
     run_blocks_serially()
 
 
