@@ -135,7 +135,8 @@ def scale_table(config: AbcConfig, posterior: pd.DataFrame, workers=None, backen
                 scheduler=None) -> pd.DataFrame:
     """Every target at the posterior mean at each size of ``scale_users``, ``scale_replicates``
     runs each on common seeds; ``agrees``: every size within the target's tolerance (its
-    scale) of the first size's value."""
+    scale) of the value at the calibration's size (``users``; the first size if it is not
+    among them)."""
     s = config.settings
     mean = posterior_mean(config, posterior)
     tasks = [(mean, users, _entropy(s.seed, SCALE_KEY, r))
@@ -146,8 +147,8 @@ def scale_table(config: AbcConfig, posterior: pd.DataFrame, workers=None, backen
     for t in config.targets:
         by_size = {users: float(np.mean([st[t.key] for (_, u, _), st in zip(tasks, stats, strict=True)
                                          if u == users])) for users in s.scale_users}
-        first = by_size[s.scale_users[0]]
-        spread = max(abs(v - first) for v in by_size.values())
+        reference = by_size[s.users if s.users in by_size else s.scale_users[0]]
+        spread = max(abs(v - reference) for v in by_size.values())
         rows.append({"target": t.name, "statistic": t.key, "tolerance": t.scale,
                      **{f"users_{u}": v for u, v in by_size.items()},
                      "largest_difference": spread, "agrees": "yes" if spread <= t.scale else "no"})
