@@ -164,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="nelder-mead: best values (default); abc: a posterior (pyabc ABC-SMC, history "
                           "in SQLite; run the same command again to continue it)")
     cmd.add_argument("--users", type=int, default=None, help="users per run (default 20000; abc: "
-                                                              "the config's [settings])")
+                                                              "the config's settings table)")
     cmd.add_argument("--days", type=int, default=None, help="days per run (default 365)")
     cmd.add_argument("--replicates", type=int, default=None,
                      help="runs per evaluation (default 3 on fixed seeds; abc: the config's)")
@@ -437,7 +437,7 @@ def _calibrate_abc(args) -> int:
 
     if args.max_evals is not None:
         raise SpecError("--max-evals", "a Nelder-Mead option; allowed only without --method abc "
-                                       "(the simulation budget is [settings] max_simulations)")
+                                       "(its budget is max_simulations in the config's settings table)")
     config = load_config(args.config).with_settings(users=args.users, days=args.days,
                                                     replicates=args.replicates, seed=args.seed)
     out = args.out or DEFAULT_OUT

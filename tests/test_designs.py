@@ -278,8 +278,9 @@ def test_posterior_design_round_trips_through_its_written_spec(tmp_path):
 ])
 def test_posterior_design_refuses_bad_tables(tmp_path, change, field):
     design = {"kind": "posterior", "samples": 2, "posterior": posterior_file(tmp_path), **change}
+    design = {k: v for k, v in design.items() if v is not None}
     with pytest.raises(SpecError) as err:
-        parse_spec({"experiment": {"name": "p"}, "design": {k: v for k, v in design.items() if v is not None}})
+        parse_spec({"experiment": {"name": "p"}, "design": design})
     assert err.value.field == field
 
 
