@@ -411,7 +411,13 @@ Mapper = Callable[[Callable[[bytes, int], Any], bytes, list[int]], list[Any]]
 """``map_(func, payload, seeds)``: ``func(payload, seed)`` for each seed, results in seed order."""
 
 
-def make_sampler(seed: int, mapper: Mapper, batch: int, samples_dir: Path | None):
+PROGRESS_EVERY_S = 60.0
+"""A progress line at most this often within a generation, and one when it ends."""
+
+
+def make_sampler(seed: int, mapper: Mapper, batch: int, samples_dir: Path | None, log=None):
+    import time
+
     import cloudpickle
     from pyabc.sampler import Sampler
 
@@ -425,6 +431,8 @@ def make_sampler(seed: int, mapper: Mapper, batch: int, samples_dir: Path | None
             payload = cloudpickle.dumps(simulate_one)
             sample = self._create_empty_sample()
             accepted = index = 0
+            started = shown = time.perf_counter()
+            what = "calibration sample" if t < 0 else f"generation {t}"
             while accepted < n and index < max_eval:
                 size = max(batch, 1)
                 seeds = [proposal_seed(seed, t, i) for i in range(index, index + size)]
@@ -434,6 +442,11 @@ def make_sampler(seed: int, mapper: Mapper, batch: int, samples_dir: Path | None
                     accepted += bool(particle.accepted)
                     if accepted == n:
                         break
+                now = time.perf_counter()
+                if log is not None and (accepted == n or now - shown >= PROGRESS_EVERY_S):
+                    shown = now
+                    log(f"{what}: {accepted} of {n} accepted after {index} simulations "
+                        f"({index / (now - started):.2f} simulations/s)")
             self.nr_evaluations_ = index
             if samples_dir is not None:
                 _write_atomic(samples_dir / f"t{t}.pkl", pickle.dumps(sample.all_particles))
@@ -479,6 +492,11 @@ def mapper(backend: str, workers: int | None, scheduler: str | None) -> Iterator
                 client = stack.enter_context(Client(scheduler))
             except OSError as err:
                 raise SpecError("--scheduler", f"cannot reach {scheduler}: {err}") from err
+            here = model_hash()
+            for worker, theirs in client.run(model_hash).items():
+                if theirs != here:  # their statistics would belong to another model
+                    raise SpecError("--scheduler", f"worker {worker} runs model code {theirs}, this "
+                                                   f"checkout {here}; install the same wasim on the workers")
 
             def dask_map(func, payload: bytes, seeds: list[int]) -> list[Any]:
                 # the payload travels with each task (tens of kB): a scattered copy was lost
@@ -604,7 +622,7 @@ def run_smc(model: Callable[[Mapping[str, float]], dict[str, float]], prior, obs
     done = pyabc.History(db).max_t + 1 if resume else 0
     count = workers or os.cpu_count() or 1
     with mapper(backend, workers, scheduler) as map_:
-        sampler = make_sampler(settings.seed, map_, count, samples_dir)
+        sampler = make_sampler(settings.seed, map_, count, samples_dir, log)
         resume_sample = (lambda: stored_sample(samples_dir, done - 1)) if done > 0 else None
         abc = pyabc.ABCSMC(model, prior, make_distance(resume_sample),
                            population_size=settings.population_size, sampler=sampler)

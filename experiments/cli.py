@@ -450,7 +450,12 @@ def _calibrate_abc(args) -> int:
             return 1
         print(f"reproduced: the posterior predictive table of {out} from its stored particles")
         return 0
-    run = run_abc(config, out, **options)
+    try:
+        run = run_abc(config, out, **options)
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished generations are kept in {out}; the same command "
+              "continues them", file=sys.stderr)
+        raise
     for path in write_outputs(config, out, run, **options):
         print(f"wrote {path}")
     return 0

@@ -137,6 +137,19 @@ def test_the_posterior_does_not_depend_on_the_number_of_workers(tmp_path):
     assert runs[0].simulations == runs[1].simulations
 
 
+@pytest.mark.slow
+def test_the_posterior_is_the_same_on_dask(tmp_path):
+    settings = AbcSettings(population_size=20, generations=2, max_simulations=10**6, seed=5)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        runs = [run_smc(two_statistics, normal_prior(), {"a": 1.0, "b": 10.0}, tmp_path / backend,
+                        settings, workers=2, backend=backend, log=lambda _: None)
+                for backend in ("local", "dask")]
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    pd.testing.assert_frame_equal(posterior(runs[0].history), posterior(runs[1].history), rtol=1e-12)
+
+
 def test_weighted_draws_follow_the_weights_and_extend_stably():
     weights = np.array([0.7, 0.0, 0.2, 0.1])
     draws = weighted_draws(weights, 2000, seed=1, key=3)
