@@ -30,6 +30,7 @@ from experiments.abc import (
     PP_KEY,
     SCALE_KEY,
     AbcConfig,
+    check_history,
     final_particles,
     run_statistics,
     weighted_draws,
@@ -284,6 +285,7 @@ def check(config: AbcConfig, out: Path, *, workers=None, backend="local", schedu
         if not (out / name).is_file():
             raise SpecError("--out", f"no {name} in {out}; allowed: the folder of a finished "
                                      "`wasim calibrate --method abc`")
+    check_history(config, out)  # the configuration that made it, or exit 2
     posterior = pd.read_parquet(out / POSTERIOR)
     missing = [p.name for p in config.priors if p.name not in posterior]
     if missing:

@@ -179,7 +179,7 @@ def tiny_config(tmp_path: Path, **changes) -> Path:
     data["parameters"] = {"n_smbs": 40, "n_enterprises": 10, "n_advertisers": 12, "burn_in_days": 0}
     for key, value in changes.items():
         data[key] = value
-    path = tmp_path / "abc.toml"
+    path = tmp_path / f"abc{len(list(tmp_path.glob('abc*.toml')))}.toml"  # a new file each call
     path.write_text(tomli_w.dumps(data))
     return path
 
@@ -227,3 +227,9 @@ def test_calibrate_abc_writes_every_output_and_check_reproduces_it(tmp_path, cap
     other = tiny_config(tmp_path, settings={**tomllib.loads(path.read_text())["settings"], "seed": 2})
     with pytest.raises(SpecError, match="--out"):
         abc.run_abc(load_config(other), out, workers=1, log=lambda _: None)
+    assert main(["calibrate", "--method", "abc", "--config", str(other), "--out", str(out), "--check"]) == 2
+    # a committed table that the particles do not give is reported, exit 1
+    pd.read_csv(out / "pp.csv").assign(pp_median=lambda t: t["pp_median"] * 1.01).to_csv(out / "pp.csv",
+                                                                                          index=False)
+    assert main([*args, "--check"]) == 1
+    assert "not reproduced" in capsys.readouterr().out
