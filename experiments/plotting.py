@@ -74,8 +74,9 @@ def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES, against
     names one (a name that fits no point is an error, exit 2)."""
     design = DESIGNS[results.spec.design_kind]
     if design.pooled_bands is not None:  # one band over every run (posterior designs)
-        chosen = {"pooled_over_time": pooled_over_time_figure, "tradeoff": tradeoff_figure}
-        if len(results.factors) > 1:
+        chosen = {"pooled_over_time": pooled_over_time_figure}
+        if len(results.points) > 1:
+            chosen["tradeoff"] = tradeoff_figure
             chosen["outcomes_vs_factors"] = scatter_figure
         return {name: partial(_write, draw) for name, draw in chosen.items()}
     chosen = {"users": users_figure, "outcomes_over_time": over_time_figure,
