@@ -191,20 +191,34 @@ def _parser() -> argparse.ArgumentParser:
     cmd.set_defaults(handler=cmd_analyze)
 
     cmd = sub.add_parser("calibrate", help="fit the free behavioural parameters to the targets of "
-                         "docs/SOURCES.md (Nelder-Mead over replicated runs); the fit per target")
-    cmd.add_argument("--users", type=int, default=20_000)
-    cmd.add_argument("--days", type=int, default=365)
-    cmd.add_argument("--replicates", type=int, default=3, help="runs per evaluation, on fixed seeds")
-    cmd.add_argument("--max-evals", type=int, default=20,
-                     help="largest number of evaluations (one takes ~20 s at the defaults on 2 idle cores)")
+                         "docs/SOURCES.md: Nelder-Mead over replicated runs (the quick path), or a "
+                         "posterior by ABC-SMC (--method abc, resumable)")
+    cmd.add_argument("--method", choices=("nelder-mead", "abc"), default="nelder-mead",
+                     help="nelder-mead: best values (default); abc: a posterior (pyabc ABC-SMC, history "
+                          "in SQLite; run the same command again to continue it)")
+    cmd.add_argument("--users", type=int, default=None, help="users per run (default 20000; abc: "
+                                                              "the config's settings table)")
+    cmd.add_argument("--days", type=int, default=None, help="days per run (default 365)")
+    cmd.add_argument("--replicates", type=int, default=None,
+                     help="runs per evaluation (default 3 on fixed seeds; abc: the config's)")
+    cmd.add_argument("--max-evals", type=int, default=None,
+                     help="nelder-mead: largest number of evaluations (default 20; one takes ~20 s "
+                          "at the defaults on 2 idle cores)")
     cmd.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    cmd.add_argument("--out", type=Path, default=Path("results/calibration"),
-                     help="folder for fit.csv, calibrated.toml and trace.csv")
-    cmd.add_argument("--seed", type=int, default=0, help="root seed of the replicates")
+    cmd.add_argument("--backend", default="local", metavar="local|dask",
+                     help="abc: run the simulations on this machine's cores (default) or on Dask")
+    cmd.add_argument("--scheduler", metavar="ADDRESS",
+                     help="abc with --backend dask: a running cluster (default: start a local one)")
+    cmd.add_argument("--out", type=Path, default=None,
+                     help="folder for the results (default results/calibration; abc: "
+                          "results/calibration/abc)")
+    cmd.add_argument("--seed", type=int, default=None, help="root seed (default 0; abc: the config's)")
     cmd.add_argument("--config", type=Path, metavar="FILE",
-                     help="parameters and targets (default experiments/calibration/calibration.toml)")
+                     help="parameters and targets (default experiments/calibration/calibration.toml; "
+                          "abc: experiments/calibration/abc.toml)")
     cmd.add_argument("--check", action="store_true",
-                     help="no search: every target at the schema's defaults, same seeds")
+                     help="no search: nelder-mead, every target at the schema's defaults, same seeds; "
+                          "abc, the posterior predictive table rerun from the stored particles")
     cmd.set_defaults(handler=cmd_calibrate)
 
     cmd = sub.add_parser("dashboard", help="the browser dashboard (Mesa's SolaraViz): a live run with "
@@ -468,16 +482,60 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    if args.method == "abc":
+        return _calibrate_abc(args)
     from experiments.calibrate import Settings, calibrate, check, load_calibration, report, write_results
 
+    for flag, value in (("--backend", None if args.backend == "local" else args.backend),
+                        ("--scheduler", args.scheduler)):
+        if value is not None:
+            raise SpecError(flag, f"got {value!r}; allowed only with --method abc")
     calibration = load_calibration(args.config)
-    settings = Settings(args.users, args.days, args.replicates, args.seed, args.workers)
+    settings = Settings(_given(args.users, 20_000), _given(args.days, 365), _given(args.replicates, 3),
+                        _given(args.seed, 0), args.workers)
+    max_evals = _given(args.max_evals, 20)
     if args.check:
         print(report(check(calibration, settings)))
         return 0
-    result = calibrate(calibration, settings, args.max_evals)
+    result = calibrate(calibration, settings, max_evals)
     print(report(result))
-    for path in write_results(args.out, result, calibration, args.max_evals):
+    for path in write_results(args.out or Path("results/calibration"), result, calibration, max_evals):
+        print(f"wrote {path}")
+    return 0
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+def _calibrate_abc(args) -> int:
+    """``wasim calibrate --method abc``: run or continue the posterior, then its outputs; with
+    ``--check``, rerun the posterior predictive table from the stored particles."""
+    from experiments.abc import DEFAULT_OUT, load_config, run_abc
+    from experiments.abc_outputs import check, write_outputs
+
+    if args.max_evals is not None:
+        raise SpecError("--max-evals", "a Nelder-Mead option; allowed only without --method abc "
+                                       "(its budget is max_simulations in the config's settings table)")
+    config = load_config(args.config).with_settings(users=args.users, days=args.days,
+                                                    replicates=args.replicates, seed=args.seed)
+    out = args.out or DEFAULT_OUT
+    options = {"workers": args.workers, "backend": args.backend, "scheduler": args.scheduler}
+    if args.check:
+        table, differences = check(config, out, **options)
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        if differences:
+            print("not reproduced:\n  " + "\n  ".join(differences))
+            return 1
+        print(f"reproduced: the posterior predictive table of {out} from its stored particles")
+        return 0
+    try:
+        run = run_abc(config, out, **options)
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished generations are kept in {out}; the same command "
+              "continues them", file=sys.stderr)
+        raise
+    for path in write_outputs(config, out, run, **options):
         print(f"wrote {path}")
     return 0
 

@@ -19,6 +19,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -112,6 +113,18 @@ class DesignKind:
     filled in, so that the spec written to a result folder says exactly how it was sampled."""
     sensitivity: Sensitivity | None = None
     """Its analysis, for a design built for one (``wasim analyze``)."""
+    reader: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    """Reads a [design] table of its own shape into ExperimentSpec fields (keys ``table_keys``);
+    None for the three shapes above."""
+    table_keys: frozenset[str] = frozenset()
+    drawer: Callable[[DesignSpec], list[dict[str, Any]]] | None = None
+    """Gives the points of a kind with a ``reader``."""
+    extends: bool = False
+    """More ``samples`` only add points: the first ones, their runs and seeds stay, so a result
+    folder may grow (``samples`` is not part of the spec's identity)."""
+    pooled_bands: str | None = None
+    """Figures and reports pool every point's runs into one band, and say what it covers with
+    this text; None: one band per point, over its replicates."""
 
     @property
     def sampled(self) -> bool:
@@ -121,6 +134,8 @@ class DesignKind:
     @property
     def keys(self) -> set[str]:
         """The keys its [design] table may hold."""
+        if self.reader is not None:
+            return set(self.table_keys)
         if self.lists_points:
             return {"kind", "points"}
         return {"kind", "samples", "factors", "options"} if self.sampled else {"kind", "factors"}
@@ -131,6 +146,8 @@ class DesignKind:
         different design than its author meant."""
         check_keys(design, self.keys, "design.", f" for a {self.name} design")
         fields: dict[str, Any] = {"design_kind": self.name}
+        if self.reader is not None:
+            return fields | self.reader(design, fixed)
         if self.lists_points:
             fields["points"], fields["labels"] = _points(design, fixed)
         else:
@@ -146,6 +163,8 @@ class DesignKind:
 
     def points(self, spec: DesignSpec) -> list[dict[str, Any]]:
         """The varied values of every design point, in a stable order."""
+        if self.drawer is not None:
+            return self.drawer(spec)
         if self.lists_points:
             return [dict(point) for point in spec.points]
         if not self.sampled:
@@ -378,6 +397,91 @@ def _bootstrap_seed(spec: DesignSpec) -> int:
     return int(np.random.SeedSequence(spec.seed).generate_state(1)[0]) or 1
 
 
+# --- posterior designs -------------------------------------------------------------------------
+POSTERIOR_KEY = 7_919
+"""First spawn-key entry of the posterior draws' seeds: SeedSequence(seed, spawn_key=(it, j))
+gives particle j its key."""
+POSTERIOR_BANDS = ("bands cover parameter uncertainty and replicate noise together: every run of "
+                   "every posterior draw ({points} draws x {replicates} replicates) is pooled")
+_NOT_PARAMETERS = ("weight", "generation")
+
+
+def _read_posterior(design: dict[str, Any], fixed: dict[str, Any]) -> dict[str, Any]:
+    """``samples = N`` and ``posterior = "results/calibration/.../posterior.parquet"`` (the
+    particles of ``wasim calibrate --method abc``: a column per parameter and ``weight``).
+    Written back to a result folder's spec.toml as [design.options] with the file's SHA-256, so
+    a folder never mixes runs of two posteriors under one name."""
+    import hashlib
+
+    options = sub_table(design, "options", "design.")
+    check_keys(options, {"posterior", "posterior_sha256"}, "design.options.", " for a posterior design")
+    where = "design.posterior" if "posterior" in design else "design.options.posterior"
+    path = design.get("posterior", options.get("posterior"))
+    if not isinstance(path, str) or not path.strip():
+        raise SpecError("design.posterior", f"got {path!r}; allowed: the path of a posterior.parquet "
+                                            "written by `wasim calibrate --method abc`")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise SpecError(where, f"cannot read {path}: {err.strerror}") from err
+    digest = hashlib.sha256(data).hexdigest()
+    if options.get("posterior_sha256", digest) != digest:
+        raise SpecError("design.options.posterior_sha256", f"{path} changed since this spec was "
+                                                           "written; allowed: the file it was made from")
+    particles = _particles(path, where)
+    for name in particles.columns.drop("weight"):
+        if name in fixed:
+            raise SpecError(f"parameters.{name}", "also drawn from the posterior; set it in one place")
+    if "samples" not in design:
+        raise SpecError("design.samples", "missing; a posterior design needs the number of draws "
+                                          "(an integer >= 1)")
+    samples = integer_value(design, "samples", 1, 1, "design.")
+    drawable = int((particles["weight"] > 0).sum())
+    if samples > drawable:
+        raise SpecError("design.samples", f"got {samples}; allowed: at most {drawable}, the particles "
+                                          f"of positive weight in {path} (each is drawn once)")
+    return {"samples": samples, "options": {"posterior": path, "posterior_sha256": digest}}
+
+
+def _particles(path: str, where: str) -> pd.DataFrame:
+    """The posterior's particles: a float parameter of the schema per column, and ``weight``."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several kinds for a file that is no Parquet
+        raise SpecError(where, f"{path} is not a Parquet file of particles ({err})") from err
+    if "weight" not in frame:
+        raise SpecError(where, f"{path} has no weight column; allowed: a posterior.parquet written "
+                               "by `wasim calibrate --method abc`")
+    frame = frame.drop(columns=[c for c in _NOT_PARAMETERS[1:] if c in frame])
+    for name in frame.columns.drop("weight"):
+        if name not in PARAMS or PARAMS[name].kind is not float:
+            raise SpecError(where, f"column {name!r} of {path} is no float parameter of `wasim params`")
+    weights = frame["weight"].to_numpy(float)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or not weights.sum() > 0:
+        raise SpecError(where, f"{path}: weights must be finite, >= 0 and not all 0")
+    return frame
+
+
+def _draw_posterior(spec: DesignSpec) -> list[dict[str, Any]]:
+    """``samples`` particles drawn by weight without replacement, seeded by the experiment's
+    seed: particle j gets the key log(u_j) / w_j, u_j uniform from its own seed, and the draws
+    are the particles of largest key (Efraimidis & Spirakis 2006, sequential sampling in
+    proportion to the weights). The order of the keys does not depend on ``samples``, so more
+    samples add points after the first ones and change none of them. Each particle is drawn at
+    most once, so each draw is its own design point with its own replicate seeds; for a few
+    draws out of many particles this is drawing by weight, for nearly all of them it tends to
+    taking every particle once (the report's bands then weigh particles equally)."""
+    particles = _particles(spec.options["posterior"], "design.posterior")
+    weights = particles["weight"].to_numpy(float)
+    u = np.array([np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(POSTERIOR_KEY, j)))
+                  .random() for j in range(len(weights))])
+    with np.errstate(divide="ignore"):
+        keys = np.where(weights > 0, np.log(u) / weights, -np.inf)
+    order = np.argsort(-keys, kind="stable")[:spec.samples]
+    names = sorted(particles.columns.drop("weight"))
+    return [{name: float(particles[name].iloc[j]) for name in names} for j in order]
+
+
 # --- the registry ------------------------------------------------------------------------------
 DESIGNS: dict[str, DesignKind] = {kind.name: kind for kind in (
     DesignKind("grid", categorical=True),
@@ -400,6 +504,9 @@ DESIGNS: dict[str, DesignKind] = {kind.name: kind for kind in (
                    title="Morris screening of '{name}' ({interval} on mu*; {samples} trajectories, "
                          "{replicates})",
                    outcome_units=True)),
+    DesignKind("posterior", reader=_read_posterior, drawer=_draw_posterior,
+               table_keys=frozenset({"kind", "samples", "posterior", "options"}), extends=True,
+               pooled_bands=POSTERIOR_BANDS),
 )}
 """Every kind of design, by the name its [design] table gives as ``kind``; the order is the
 one error messages list them in."""

@@ -73,6 +73,12 @@ def figure_set(results: Results, outcomes: Sequence[str] = KEY_OUTCOMES, against
     ``difference`` figure is drawn when the spec names a ``reference`` point or ``against``
     names one (a name that fits no point is an error, exit 2)."""
     design = DESIGNS[results.spec.design_kind]
+    if design.pooled_bands is not None:  # one band over every run (posterior designs)
+        chosen = {"pooled_over_time": pooled_over_time_figure}
+        if len(results.points) > 1:
+            chosen["tradeoff"] = tradeoff_figure
+            chosen["outcomes_vs_factors"] = scatter_figure
+        return {name: partial(_write, draw) for name, draw in chosen.items()}
     chosen = {"users": users_figure, "outcomes_over_time": over_time_figure,
               "revenue_by_stream": revenue_figure, "revenue_mix": revenue_mix_figure,
               "churn_by_cause": churn_figure}
@@ -170,6 +176,38 @@ def over_time_figure(results: Results) -> Figure:
     fig.suptitle(f"Key outcomes over time, {_name(results)}{_ci_note(results)}")
     _point_legend(fig, axes[0, 0], results)
     return fig
+
+
+def pooled_over_time_figure(results: Results) -> Figure:
+    """Users, revenue, users lost and multi-homers over time, pooled over every run of every
+    design point: the median and the 5-95% band, which for a posterior design cover parameter
+    uncertainty and replicate noise together (the title says so, from the design kind)."""
+    panels = [("users_active", "active users (sample)"),
+              ("revenue_total", f"revenue per day (USD, {SMOOTH_DAYS}-day mean)"),
+              ("users_churned_total", "users who have left so far (sample)"),
+              ("users_multihoming", "users also on a rival app (sample)")]
+    note = DESIGNS[results.spec.design_kind].pooled_bands.format(
+        points=len(results.points), replicates=_replicates_text(results))
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), layout="constrained", sharex=True)
+    for ax, (column, label) in zip(axes.flat, panels, strict=True):
+        daily = results.smoothed if column.startswith("revenue") else results.daily
+        bands = daily.groupby("day")[column].quantile([0.05, 0.5, 0.95]).unstack()
+        x = results.time(bands.index.to_series())
+        ax.plot(x, bands[0.5], color=PALETTE[0], label="median")
+        ax.fill_between(x, bands[0.05], bands[0.95], color=PALETTE[0], alpha=0.25, linewidth=0,
+                        label="5-95% of runs")
+        ax.set(title=label)
+        ax.yaxis.set_major_formatter(outcome_formatter(column))
+        _time_axis(ax, results, label=ax in axes[1])
+    axes[0, 0].legend()
+    fig.suptitle(f"Key outcomes over time, {_name(results)}\nmedian and 5-95% band of "
+                 f"{len(results.summary)} runs; {note}")
+    return fig
+
+
+def _replicates_text(results: Results) -> str:
+    n = results.points["n"]
+    return str(n.min()) if n.min() == n.max() else f"{n.min()}-{n.max()}"
 
 
 def revenue_figure(results: Results) -> Figure:

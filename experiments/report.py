@@ -23,6 +23,7 @@ import pandas as pd
 
 from experiments.checks import SpecError
 from experiments.compare import point_contrasts
+from experiments.designs import DESIGNS
 from experiments.figure_style import format_value, outcome_label
 from experiments.outcomes import KEY_OUTCOMES, checked_outcomes
 from experiments.plotting import plot_results
@@ -45,6 +46,9 @@ CAPTIONS = {
     "outcomes_vs_factors": "Each design point's outcomes against each factor: a steep, tight "
                            "cloud marks an influential factor.",
     "sensitivity": "Sensitivity indices (wasim analyze) of total revenue and churned share.",
+    "pooled_over_time": "Every run of every design point pooled: median and 5-95% band. For a "
+                        "posterior design the band covers parameter uncertainty (the posterior "
+                        "draws) and replicate noise (the runs of each draw) together.",
     "difference": "Each point's daily outcomes minus the reference point's, with the 95% CI "
                   "band of the difference: over the per-seed differences where the runs share "
                   "replicate seeds (common random numbers), else Welch's.",
@@ -186,6 +190,9 @@ def _facts(results: Results) -> str:
         "horizon": f"{spec.days} days" + (f" from {spec.start_date}" if spec.start_date else ""),
         "replicates": f"{results.points['n'].min()}–{results.points['n'].max()} per point"
                       if results.points["n"].nunique() > 1 else f"{results.points['n'].iloc[0]} per point",
+        **({"bands": DESIGNS[spec.design_kind].pooled_bands.format(
+            points=len(results.points), replicates=results.points["n"].max())}
+           if DESIGNS[spec.design_kind].pooled_bands else {}),
         "model": f"code hash {provenance.get('model_hash', '?')}, git {provenance.get('git_commit', '?')}",
         "report made": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
     }

@@ -94,7 +94,7 @@ class ExperimentSpec:
         if DESIGNS[self.design_kind].lists_points:
             design["points"] = [{"label": label, **point} if label else point
                                 for point, label in zip(self.points, self.labels, strict=True)]
-        else:
+        elif DESIGNS[self.design_kind].reader is None:  # a kind of its own shape has no factors
             design["factors"] = self.factors
         if self.options:
             design["options"] = self.options
@@ -110,6 +110,8 @@ class ExperimentSpec:
                               if k not in ("replicates", "description", "start_date", "reference")}
         if DESIGNS[self.design_kind].lists_points:
             data["design"]["points"] = [dict(point) for point in self.points]
+        if DESIGNS[self.design_kind].extends:  # more samples keep every run already done
+            data["design"].pop("samples", None)
         return data
 
     def point_label(self, values: dict[str, Any]) -> str | None:

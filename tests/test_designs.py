@@ -217,3 +217,93 @@ def test_bad_design_raises_a_spec_error_naming_the_field(case):
     with pytest.raises(SpecError, match=re.escape(message)) as err:
         parse_spec({"experiment": {"name": "d"}, "design": design})
     assert err.value.field == field
+
+
+# --- posterior designs -------------------------------------------------------------------------
+def posterior_file(tmp_path, weights=(0.4, 0.3, 0.2, 0.05, 0.05, 0.0), **columns):
+    """A posterior.parquet as `wasim calibrate --method abc` writes it."""
+    import pandas as pd
+
+    n = len(weights)
+    frame = pd.DataFrame({"peer_churn_multiplier": [1.2 + 0.1 * i for i in range(n)],
+                          "ad_blindness_rate": [0.005 + 0.001 * i for i in range(n)],
+                          **columns, "weight": list(weights), "generation": [5] * n})
+    path = tmp_path / "posterior.parquet"
+    frame.to_parquet(path, index=False)
+    return str(path)
+
+
+def posterior_spec(path: str, samples: int, seed: int = 7, replicates: int = 2):
+    return parse_spec({"experiment": {"name": "p", "seed": seed, "replicates": replicates},
+                       "design": {"kind": "posterior", "samples": samples, "posterior": path}})
+
+
+def test_posterior_design_is_reproducible_and_extends_stably(tmp_path):
+    path = posterior_file(tmp_path)
+    three, five = posterior_spec(path, 3), posterior_spec(path, 5)
+    assert design_points(three) == design_points(posterior_spec(path, 3))
+    assert design_points(five)[:3] == design_points(three)
+    assert len({tuple(p.values()) for p in design_points(five)}) == 5  # each particle once
+    assert all(p["peer_churn_multiplier"] != 1.7 for p in design_points(five))  # weight 0: never
+    runs = {t.run_id: t for t in plan_runs(three, tmp_path)}
+    more = {t.run_id: t for t in plan_runs(five, tmp_path)}
+    assert set(runs) < set(more)  # adding samples keeps every run (id, values, seed) already done
+    assert all(more[i].seed_spawn_key == t.seed_spawn_key and more[i].parameters == t.parameters
+               for i, t in runs.items())
+    assert three.identity() == five.identity()  # so a result folder may grow
+    assert design_points(posterior_spec(path, 3, seed=8)) != design_points(three)
+
+
+def test_posterior_design_draws_by_weight(tmp_path):
+    path = posterior_file(tmp_path, weights=(0.9, 0.025, 0.025, 0.025, 0.025, 0.0))
+    first = [design_points(posterior_spec(path, 1, seed=s))[0]["peer_churn_multiplier"] for s in range(60)]
+    assert first.count(1.2) >= 45  # weight 0.9: first in ~90% of seeds
+
+
+def test_posterior_design_round_trips_through_its_written_spec(tmp_path):
+    path = posterior_file(tmp_path)
+    spec = posterior_spec(path, 4)
+    again = parse_spec(tomllib.loads(tomli_w.dumps(spec.to_toml_dict())))
+    assert design_points(again) == design_points(spec)
+    posterior_file(tmp_path, weights=(0.1, 0.1, 0.2, 0.3, 0.3, 0.0))  # the file changes
+    with pytest.raises(SpecError, match="posterior_sha256"):
+        parse_spec(tomllib.loads(tomli_w.dumps(spec.to_toml_dict())))
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"posterior": "no/such/posterior.parquet"}, "design.posterior"),
+    ({"samples": 6}, "design.samples"),  # 5 particles of positive weight
+    ({"samples": None}, "design.samples"),
+    ({"factors": {"ad_load": [0.1]}}, "design.factors"),
+])
+def test_posterior_design_refuses_bad_tables(tmp_path, change, field):
+    design = {"kind": "posterior", "samples": 2, "posterior": posterior_file(tmp_path), **change}
+    design = {k: v for k, v in design.items() if v is not None}
+    with pytest.raises(SpecError) as err:
+        parse_spec({"experiment": {"name": "p"}, "design": design})
+    assert err.value.field == field
+
+
+def test_posterior_design_refuses_a_column_that_is_no_parameter(tmp_path):
+    path = posterior_file(tmp_path, no_such_parameter=[0.0] * 6)
+    with pytest.raises(SpecError, match="no_such_parameter"):
+        posterior_spec(path, 2)
+    with pytest.raises(SpecError, match="parameters.ad_blindness_rate"):
+        parse_spec({"experiment": {"name": "p"}, "parameters": {"ad_blindness_rate": 0.01},
+                    "design": {"kind": "posterior", "samples": 2, "posterior": posterior_file(tmp_path)}})
+
+
+def test_posterior_experiment_pools_its_bands_and_says_so(tmp_path):
+    from experiments.report import write_report
+    from experiments.runner import run_experiment
+
+    spec = parse_spec({"experiment": {"name": "p", "days": 5, "replicates": 1},
+                       "parameters": {"n_users": 300, "n_smbs": 10, "n_enterprises": 3, "n_advertisers": 3,
+                                      "burn_in_days": 0},
+                       "design": {"kind": "posterior", "samples": 2, "posterior": posterior_file(tmp_path)}})
+    result = run_experiment(spec, tmp_path / "out", workers=1, log=lambda _: None)
+    assert result.exit_code == 0 and len(result.done) == 2
+    page = write_report(tmp_path / "out").read_text()
+    assert (tmp_path / "out" / "figures" / "pooled_over_time.png").is_file()
+    assert not (tmp_path / "out" / "figures" / "users.png").exists()  # no per-point bands
+    assert "parameter uncertainty and replicate noise together" in page
