@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
-    from experiments.search import builtin_searches
+    from experiments.search_spec import builtin_searches
 
     for name, path in builtin_specs().items():
         experiment = tomllib.loads(path.read_text()).get("experiment", {})
@@ -316,7 +316,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from experiments.search import format_pareto, load_search, run_search
+    from experiments.search import run_search
+    from experiments.search_outputs import format_pareto
+    from experiments.search_spec import load_search
 
     search = load_search(args.spec, parse_assignments(args.set), args.trials)
     result = run_search(search, args.out, args.workers, args.fresh, backend=args.backend,
