@@ -513,7 +513,8 @@ def _given(value, default):
 def _calibrate_abc(args) -> int:
     """``wasim calibrate --method abc``: run or continue the posterior, then its outputs; with
     ``--check``, rerun the posterior predictive table from the stored particles."""
-    from experiments.abc import DEFAULT_OUT, load_config, run_abc
+    from experiments.abc import DEFAULT_OUT, run_abc
+    from experiments.abc_config import load_config
     from experiments.abc_outputs import check, write_outputs
 
     if args.max_evals is not None:
