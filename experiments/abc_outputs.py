@@ -26,15 +26,8 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from experiments.abc import (
-    PP_KEY,
-    SCALE_KEY,
-    AbcConfig,
-    check_history,
-    final_particles,
-    run_statistics,
-    weighted_draws,
-)
+from experiments.abc import PP_KEY, SCALE_KEY, check_history, final_particles, run_statistics, weighted_draws
+from experiments.abc_config import AbcConfig
 from experiments.checks import SpecError
 from experiments.provenance import git_commit, model_hash
 

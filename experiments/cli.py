@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
-    from experiments.search import builtin_searches
+    from experiments.search_spec import builtin_searches
 
     for name, path in builtin_specs().items():
         experiment = tomllib.loads(path.read_text()).get("experiment", {})
@@ -316,7 +316,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from experiments.search import format_pareto, load_search, run_search
+    from experiments.search import run_search
+    from experiments.search_outputs import format_pareto
+    from experiments.search_spec import load_search
 
     search = load_search(args.spec, parse_assignments(args.set), args.trials)
     result = run_search(search, args.out, args.workers, args.fresh, backend=args.backend,
@@ -511,7 +513,8 @@ def _given(value, default):
 def _calibrate_abc(args) -> int:
     """``wasim calibrate --method abc``: run or continue the posterior, then its outputs; with
     ``--check``, rerun the posterior predictive table from the stored particles."""
-    from experiments.abc import DEFAULT_OUT, load_config, run_abc
+    from experiments.abc import DEFAULT_OUT, run_abc
+    from experiments.abc_config import load_config
     from experiments.abc_outputs import check, write_outputs
 
     if args.max_evals is not None:

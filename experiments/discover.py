@@ -32,7 +32,7 @@ import pandas as pd
 from experiments.checks import SpecError
 from experiments.outcomes import outcome_names
 from experiments.results import Results, load_results
-from experiments.search import as_levers
+from experiments.search_levers import as_levers
 from experiments.storage import atomic_write
 
 DENSITY = 0.8

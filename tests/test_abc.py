@@ -1,4 +1,4 @@
-"""ABC-SMC calibration (experiments/abc.py, experiments/abc_outputs.py): a known posterior is
+"""ABC-SMC calibration (experiments/abc.py, abc_config.py, abc_outputs.py): a known posterior is
 recovered, a stopped calibration ends where an uninterrupted one ends, the result does not
 depend on the workers, and bad configuration files exit 2 naming the field."""
 
@@ -15,7 +15,8 @@ import pytest
 import tomli_w
 
 import experiments.abc as abc
-from experiments.abc import AbcSettings, load_config, run_smc, weighted_draws
+from experiments.abc import run_smc, weighted_draws
+from experiments.abc_config import CONFIG, AbcSettings, load_config
 from experiments.abc_outputs import differences
 from experiments.checks import SpecError
 from experiments.cli import main
@@ -171,7 +172,7 @@ def test_check_names_the_numbers_that_differ():
 def tiny_config(tmp_path: Path, **changes) -> Path:
     """The committed configuration cut to two priors and four targets, tiny sizes and a
     small cold world."""
-    data = tomllib.loads(abc.CONFIG.read_text())
+    data = tomllib.loads(CONFIG.read_text())
     data["priors"] = [p for p in data["priors"] if p["name"] in ("daily_active_mean", "marketing_rate")]
     data["targets"] = data["targets"][:3] + [t for t in data["targets"] if "column" in t][:1]
     data["settings"] = {"population_size": 3, "generations": 1, "max_simulations": 20, "users": 3000,

@@ -22,7 +22,8 @@ from experiments import runner
 from experiments.checks import SpecError
 from experiments.cli import main
 from experiments.outcomes import CHURN, FINAL_STOCKS
-from experiments.search import load_search, parse_search, robust_value, run_search, statistic
+from experiments.search import run_search
+from experiments.search_spec import load_search, parse_search, robust_value, statistic
 from model.ledger import STREAMS
 
 TOY = """
