@@ -36,8 +36,10 @@ SEARCH_DIR = BUILTIN_DIR / "searches"
 """Built-in search specs (``policy_search``), apart from the experiments ``wasim run`` takes."""
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|>=)\s*([-+0-9.eE_]+)\s*$")
 SAMPLER_KEY = 0x5EA4C4
-"""Spawn-key prefix of the samplers' seeds (``experiments.search``) and of the posterior
-scenarios' draw, so they share no stream with any run's seed."""
+"""Spawn-key prefix of the samplers' seeds (``experiments.search``, one per trial number), so
+they share no stream with any run's seed."""
+SCENARIO_KEY = 0x5CE7A0
+"""Spawn key of the posterior scenarios' draw: apart from every sampler's and run's stream."""
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,7 @@ def _posterior(raw: dict[str, Any], fixed: dict[str, Any], seed: int, base: Path
     if samples > len(draws) or not len(draws) or not (weights >= 0).all() or not weights.sum() > 0:
         raise SpecError("search.scenarios.samples", f"got {samples}; allowed: at most the {len(draws)} "
                                                     f"draws of {path}, with weights >= 0 not all 0")
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SAMPLER_KEY, 1)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SCENARIO_KEY,)))
     chosen = np.sort(rng.choice(len(draws), size=samples, replace=False, p=weights / weights.sum()))
     points = [{c: coerced(PARAMS[c], _plain(draws[c].iloc[i]), f"search.scenarios.file ({path}, row {i})")
                for c in draws.columns} for i in chosen]
