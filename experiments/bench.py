@@ -135,13 +135,13 @@ CALM_MEASURES = ("mean_concern", "multihoming_share", "churn_per_active_user_yea
 and the promotional opt-in that paid messaging rides on."""
 
 
-def calm(users: int = 20_000, years: int = 5, seeds: int = 4) -> dict[str, float]:
+def calm(users: int = 20_000, years: int = 5, seeds: int = 4) -> dict[str, float | None]:
     """Stationarity of the calm world: ``seeds`` runs of ``years`` years with the defaults and
     no event; each measure of ``CALM_MEASURES`` in year 2 and in the last year (means over the
-    seeds), and its change relative to year 2. The reachable pool is sized for the whole run
-    (``pool_headroom``: the burn-in and the years at ``user_growth_per_year``, plus 10%), so
-    joining goes on to the end as in a growing market; every other parameter is its default.
-    Not a timed figure: a benchmark of the model's dynamics."""
+    seeds), and its change relative to year 2 (None where it is 0 in year 2). The reachable
+    pool is sized for the whole run (``pool_headroom``: the burn-in and the years at
+    ``user_growth_per_year``, plus 10%), so joining goes on to the end as in a growing market;
+    every other parameter is its default. Not a timed figure: a benchmark of the model's dynamics."""
     from experiments.runner import simulate
 
     days = 365 * years
@@ -160,11 +160,11 @@ def calm(users: int = 20_000, years: int = 5, seeds: int = 4) -> dict[str, float
         yearly["privacy_share_of_churn"] = yearly["privacy"] / yearly["churned"]
         by_year.append(yearly[list(CALM_MEASURES)])
     means = sum(by_year) / seeds
-    figures: dict[str, float] = {"users": users, "years": years, "seeds": seeds,
+    figures: dict[str, float | None] = {"users": users, "years": years, "seeds": seeds,
                                  "pool_headroom": round(headroom, 3)}
     for measure in CALM_MEASURES:
         first, last = float(means.loc[2, measure]), float(means.loc[years, measure])
         figures[f"{measure}_year_2"] = round(first, 5)
         figures[f"{measure}_year_{years}"] = round(last, 5)
-        figures[f"{measure}_change"] = round(last / first - 1, 4)
+        figures[f"{measure}_change"] = round(last / first - 1, 4) if first > 0 else None
     return figures
