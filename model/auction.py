@@ -25,7 +25,7 @@ def second_price_auction(
     # what each budget buys at its price (all that is left, when the price is 0)
     affordable = np.divide(budgets[order], unit_price, out=np.full(len(bids), np.inf), where=unit_price > 0)
     # the supply left to each in turn, as the loop "each buys what it can" leaves it
-    left = np.subtract.accumulate(np.r_[float(supply), affordable[:-1]])[:len(bids)]
+    left = np.subtract.accumulate(np.concatenate(([float(supply)], affordable[:-1])))[:len(bids)]
     served = (ranked >= reserve) & (left > 0)  # both hold for a prefix of the ranking
     units = np.zeros(len(bids))
     price = np.zeros(len(bids))
