@@ -63,9 +63,12 @@ def server(tmp_path_factory):
     sorted((root / "tiny" / "runs").glob("*.parquet"))[0].unlink()
     port = free_port()
     log = open(root / "server.log", "w")  # noqa: SIM115 (closed below)
+    # Ctrl-C as at a terminal: a test run started in the background (nohup, `&`) ignores SIGINT,
+    # and an ignored signal stays ignored in the children it starts
     process = subprocess.Popen([sys.executable, "-m", "experiments.cli", "dashboard", "--port", str(port),
                                 "--host", "127.0.0.1", "--results", str(root)],
-                               stdout=subprocess.PIPE, stderr=log, text=True)
+                               stdout=subprocess.PIPE, stderr=log, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     try:
