@@ -46,7 +46,7 @@ import random
 import signal
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,22 +239,9 @@ def mapper(backend: str, workers: int | None, scheduler: str | None) -> Iterator
     module, which must not start another cluster."""
     count = workers or os.cpu_count() or 1
     if backend == "dask":
-        from distributed import Client, LocalCluster
+        from experiments.runner import dask_client
 
-        with ExitStack() as stack:
-            if scheduler is None:
-                scheduler = stack.enter_context(LocalCluster(
-                    n_workers=count, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                    silence_logs=logging.ERROR))
-            try:
-                client = stack.enter_context(Client(scheduler))
-            except OSError as err:
-                raise SpecError("--scheduler", f"cannot reach {scheduler}: {err}") from err
-            here = model_hash()
-            for worker, theirs in client.run(model_hash).items():
-                if theirs != here:  # their statistics would belong to another model
-                    raise SpecError("--scheduler", f"worker {worker} runs model code {theirs}, this "
-                                                   f"checkout {here}; install the same wasim on the workers")
+        with dask_client(count, scheduler) as client:
 
             def dask_map(func, payload: bytes, seeds: list[int]) -> list[Any]:
                 # the payload travels with each task (tens of kB): a scattered copy was lost

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.calibrate import RUN_MEASURES
-from experiments.checks import SpecError, check_keys, error_reason, integer_value, typed_value
+from experiments.checks import SpecError, check_keys, error_reason, integer_value, table_array, typed_value
 from model.metrics import COLUMNS
 from model.params import PARAMS, ParameterError, resolve
 
@@ -145,12 +145,12 @@ def load_config(path: Path | None = None) -> AbcConfig:
 
 def parse_config(data: dict[str, Any], path: Path = CONFIG) -> AbcConfig:
     check_keys(data, {"priors", "targets", "settings", "parameters"}, "")
-    priors = tuple(_prior(raw, f"priors[{i}]") for i, raw in enumerate(_array(data, "priors")))
+    priors = tuple(_prior(raw, f"priors[{i}]") for i, raw in enumerate(table_array(data, "priors")))
     names = [p.name for p in priors]
     for i, name in enumerate(names):
         if name in names[:i]:
             raise SpecError(f"priors[{i}].name", f"{name!r} is listed twice; allowed: each once")
-    targets = tuple(_target(raw, f"targets[{i}]") for i, raw in enumerate(_array(data, "targets")))
+    targets = tuple(_target(raw, f"targets[{i}]") for i, raw in enumerate(table_array(data, "targets")))
     keys = [t.key for t in targets]
     for i, key in enumerate(keys):
         if key in keys[:i]:
@@ -178,13 +178,6 @@ def parse_config(data: dict[str, Any], path: Path = CONFIG) -> AbcConfig:
     settings = AbcSettings(**values)
     _check_settings(settings)
     return AbcConfig(priors, targets, settings, fixed, path)
-
-
-def _array(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = data.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-        raise SpecError(key, f"got {value!r}; allowed: a non-empty array of tables, [[{key}]]")
-    return value
 
 
 def _prior(raw: dict[str, Any], where: str) -> Prior:

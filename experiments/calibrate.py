@@ -48,6 +48,7 @@ from experiments.checks import (
     error_reason,
     parameter_range,
     sub_table,
+    table_array,
     typed_value,
 )
 from experiments.provenance import git_commit, model_hash
@@ -233,24 +234,17 @@ def load_calibration(path: Path | None = None) -> Calibration:
 def _parse(data: dict[str, Any], path: Path) -> Calibration:
     check_keys(data, {"parameters", "targets", "change_2016"}, "")
     parameters = tuple(_parameter(raw, f"parameters[{i}]")
-                       for i, raw in enumerate(_array(data, "parameters")))
+                       for i, raw in enumerate(table_array(data, "parameters")))
     names = [p.name for p in parameters]
     for i, name in enumerate(names):
         if name in names[:i]:
             raise SpecError(f"parameters[{i}].name", f"{name!r} is listed twice; allowed: each once")
-    targets = tuple(_target(raw, f"targets[{i}]") for i, raw in enumerate(_array(data, "targets")))
+    targets = tuple(_target(raw, f"targets[{i}]") for i, raw in enumerate(table_array(data, "targets")))
     if not any(t.role == "fitted" for t in targets):
         raise SpecError("targets", 'no target has role = "fitted"; allowed: at least one')
     needs_change = any(t.measure == CHANGE_2016 for t in targets)
     change = _change_2016(sub_table(data, "change_2016")) if needs_change else {}
     return Calibration(parameters, targets, change, path)
-
-
-def _array(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = data.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-        raise SpecError(key, f"got {value!r}; allowed: a non-empty array of tables, [[{key}]]")
-    return value
 
 
 def _parameter(raw: dict[str, Any], where: str) -> FittedParameter:

@@ -35,6 +35,14 @@ def sub_table(data: dict, key: str, prefix: str = "") -> dict[str, Any]:
     return value
 
 
+def table_array(data: dict, key: str) -> list[dict[str, Any]]:
+    """``data[key]``, a non-empty array of tables (``[[key]]``)."""
+    value = data.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise SpecError(key, f"got {value!r}; allowed: a non-empty array of tables, [[{key}]]")
+    return value
+
+
 def check_keys(data: dict, allowed: set[str], prefix: str, context: str = "") -> None:
     """Refuse a key of ``data`` not in ``allowed``: a misspelt key is an error, not ignored.
     ``context`` ends the message's first part (" for a grid design")."""

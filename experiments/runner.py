@@ -324,7 +324,20 @@ def _execute_dask(tasks: list[RunTask], run: Callable[[RunTask], dict], workers:
     with ``workers`` single-threaded processes and closed afterwards. Workers write the run
     files themselves and return small records, as local workers do; closing the client
     releases the runs not yet started."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
+
+    with dask_client(workers, scheduler, tasks[0].out_dir) as client:
+        for future in as_completed(client.map(run, tasks, pure=False)):
+            yield future.result()
+
+
+@contextmanager
+def dask_client(workers: int, scheduler: str | None, out_dir: Path | None = None):
+    """A Dask client of the cluster at ``scheduler``, or of one started here on loopback with
+    ``workers`` single-threaded processes and closed afterwards. It refuses a cluster whose
+    workers run other model code (their results would belong to another model) or, given
+    ``out_dir``, cannot see that folder (their run files would be lost)."""
+    from distributed import Client, LocalCluster
 
     with ExitStack() as stack:
         if scheduler is None:
@@ -335,27 +348,20 @@ def _execute_dask(tasks: list[RunTask], run: Callable[[RunTask], dict], workers:
             client = stack.enter_context(Client(scheduler))
         except OSError as err:
             raise SpecError("--scheduler", f"cannot reach {scheduler}: {err}") from err
-        _check_workers(client, tasks[0].out_dir)
-        for future in as_completed(client.map(run, tasks, pure=False)):
-            yield future.result()
+        here = model_hash()
+        for worker, (their_hash, sees_folder) in client.run(_worker_view, out_dir).items():
+            if their_hash != here:
+                raise SpecError("--scheduler", f"worker {worker} runs model code {their_hash}, this "
+                                               f"checkout {here}; install the same wasim on the workers")
+            if not sees_folder:
+                raise SpecError("--scheduler", f"worker {worker} cannot see {out_dir}; workers need "
+                                               "the result folder at the same path (a shared disk)")
+        yield client
 
 
-def _check_workers(client, out_dir: Path) -> None:
-    """Refuse a cluster whose workers run other model code or cannot see the result folder:
-    their runs would be mixed into it or lost."""
-    here = model_hash()
-    for worker, (their_hash, sees_folder) in client.run(_worker_view, out_dir).items():
-        if their_hash != here:
-            raise SpecError("--scheduler", f"worker {worker} runs model code {their_hash}, this "
-                                           f"checkout {here}; install the same wasim on the workers")
-        if not sees_folder:
-            raise SpecError("--scheduler", f"worker {worker} cannot see {out_dir}; workers need "
-                                           "the result folder at the same path (a shared disk)")
-
-
-def _worker_view(out_dir: Path) -> tuple[str, bool]:
-    """What a worker runs and sees, for ``_check_workers``."""
-    return model_hash(), out_dir.is_dir()
+def _worker_view(out_dir: Path | None) -> tuple[str, bool]:
+    """What a worker runs and whether it sees ``out_dir`` (if any), for ``dask_client``."""
+    return model_hash(), out_dir is None or out_dir.is_dir()
 
 
 def _progress(records: Iterator[dict], total: int, log) -> Iterator[dict]:

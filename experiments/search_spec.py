@@ -22,7 +22,7 @@ from experiments.checks import SpecError, check_keys, coerced, error_reason, int
 from experiments.designs import DESIGNS, design_points
 from experiments.outcomes import OUTCOMES
 from experiments.search_levers import Lever, parse_levers, raw_value
-from experiments.spec import BUILTIN_DIR, ExperimentSpec, parse_spec
+from experiments.spec import BUILTIN_DIR, ExperimentSpec, parse_spec, read_spec_file
 from model.params import PARAMS, ParameterError, resolve
 
 SEARCH_KEYS = {"trials", "batch", "levers", "objectives", "constraints", "statistic", "scenarios", "start"}
@@ -124,16 +124,7 @@ def load_search(path_or_name: str, overrides: dict[str, Any] | None = None,
                 trials: int | None = None) -> SearchSpec:
     """A search spec by built-in name or path to a TOML file; ``overrides`` are ``--set``
     values for [parameters], ``trials`` (``--trials``) replaces ``search.trials``."""
-    path = builtin_searches().get(path_or_name) or Path(path_or_name)
-    if not path.is_file():
-        raise SpecError("SPEC", f"no built-in search or file {path_or_name!r}; built-in: "
-                                f"{', '.join(builtin_searches()) or 'none'}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(str(path), f"not valid TOML: {err}") from err
-    data.setdefault("experiment", {}).setdefault("name", path.stem)
-    data.setdefault("parameters", {}).update(overrides or {})
+    path, data = read_spec_file(path_or_name, builtin_searches(), "SPEC", "search", overrides)
     if trials is not None:
         if trials < 1:
             raise SpecError("--trials", f"got {trials}; allowed: an integer >= 1")

@@ -144,18 +144,25 @@ def builtin_specs() -> dict[str, Path]:
 def load_spec(experiment: str, overrides: dict[str, Any] | None = None) -> ExperimentSpec:
     """Load a built-in experiment by name or a TOML file by path; ``overrides`` are
     ``--set`` values for [parameters]."""
-    path = builtin_specs().get(experiment) or Path(experiment)
+    return parse_spec(read_spec_file(experiment, builtin_specs(), "experiment", "experiment", overrides)[1])
+
+
+def read_spec_file(name: str, builtins: dict[str, Path], field: str, kind: str,
+                   overrides: dict[str, Any] | None) -> tuple[Path, dict[str, Any]]:
+    """The TOML of the built-in ``kind`` (experiment, search) called ``name``, or of the file at
+    that path, named after its file unless it names itself, with ``overrides`` (``--set``)
+    over its [parameters]; a missing file or bad TOML is an error of ``field``."""
+    path = builtins.get(name) or Path(name)
     if not path.is_file():
-        known = ", ".join(builtin_specs()) or "none"
-        raise SpecError("experiment", f"no built-in experiment or file {experiment!r}; "
-                                      f"built-in: {known}")
+        known = ", ".join(builtins) or "none"
+        raise SpecError(field, f"no built-in {kind} or file {name!r}; built-in: {known}")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise SpecError(str(path), f"not valid TOML: {err}") from err
     data.setdefault("experiment", {}).setdefault("name", path.stem)
     data.setdefault("parameters", {}).update(overrides or {})
-    return parse_spec(data)
+    return path, data
 
 
 def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
