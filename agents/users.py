@@ -377,19 +377,23 @@ class UserPopulation(mesa.Agent):
         """Click-through of ads of ``kind`` (``CLICK_THROUGH``) shown to ``viewers`` (ids): for
         display ads, the kind's times the viewers' mean responsiveness, weighted by their time
         in the tab (impressions follow it)."""
-        return float(self.click_through_by_group(kind, viewers, np.zeros(len(viewers), np.intp), 1)[0])
+        (by_group,) = self.click_through_by_group((kind,), viewers, np.zeros(len(viewers), np.intp), 1)
+        return float(by_group[0])
 
-    def click_through_by_group(self, kind: str, viewers: np.ndarray, group: np.ndarray,
-                               groups: int) -> np.ndarray:
-        """``click_through`` of each of ``groups`` audiences at once: ``group[i]`` is viewer
-        ``i``'s audience (an audience without viewers gets the kind's own click-through)."""
-        base = click_through(kind, self.model.p)
-        if kind not in BLINDING_KINDS:
-            return np.full(groups, base)
-        time = self.status_time[viewers]
-        held = np.bincount(group, weights=time * self.responsiveness[viewers], minlength=groups)
-        total = np.bincount(group, weights=time, minlength=groups)
-        return base * np.divide(held, total, out=np.ones(groups), where=total > 0)
+    def click_through_by_group(self, kinds: tuple[str, ...], viewers: np.ndarray, group: np.ndarray,
+                               groups: int) -> list[np.ndarray]:
+        """``click_through`` of each kind of ``kinds`` for each of ``groups`` audiences at once:
+        ``group[i]`` is viewer ``i``'s audience (an audience without viewers gets the kind's own
+        click-through). The audiences' responsiveness is weighed once for all kinds."""
+        bases = [click_through(kind, self.model.p) for kind in kinds]
+        pull = np.ones(groups)
+        if any(kind in BLINDING_KINDS for kind in kinds):
+            time = self.status_time[viewers]
+            held = np.bincount(group, weights=time * self.responsiveness[viewers], minlength=groups)
+            total = np.bincount(group, weights=time, minlength=groups)
+            np.divide(held, total, out=pull, where=total > 0)
+        return [base * pull if kind in BLINDING_KINDS else np.full(groups, base)
+                for kind, base in zip(kinds, bases, strict=True)]
 
     def recent_install_share(self, rival: Rival, block: slice = slice(None)) -> np.ndarray:
         """Share of each user's (of ``block``) contacts who installed ``rival`` in the last days

@@ -226,8 +226,9 @@ class WhatsAppMarket(mesa.Model):
 
     def _schedule_events(self) -> None:
         """Dated events fire half a day before the recorded day they belong to (Mesa events;
-        ``model.events.event_time``); the privacy and policy events, and the data-sharing lever they move, are
-        ``policy``'s. The weekly caps and the firms' monthly reviews run from the burn-in on."""
+        ``model.events.event_time``); the privacy and policy events, and the data-sharing lever
+        they move, are ``policy``'s. The weekly caps and the firms' monthly reviews run from the
+        burn-in on."""
         p = self.p
         self.schedule_recurring(self.platform.roll_weekly_caps, Schedule(interval=1, start=0.5))
         month = Schedule(interval=DAYS_PER_MONTH, start=DAYS_PER_MONTH + 0.5)

@@ -203,8 +203,8 @@ class Platform:
         fill = np.zeros(p.n_interests)
         relevant = np.zeros(p.n_interests)
         # each interest's audience: targeted and untargeted click-through
-        targeted = users.click_through_by_group("personalised", viewers, interest, p.n_interests)
-        untargeted = users.click_through_by_group("contextual", viewers, interest, p.n_interests)
+        targeted, untargeted = users.click_through_by_group(("personalised", "contextual"), viewers, interest,
+                                                            p.n_interests)
         for k in np.flatnonzero(supply > 0):
             matches = bidders.target == k
             ctr = np.where(matches, targeted[k], untargeted[k])
