@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import tomli_w
+from scipy.stats import sem
 
 from experiments.abc import PP_KEY, SCALE_KEY, check_history, final_particles, run_statistics, weighted_draws
 from experiments.abc_config import AbcConfig
@@ -127,10 +128,11 @@ def pp_table(config: AbcConfig, draws: pd.DataFrame) -> pd.DataFrame:
 
 def scale_table(config: AbcConfig, posterior: pd.DataFrame, workers=None, backend="local",
                 scheduler=None) -> pd.DataFrame:
-    """Every target at the posterior mean at each size of ``scale_users``, ``scale_replicates``
-    runs each on common seeds; ``agrees``: every size within the target's tolerance (its
-    scale) of the value at the calibration's size (``users``; the first size if it is not
-    among them)."""
+    """Every target at the posterior mean at each size of ``scale_users``, the mean of
+    ``scale_replicates`` runs each on common seeds; ``agrees``: every size's mean within the
+    target's tolerance (its scale) of the mean at the calibration's size (``users``; the first
+    size if it is not among them). ``largest_standard_error`` (of a size's mean, over its
+    runs) says how much of a difference is the seeds' noise."""
     s = config.settings
     mean = posterior_mean(config, posterior)
     tasks = [(mean, users, _entropy(s.seed, SCALE_KEY, r))
@@ -139,13 +141,16 @@ def scale_table(config: AbcConfig, posterior: pd.DataFrame, workers=None, backen
     stats = run_statistics(tasks, args, workers, backend, scheduler)
     rows = []
     for t in config.targets:
-        by_size = {users: float(np.mean([st[t.key] for (_, u, _), st in zip(tasks, stats, strict=True)
-                                         if u == users])) for users in s.scale_users}
+        runs = {users: np.array([st[t.key] for (_, u, _), st in zip(tasks, stats, strict=True) if u == users])
+                for users in s.scale_users}
+        by_size = {users: float(np.mean(values)) for users, values in runs.items()}
+        standard_error = max(float(sem(values)) if len(values) > 1 else np.nan for values in runs.values())
         reference = by_size[s.users if s.users in by_size else s.scale_users[0]]
         spread = max(abs(v - reference) for v in by_size.values())
         rows.append({"target": t.name, "statistic": t.key, "tolerance": t.scale,
                      **{f"users_{u}": v for u, v in by_size.items()},
-                     "largest_difference": spread, "agrees": "yes" if spread <= t.scale else "no"})
+                     "largest_difference": spread, "largest_standard_error": standard_error,
+                     "agrees": "yes" if spread <= t.scale else "no"})
     return pd.DataFrame(rows)
 
 

@@ -176,7 +176,8 @@ def tiny_config(tmp_path: Path, **changes) -> Path:
     data["priors"] = [p for p in data["priors"] if p["name"] in ("daily_active_mean", "marketing_rate")]
     data["targets"] = data["targets"][:3] + [t for t in data["targets"] if "column" in t][:1]
     data["settings"] = {"population_size": 3, "generations": 1, "max_simulations": 20, "users": 3000,
-                        "days": 20, "seed": 1, "pp_draws": 2, "scale_users": [3000], "scale_replicates": 1}
+                        "days": 20, "seed": 1, "pp_draws": 2, "scale_users": [3000, 2000],
+                        "scale_replicates": 2}
     data["parameters"] = {"n_smbs": 40, "n_enterprises": 10, "n_advertisers": 12, "burn_in_days": 0}
     for key, value in changes.items():
         data[key] = value
@@ -220,6 +221,11 @@ def test_calibrate_abc_writes_every_output_and_check_reproduces_it(tmp_path, cap
     table = pd.read_csv(out / "pp.csv")
     assert len(table) == len(load_config(path).targets)
     assert set(table["inside"]) <= {"yes", "no"}
+    scale = pd.read_csv(out / "scale.csv")  # the sizes' means, compared with the fitted size's
+    difference = (scale["users_2000"] - scale["users_3000"]).abs()
+    assert np.allclose(scale["largest_difference"], difference)
+    assert list(scale["agrees"]) == np.where(difference <= scale["tolerance"], "yes", "no").tolist()
+    assert (scale["largest_standard_error"] >= 0).any()
     assert main([*args, "--check"]) == 0
     assert "reproduced" in capsys.readouterr().out
     # the same command again continues (nothing left to do) and never replaces the history
