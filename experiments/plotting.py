@@ -9,6 +9,7 @@ The figures' look, units and labels, and their saving (each file whole or absent
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -200,8 +201,8 @@ def pooled_over_time_figure(results: Results) -> Figure:
         ax.yaxis.set_major_formatter(outcome_formatter(column))
         _time_axis(ax, results, label=ax in axes[1])
     axes[0, 0].legend()
-    fig.suptitle(f"Key outcomes over time, {_name(results)}\nmedian and 5-95% band of "
-                 f"{len(results.summary)} runs; {note}")
+    band = textwrap.fill(f"median and 5-95% band of {len(results.summary)} runs; {note}", 100)
+    fig.suptitle(f"Key outcomes over time, {_name(results)}\n{band}")
     return fig
 
 

@@ -195,6 +195,29 @@ def test_the_committed_configuration_meets_the_issue():
     assert all(f"`{p.name}`" in odd.split("### 8.1")[1].split("\n## ")[0] for p in config.priors)
 
 
+def test_the_committed_posterior_is_of_the_committed_configuration():
+    """results/calibration/abc/ holds a finished history of abc.toml as it stands (so the same
+    command continues it and `--check` reruns it), its particles inside the priors, and a
+    predictive and a scale row for every target."""
+    out = Path(__file__).resolve().parents[1] / abc.DEFAULT_OUT
+    config = load_config()
+    assert abc.check_history(config, out)  # refuses a history of another configuration
+    particles = pd.read_parquet(out / "posterior.parquet")
+    assert sorted(particles.columns.drop(["weight", "generation"])) == sorted(p.name for p in config.priors)
+    assert len(particles) == config.settings.population_size
+    assert particles["weight"].sum() == pytest.approx(1.0) and (particles["weight"] >= 0).all()
+    for prior in config.priors:
+        assert particles[prior.name].between(prior.low, prior.high).all(), prior.name
+    targets = [t.name for t in config.targets]
+    assert list(pd.read_csv(out / "pp.csv")["target"]) == targets
+    scale = pd.read_csv(out / "scale.csv")
+    assert list(scale["target"]) == targets
+    assert [c for c in scale if c.startswith("users_")] == [f"users_{n}" for n in config.settings.scale_users]
+    result = tomllib.loads((out / "result.toml").read_text())["result"]
+    assert result["generations"] == config.settings.generations
+    assert result["simulations"] <= config.settings.max_simulations
+
+
 @pytest.mark.parametrize(("where", "change", "field"), [
     ("priors", {"name": "no_such_parameter"}, "priors[0].name"),
     ("priors", {"low": 0.7, "high": 0.7}, "priors[0].high"),
