@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -235,6 +236,16 @@ def install_hazards(concern, privacy_sensitivity, feature_appetite, on_privacy, 
     return privacy, feature
 
 
+class DayChances(NamedTuple):
+    """Users' chances today (``UserPopulation.chances``), one entry per user."""
+
+    leave: np.ndarray  # of leaving (calm attrition and the causes below)
+    leave_by_cause: tuple[np.ndarray, np.ndarray, np.ndarray]  # ads, privacy, peers (``churn_hazard``)
+    switch: np.ndarray  # of installing a rival, or for multi-homers of dropping theirs
+    pulls: tuple[np.ndarray, np.ndarray]  # of installing the privacy and the feature rival
+    come_back: np.ndarray  # of a churned user returning
+
+
 class UserPopulation(mesa.Agent):
     """All users of the platform, vectorised; one Mesa agent for the whole population."""
 
@@ -262,6 +273,8 @@ class UserPopulation(mesa.Agent):
         capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean),
                             np.float32(p.business_affinity_cap))
         self.business_affinity = capped / capped.mean()  # relative number of firms she deals with
+        self._most_sensitive = float(self.privacy_sensitivity.max())  # for _largest_calm_chance
+        self._most_feature_hungry = float(self.feature_appetite.max())
 
         # state
         self.state = np.zeros(n, dtype=np.int8)
@@ -269,7 +282,7 @@ class UserPopulation(mesa.Agent):
         first = rng.permutation(n)
         self.state[first[:n_initial]] = UserState.ACTIVE
         self._pool = first[n_initial:]
-        self._sync_on_platform()
+        self.on_platform = self.state == UserState.ACTIVE
         self._joined = 0
         self.contacts = NeighbourCounts(graph, len(Presence))
         self.contacts.move(np.sort(first[:n_initial]), -1, Presence.HERE_ONLY)
@@ -319,10 +332,6 @@ class UserPopulation(mesa.Agent):
         user["rival"] = Rival(user["rival"]).name.lower()
         user["contacts"] = self.graph.indices[self.graph.indptr[i]:self.graph.indptr[i + 1]]
         return user
-
-    def _sync_on_platform(self) -> None:
-        """Refresh the cached on-platform mask after states change (read many times a day)."""
-        self.on_platform = (self.state == UserState.ACTIVE) | (self.state == UserState.MULTIHOMING)
 
     def sharing_under(self, mode: str, block: slice = slice(None)) -> np.ndarray:
         """Users (of ``block``) whose account data is shared under data-sharing ``mode`` (D1)."""
@@ -464,69 +473,47 @@ class UserPopulation(mesa.Agent):
 
     # --- 9. stay, multi-home, leave, return, join ----------------------------------------
     def decide(self, outcome: DayOutcome) -> None:
-        """One uniform draw u per user settles her day against her daily chances: she
-        leaves if u < p_leave, else starts (or stops) multi-homing if u < p_leave + p_switch;
-        churned users return if u < p_return. Rivals pull by the share of contacts on them
-        (lock-in both ways, SOURCES.md#privacy-paradox), by news and by a bandwagon
-        (``install_hazards``); on an outage day today's active users have an extra chance to
-        install one (``model.events``). The chances are small, so they are used as daily
-        probabilities directly. Then the day's attention decays."""
+        """One uniform draw u per user settles her day against her daily chances
+        (``chances``): she leaves if u < p_leave, else starts (or stops) multi-homing if
+        u < p_leave + p_switch; churned users return if u < p_return. The chances are small,
+        so they are used as daily probabilities directly. Then the day's attention decays.
+
+        The chances are evaluated only for the users whose draw lies below a bound on their
+        chances (``_may_move``): nobody else can change state today, so the outcome is the
+        same as evaluating everyone, at a few percent of the cost."""
         p = self.model.p
-        rng = self._rng
-        state = self.state
-        active = state == UserState.ACTIVE
-        multihoming = np.flatnonzero(state == UserState.MULTIHOMING)
-        churned = state == UserState.CHURNED
-        only_here = self.contact_share(Presence.HERE_ONLY)  # contacts reachable only here
-        on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY)
-        on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE)
-
-        attention = self.attention.level
-        lockin = self.switching_cost * only_here
-        lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
-        h_ads, h_privacy, h_peers = churn_hazard(self.annoyance, self.concern, lockin, self.peer_exposure,
-                                                 privacy_salience(attention, p), p)
-        hazard = np.float32(p.baseline_churn_per_year / 365) + h_ads + h_privacy + h_peers
-
-        pull_privacy, pull_feature = install_hazards(
-            self.concern, self.privacy_sensitivity, self.feature_appetite, on_privacy, on_feature, attention,
-            self.recent_install_share(Rival.PRIVACY) >= self.adoption_threshold,
-            self.recent_install_share(Rival.FEATURE) >= self.adoption_threshold, p)
-        h_switch = pull_privacy + pull_feature  # install
-        if self.outage_install_chance:  # an outage pushes today's active users to a rival
-            h_switch += np.float32(self.outage_install_chance) * self.active_today
-        own_rival_share = np.where(self.rival[multihoming] == Rival.PRIVACY,
-                                   on_privacy[multihoming], on_feature[multihoming])
-        h_switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
-
         u = self._uniforms()
-        leave = self.on_platform & (u < hazard)
-        switch = ~leave & (u < hazard + h_switch)
+        who, in_bandwagon = self._may_move(u, p)
+        u = u[who]
+        state = self.state[who]
+        active = state == UserState.ACTIVE
+        chance = self.chances(who, in_bandwagon, p)
+        leave = self.on_platform[who] & (u < chance.leave)
+        switch = ~leave & (u < chance.leave + chance.switch)
         install = switch & active
-        uninstall = np.zeros(len(self), dtype=bool)
-        uninstall[multihoming] = switch[multihoming]
-        come_back = churned & (u < np.float32(p.return_per_year / 365) * only_here)
+        uninstall = switch & (state == UserState.MULTIHOMING)
+        come_back = (state == UserState.CHURNED) & (u < chance.come_back)
 
-        leavers = np.flatnonzero(leave)
-        self._count_churn(outcome, leavers, hazard, h_ads, h_privacy, h_peers)
+        self._count_churn(outcome, leave, chance.leave, *chance.leave_by_cause)
         # newcomers to a rival: installs, and leavers who were not multi-homing yet
-        to_rival = np.flatnonzero(install | (leave & active))
-        weight_privacy = pull_privacy[to_rival]
-        total = weight_privacy + pull_feature[to_rival]
+        new_to_rival = install | (leave & active)
+        weight_privacy = chance.pulls[0][new_to_rival]
+        total = weight_privacy + chance.pulls[1][new_to_rival]
         # by pull; a user without any pull to the privacy rival never picks it
-        pick_privacy = rng.random(len(to_rival), dtype=np.float32) * total < weight_privacy
+        pick_privacy = self._rng.random(len(total), dtype=np.float32) * total < weight_privacy
 
-        movers = np.flatnonzero(leave | install | uninstall | come_back)
-        old_group = presence(state[movers], self.rival[movers])
+        to_rival, leavers = who[new_to_rival], who[leave]
+        back_here = who[uninstall | come_back]
+        movers = who[leave | install | uninstall | come_back]
+        old_group = presence(self.state[movers], self.rival[movers])
         self.rival[to_rival] = np.where(pick_privacy, Rival.PRIVACY, Rival.FEATURE)
-        state[install] = UserState.MULTIHOMING
-        state[leavers] = UserState.CHURNED
-        back_here = uninstall | come_back
-        state[back_here] = UserState.ACTIVE
+        self.state[who[install]] = UserState.MULTIHOMING
+        self.state[leavers] = UserState.CHURNED
+        self.state[back_here] = UserState.ACTIVE
         self.rival[back_here] = Rival.NONE
-        self.annoyance[come_back] = 0
-        self.contacts.move(movers, old_group, presence(state[movers], self.rival[movers]))
-        self._sync_on_platform()
+        self.annoyance[who[come_back]] = 0
+        self.contacts.move(movers, old_group, presence(self.state[movers], self.rival[movers]))
+        self.on_platform[movers] = self.state[movers] != UserState.CHURNED  # movers only move on or off
 
         outcome.started_multihoming = int(np.count_nonzero(install))
         outcome.stopped_multihoming = int(np.count_nonzero(uninstall))
@@ -542,6 +529,68 @@ class UserPopulation(mesa.Agent):
         outcome.joined = self._join(p)
         self.attention.decay()
 
+    def chances(self, who: np.ndarray, in_bandwagon: list[np.ndarray], p) -> DayChances:
+        """The daily chances of users ``who`` (ids; ``in_bandwagon``: for each rival, whether
+        each is in its bandwagon). Rivals pull by the share of contacts on them (lock-in both
+        ways, SOURCES.md#privacy-paradox), by news and by a bandwagon (``install_hazards``);
+        on an outage day today's active users have an extra chance to install one
+        (``model.events``); multi-homers drop the rival the fewer of their contacts are on it."""
+        multihoming = self.state[who] == UserState.MULTIHOMING
+        only_here = self.contact_share(Presence.HERE_ONLY, block=who)  # contacts reachable only here
+        on_privacy = self.contact_share(Presence.MULTIHOMING_PRIVACY, Presence.LEFT_PRIVACY, block=who)
+        on_feature = self.contact_share(Presence.MULTIHOMING_FEATURE, Presence.LEFT_FEATURE, block=who)
+
+        attention = self.attention.level
+        lockin = self.switching_cost[who] * only_here
+        lockin[multihoming] *= np.float32(p.multihoming_lockin_factor)
+        by_cause = churn_hazard(self.annoyance[who], self.concern[who], lockin, self.peer_exposure[who],
+                                privacy_salience(attention, p), p)
+        leave = np.float32(p.baseline_churn_per_year / 365) + by_cause[0] + by_cause[1] + by_cause[2]
+
+        pulls = install_hazards(self.concern[who], self.privacy_sensitivity[who], self.feature_appetite[who],
+                                on_privacy, on_feature, attention, *in_bandwagon, p)
+        switch = pulls[0] + pulls[1]  # install
+        if self.outage_install_chance:  # an outage pushes today's active users to a rival
+            switch += np.float32(self.outage_install_chance) * self.active_today[who]
+        own_rival_share = np.where(self.rival[who][multihoming] == Rival.PRIVACY,
+                                   on_privacy[multihoming], on_feature[multihoming])
+        switch[multihoming] = np.float32(p.multihoming_drop_per_year / 365) * (1 - own_rival_share)
+        come_back = np.float32(p.return_per_year / 365) * only_here
+        return DayChances(leave, by_cause, switch, pulls, come_back)
+
+    def _may_move(self, u: np.ndarray, p) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Ids of the users whose draw ``u`` lies below a bound on their chance of changing
+        state today, and for each rival whether each of them is in its bandwagon. The bound
+        is the largest chance any user could have without a bandwagon, plus
+        ``bandwagon_rate`` for each rival whose bandwagon she is in, with a margin far above
+        float32 rounding; the bandwagons are read only for those the largest bound admits."""
+        calm = self._largest_calm_chance(p)
+
+        def bound(bandwagons) -> np.ndarray:
+            return (calm + p.bandwagon_rate * bandwagons) * (1 + 1e-4) + 1e-9
+
+        wide = np.flatnonzero(u < bound(len(RIVALS)))
+        threshold = self.adoption_threshold[wide]
+        in_bandwagon = [self.recent_install_share(rival, wide) >= threshold for rival in RIVALS]
+        near = u[wide] < bound(np.add(*in_bandwagon, dtype=np.int8))
+        return wide[near], [flags[near] for flags in in_bandwagon]
+
+    def _largest_calm_chance(self, p) -> float:
+        """A number no user's chance of leaving, switching or returning today exceeds, but
+        for bandwagons: each term of the chances at its largest over all users."""
+        salience = privacy_salience(self.attention.level, p)
+        concern = float(self.concern.max(initial=0))
+        churn = (p.ad_churn_slope * float(self.annoyance.max(initial=0))
+                 + p.privacy_churn_slope * salience * concern)
+        peers = np.log(p.peer_churn_multiplier) * float(self.peer_exposure.max(initial=0))
+        churn *= np.exp(min(peers, np.log(p.peer_multiplier_cap)))
+        news = p.attention_install_rate * self.attention.level
+        privacy = p.multihoming_rate * concern * (p.rival_privacy_reach + 1) + news * self._most_sensitive
+        appetite = self._most_feature_hungry
+        feature = p.multihoming_rate * appetite * (p.rival_feature_reach + 1) + news * appetite
+        switch = max(privacy + feature + self.outage_install_chance, p.multihoming_drop_per_year / 365)
+        return max(p.baseline_churn_per_year / 365 + churn + switch, p.return_per_year / 365)
+
     def _remember_installs(self, newcomers: np.ndarray, p) -> None:
         """Today's newcomers to each rival enter their contacts' bandwagon kernels."""
         self.recent_installs *= np.float32(np.exp(-1 / p.bandwagon_memory_days))
@@ -551,9 +600,10 @@ class UserPopulation(mesa.Agent):
 
     @staticmethod
     def _count_churn(outcome: DayOutcome, leavers, hazard, h_ads, h_privacy, h_peers) -> None:
-        """Each leaver's churn is split over causes by their shares of her hazard."""
+        """Each leaver's churn is split over causes by their shares of her hazard
+        (``leavers`` selects them from the hazards)."""
         h = hazard[leavers]
-        outcome.churned = len(leavers)
+        outcome.churned = int(np.count_nonzero(leavers))
         outcome.churn_ads = float(np.sum(h_ads[leavers] / h))
         outcome.churn_privacy = float(np.sum(h_privacy[leavers] / h))
         outcome.churn_peers = float(np.sum(h_peers[leavers] / h))

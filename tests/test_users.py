@@ -19,6 +19,7 @@ from agents.docking import OUTCOMES, UserWorld
 from agents.traits import INITIAL_SETTINGS, TRAITS, draw_traits, draw_user_traits
 from agents.users import (
     CLICK_THROUGH,
+    RIVALS,
     DayOutcome,
     Presence,
     Rival,
@@ -479,3 +480,103 @@ def test_contact_counts_stay_equal_to_the_graph_after_a_busy_run():
     for g in Presence:
         np.testing.assert_array_equal(users.contacts[g], users.graph @ (group == g).astype(np.float32))
     assert len(np.unique(group)) == 6  # every presence group (and the pool) occurs
+
+
+def busy_world(seed: int) -> UserWorld:
+    """Users a month in, then in turmoil: annoyed, worried, with news, an outage and
+    bandwagons, so that many can move in a day."""
+    w = UserWorld(rng=seed, n_users=3000, multihoming_rate=0.05, baseline_churn_per_year=1.0,
+                  return_per_year=10.0)
+    for _ in range(30):
+        w.step()
+    users = w.population.users
+    rng = np.random.default_rng(seed)
+    users.annoyance[:] = rng.exponential(300, len(users))
+    users.concern[:] = rng.exponential(0.5, len(users))
+    users.peer_exposure[:] = rng.exponential(1, len(users))
+    users.recent_installs[:] = rng.exponential(2, users.recent_installs.shape)
+    users.attention.shock(1.0)
+    users.outage_install_chance = 0.02
+    return w
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_deciding_only_for_users_below_the_bound_equals_deciding_for_everyone(seed):
+    """``decide`` evaluates the chances only of the users ``_may_move`` admits; a twin world
+    that evaluates everyone ends the day identical."""
+    filtered, everyone = busy_world(seed), busy_world(seed)
+    users = everyone.population.users
+
+    def admit_all(u, p):
+        ids = np.arange(len(u))
+        return ids, [users.recent_install_share(rival, ids) >= users.adoption_threshold for rival in RIVALS]
+
+    users._may_move = admit_all
+    outcomes = [DayOutcome(), DayOutcome()]
+    for w, outcome in zip((filtered, everyone), outcomes, strict=True):
+        w.population.users.decide(outcome)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0].churned > 10 and outcomes[0].started_multihoming > 10 and outcomes[0].returned > 0
+    for name in ("state", "rival", "annoyance", "peer_exposure", "recent_installs", "on_platform"):
+        np.testing.assert_array_equal(getattr(filtered.population.users, name), getattr(users, name))
+
+
+def exact_chance(users, p) -> np.ndarray:
+    """Every user's chance of changing state today, evaluated for everyone."""
+    ids = np.arange(len(users))
+    in_bandwagon = [users.recent_install_share(rival, ids) >= users.adoption_threshold for rival in RIVALS]
+    chance = users.chances(ids, in_bandwagon, p)
+    churned = np.where(users.state == UserState.CHURNED, chance.come_back, 0)
+    return np.where(users.on_platform, chance.leave + chance.switch, churned)
+
+
+QUIET = dict(baseline_churn_per_year=0.0, ad_churn_slope=0.0, privacy_churn_slope=0.0,
+             multihoming_rate=0.0, attention_install_rate=0.0, bandwagon_rate=0.0,
+             multihoming_drop_per_year=0.0, return_per_year=0.0)
+"""Every driver of the day's moves off: each test below turns one on, so that the bound on
+the chances is tight."""
+
+DRIVERS = {
+    "ads": (dict(ad_churn_slope=0.001), dict(annoyance=5.0)),
+    "privacy": (dict(privacy_churn_slope=0.01), dict(concern=2.0, switching_cost=0.0)),
+    "peers": (dict(ad_churn_slope=0.001), dict(annoyance=5.0, peer_exposure=2.0)),
+    "news": (dict(attention_install_rate=0.02), dict(privacy_sensitivity=0.5, feature_appetite=0.5)),
+    "bandwagon": (dict(bandwagon_rate=0.05), dict(recent_installs=1e3)),
+    "outage": ({}, dict(outage_install_chance=0.03)),
+    "dropping the rival": (dict(multihoming_drop_per_year=5.0), {}),
+    "returning": (dict(return_per_year=5.0), {}),
+}
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_every_user_whose_draw_is_below_her_chance_is_evaluated(driver):
+    """With one driver on, the bound ``_may_move`` uses equals the largest chance: a draw
+    just below any user's chance is admitted, and her bandwagons are read right."""
+    w = UserWorld(rng=8, n_users=3000, baseline_churn_per_year=1.0, multihoming_rate=0.05)
+    for _ in range(30):
+        w.step()
+    users = w.population.users
+    params, state = DRIVERS[driver]
+    vars(w.p).update(QUIET | params)
+    for name, value in state.items():
+        setattr(users, name, value) if name == "outage_install_chance" else getattr(users, name).fill(value)
+    if driver == "news":
+        users.attention.shock(1.0)
+    chance = exact_chance(users, w.p)
+    can = chance > 0
+    u = np.where(can, np.nextafter(chance, np.float32(0)), np.float32(1))
+    who, in_bandwagon = users._may_move(u, w.p)
+    assert can.sum() > 10
+    np.testing.assert_array_equal(who, np.flatnonzero(can))
+    for rival, flags in zip(RIVALS, in_bandwagon, strict=True):
+        exact = users.recent_install_share(rival, who) >= users.adoption_threshold[who]
+        np.testing.assert_array_equal(flags, exact)
+
+
+def test_a_calm_day_evaluates_few_users():
+    w = UserWorld(rng=4, n_users=3000)
+    for _ in range(30):
+        w.step()
+    users = w.population.users
+    who, _ = users._may_move(users._uniforms(), w.p)
+    assert 0 < len(who) < 0.15 * len(users)
