@@ -236,6 +236,13 @@ def install_hazards(concern, privacy_sensitivity, feature_appetite, on_privacy, 
     return privacy, feature
 
 
+def _above(largest_chance: float) -> float:
+    """A bound just above ``largest_chance``: a draw at or over it cannot fall below any
+    chance computed in float32 that it bounds (the margin is far above float32 rounding).
+    Rules evaluated only for the draws below it give the same outcome as for everyone."""
+    return largest_chance * (1 + 1e-4) + 1e-9
+
+
 class DayChances(NamedTuple):
     """Users' chances today (``UserPopulation.chances``), one entry per user."""
 
@@ -275,6 +282,10 @@ class UserPopulation(mesa.Agent):
         self.business_affinity = capped / capped.mean()  # relative number of firms she deals with
         self._most_sensitive = float(self.privacy_sensitivity.max())  # for _largest_calm_chance
         self._most_feature_hungry = float(self.feature_appetite.max())
+        self._most_payment_prone = float(self.payment_propensity.max())
+        self._most_sticker_prone = float(self.sticker_propensity.max())
+        self._price_sensitivity_range = np.array([self.price_sensitivity.min(), self.price_sensitivity.max()],
+                                                 dtype=np.float64)
 
         # state
         self.state = np.zeros(n, dtype=np.int8)
@@ -429,10 +440,8 @@ class UserPopulation(mesa.Agent):
             outcome.opted_out = len(opt)
 
         opt_in_draw, link_draw = self._uniforms(), self._uniforms()
-        settled = blockwise(lambda b: self._settle(b, exposure, opt_in_draw[b], link_draw[b]),
-                            len(self), dict(promo_optin=bool, adopters=bool))
-        self.promo_optin = settled["promo_optin"]
-        self.link_payments(np.flatnonzero(settled["adopters"]))
+        self._settle_promo_optin(exposure, opt_in_draw, p)
+        self.link_payments(self._payment_adopters(link_draw, p))
         return blocks
 
     def _feel(self, block: slice, exposure: Exposure, expected: str, peer_concern: np.ndarray) -> None:
@@ -450,21 +459,38 @@ class UserPopulation(mesa.Agent):
         self.concern[block] = concern_after(self.concern[block], self.privacy_sensitivity[block], pressure,
                                             self.attention.level, contacts_concern, privacy_switchers, p)
 
-    def _settle(self, block: slice, exposure: Exposure, opt_in_draw: np.ndarray,
-                link_draw: np.ndarray) -> dict[str, np.ndarray]:
-        """Promotional opt-in and payment adoption of the users in ``block`` (elementwise):
-        concern holds back both; adoption rises linearly with the share of contacts who pay."""
-        p = self.model.p
-        active = self.active_today[block]
-        annoyance = self.annoyance[block]
-        unworried = 1 - np.minimum(self.concern[block], 1)
-        promo_optin = promo_optin_after(self.promo_optin[block], exposure.promo_messages[block] > 0, active,
-                                        annoyance, unworried, opt_in_draw, p)
-        linked_share = self.linked_contacts[0][block] * self._inverse_joined[block]
-        room = np.take(self.model.payment_rails.room, self.region[block])
-        adoption = payment_adoption_chance(self.payment_propensity[block], unworried, linked_share, room, p)
-        adopters = active & ~self.payments_linked[block] & (link_draw < adoption)
-        return dict(promo_optin=promo_optin, adopters=adopters)
+    def _settle_promo_optin(self, exposure: Exposure, draw: np.ndarray, p) -> None:
+        """Promotional opt-in changes (``promo_optin_after``, one uniform ``draw`` per user),
+        evaluated only where one can happen: for users who got a promotional message today and
+        drew below the largest chance of withdrawing, and for users who drew below the largest
+        chance of opting in."""
+        unworried_most = 1 - min(float(self.concern.min()), 1)
+        may_join = draw < _above(p.promo_optin_rate * unworried_most)
+        promoted = np.flatnonzero(exposure.promo_messages)
+        withdraw_most = p.promo_optout_rate * float(self.annoyance.max(initial=0))
+        may_withdraw = promoted[draw[promoted] < _above(withdraw_most)]
+        may_join[may_withdraw] = True
+        who = np.flatnonzero(may_join)
+        unworried = 1 - np.minimum(self.concern[who], 1)
+        self.promo_optin[who] = promo_optin_after(self.promo_optin[who], exposure.promo_messages[who] > 0,
+                                                  self.active_today[who], self.annoyance[who], unworried,
+                                                  draw[who], p)
+
+    def _payment_adopters(self, draw: np.ndarray, p) -> np.ndarray:
+        """Today's active users who link a bank account (``payment_adoption_chance``, one
+        uniform ``draw`` per user): concern holds adoption back, the share of contacts who pay
+        raises it. Evaluated only for users who drew below the largest chance anyone has."""
+        room = self.model.payment_rails.room
+        unworried_most = 1 - min(float(self.concern.min()), 1)
+        largest = (p.payment_adoption_rate * self._most_payment_prone * unworried_most * float(room.max())
+                   * (1 + p.payment_peer_weight))
+        who = np.flatnonzero(draw < _above(largest))
+        who = who[self.active_today[who] & ~self.payments_linked[who]]
+        unworried = 1 - np.minimum(self.concern[who], 1)
+        linked_share = self.linked_contacts[0][who] * self._inverse_joined[who]
+        adoption = payment_adoption_chance(self.payment_propensity[who], unworried, linked_share,
+                                           room[self.region[who]], p)
+        return who[draw[who] < adoption]
 
     def link_payments(self, users: np.ndarray) -> None:
         """``users`` (distinct, none linked yet) link a bank account ($1)."""
@@ -567,7 +593,7 @@ class UserPopulation(mesa.Agent):
         calm = self._largest_calm_chance(p)
 
         def bound(bandwagons) -> np.ndarray:
-            return (calm + p.bandwagon_rate * bandwagons) * (1 + 1e-4) + 1e-9
+            return _above(calm + p.bandwagon_rate * bandwagons)
 
         wide = np.flatnonzero(u < bound(len(RIVALS)))
         threshold = self.adoption_threshold[wide]
@@ -650,16 +676,23 @@ class UserPopulation(mesa.Agent):
     def buy_stickers(self, rate: float, price_ratio: float) -> int:
         """Sticker packs bought today by active users (F2): free packs whet the appetite
         (``free_pack_gateway``); dearer packs deter the price sensitive (``price_ratio`` =
-        price / default price)."""
+        price / default price). Chances are evaluated only for the draws below the largest."""
         p = self.model.p
         active = np.flatnonzero(self.active_today)
-        chance = np.float32(rate) * self.sticker_propensity[active]
-        chance *= 1 + np.float32(p.free_pack_gateway) * self.free_stickers[active]
+        draw = self._rng.random(len(active), dtype=np.float32)
+        elasticities = -p.sticker_price_elasticity * self._price_sensitivity_range
+        with np.errstate(divide="ignore", over="ignore"):  # free packs: no bound, every draw may buy
+            deterrence = np.float64(price_ratio) ** elasticities
+        largest = rate * self._most_sticker_prone * (1 + p.free_pack_gateway) * float(deterrence.max())
+        near = np.flatnonzero(draw < _above(largest))
+        buyers = active[near]
+        chance = np.float32(rate) * self.sticker_propensity[buyers]
+        chance *= 1 + np.float32(p.free_pack_gateway) * self.free_stickers[buyers]
         if price_ratio != 1:
             chance *= np.float32(price_ratio) ** (
-                -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[active]
+                -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[buyers]
             )
-        return int(np.count_nonzero(self._rng.random(len(active), dtype=np.float32) < chance))
+        return int(np.count_nonzero(draw[near] < chance))
 
     # --- the day's columns -----------------------------------------------------------------
     def columns(self, outcome: DayOutcome) -> dict[str, float]:

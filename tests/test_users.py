@@ -31,6 +31,7 @@ from agents.users import (
     concern_after,
     data_opt_outs,
     install_hazards,
+    payment_adoption_chance,
     presence,
     privacy_salience,
     promo_optin_after,
@@ -580,3 +581,76 @@ def test_a_calm_day_evaluates_few_users():
     users = w.population.users
     who, _ = users._may_move(users._uniforms(), w.p)
     assert 0 < len(who) < 0.15 * len(users)
+
+
+def settled_world(seed: int) -> UserWorld:
+    """Users a month in, with annoyance and concern alike, so that the bounds on the opt-in and
+    payment chances are reached by many users at once."""
+    w = UserWorld(rng=seed, n_users=3000)
+    for _ in range(30):
+        w.step()
+    users = w.population.users
+    users.annoyance[:] = np.where(users.promo_optin, 2.0, 0.0)  # the opted-in most annoyed
+    users.concern.fill(0.2)
+    return w
+
+
+def test_opt_in_changes_for_everyone_whose_draw_is_just_below_her_chance():
+    """``_settle_promo_optin`` evaluates only users who can change; with each user's draw
+    just below her chance of withdrawing or of opting in, every one of them changes."""
+    w = settled_world(3)
+    users, p = w.population.users, w.p
+    exposure = Exposure.open(len(users))
+    exposure.promo_messages[::3] = 1
+    before = users.promo_optin.copy()
+    unworried = 1 - np.minimum(users.concern, 1)
+    withdraw = np.float32(p.promo_optout_rate) * users.annoyance
+    join = np.float32(p.promo_optin_rate) * np.maximum(1 - users.annoyance, 0) * unworried
+    chance = np.where(before, withdraw, join)
+    draw = np.nextafter(chance, np.float32(0))
+    expected = promo_optin_after(before, exposure.promo_messages > 0, users.active_today, users.annoyance,
+                                 unworried, draw, p)
+    users._settle_promo_optin(exposure, draw, p)
+    np.testing.assert_array_equal(users.promo_optin, expected)
+    assert np.count_nonzero(before & ~expected) > 100  # withdrawn after a message
+    assert np.count_nonzero(~before & expected) > 100  # opted in
+
+
+def test_payments_are_linked_by_everyone_whose_draw_is_just_below_her_chance():
+    w = settled_world(4)
+    users, p = w.population.users, w.p
+    users.payment_propensity.fill(users.payment_propensity.max())
+    users.linked_contacts.counts[0] = users.joined_contacts[0]  # every joined contact pays
+    unworried = 1 - np.minimum(users.concern, 1)
+    room = w.payment_rails.room[users.region]
+    chance = payment_adoption_chance(users.payment_propensity, unworried, users.linked_contacts[0]
+                                     * users._inverse_joined, room, p)
+    draw = np.nextafter(chance, np.float32(0))
+    eligible = np.flatnonzero(users.active_today & ~users.payments_linked & (chance > 0))
+    assert len(eligible) > 100
+    np.testing.assert_array_equal(users._payment_adopters(draw, p), eligible)
+
+
+@pytest.mark.parametrize("price_ratio", [0.5, 1.0, 2.0])
+def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_ratio):
+    """``buy_stickers`` evaluates only the draws below the largest chance; with every user's
+    propensity at the largest, the count equals the rule applied to everyone."""
+    w = settled_world(5)
+    users, p = w.population.users, w.p
+    users.sticker_propensity.fill(users.sticker_propensity.max())
+    users.free_stickers[::2] = True
+    sensitive = users.price_sensitivity.argmax() if price_ratio < 1 else users.price_sensitivity.argmin()
+    users.price_sensitivity.fill(users.price_sensitivity[sensitive])
+    active = np.flatnonzero(users.active_today)
+    state = users._rng.bit_generator.state
+    draw = users._rng.random(len(active), dtype=np.float32)
+
+    def chance(rate):
+        chance = np.float32(rate) * users.sticker_propensity[active]
+        chance *= 1 + np.float32(p.free_pack_gateway) * users.free_stickers[active]
+        deterred = -np.float32(p.sticker_price_elasticity) * users.price_sensitivity[active]
+        return chance * np.float32(price_ratio) ** deterred
+
+    rate = 0.2 / float(chance(1.0).max())  # the largest chance 0.2
+    users._rng.bit_generator.state = state
+    assert users.buy_stickers(rate, price_ratio) == np.count_nonzero(draw < chance(rate)) > 100
