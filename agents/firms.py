@@ -148,12 +148,13 @@ class Firms:
             return self.customers[:0], np.empty(0, dtype=np.int64)
         rng = self.model.org_rng
         firms = np.flatnonzero(rate > 0)  # only their customers' coins are flipped
-        ends = np.cumsum(self._sizes[firms])
-        picked = coin_flips(int(ends[-1]), top, rng)
-        segment = np.searchsorted(ends, picked, side="right")
-        owner = firms[segment]
-        position = self._starts[owner] + picked - (ends[segment] - self._sizes[owner])
-        kept = rng.random(len(picked)) * top < rate[owner]
+        sizes = self._sizes[firms]
+        ends = np.cumsum(sizes)
+        picked = coin_flips(int(ends[-1]), top, rng)  # sorted: each firm's heads are one run
+        heads = np.diff(np.searchsorted(picked, ends), prepend=0)
+        owner = np.repeat(firms, heads)
+        position = picked + np.repeat(self._starts[firms] - (ends - sizes), heads)
+        kept = rng.random(len(picked)) * top < np.repeat(rate[firms], heads)
         users, owner = self.customers[position[kept]], owner[kept]
         active = self.model.users.active_today[users]
         return users[active], owner[active]

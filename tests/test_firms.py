@@ -36,6 +36,17 @@ def test_every_firm_is_drawn_at_its_own_rate_and_clickers_are_distinct():
     assert cost[~buyers].sum() == 0 and cost[buyers].sum() > 0
 
 
+def test_drawn_users_are_active_customers_of_the_firm_that_drew_them():
+    model = WhatsAppMarket(rng=9, **SMALL)
+    model.step()
+    firms = model.firms
+    rate = np.where(np.arange(len(firms)) % 2 == 0, 0.5, 0.0)  # firms without coins in between
+    users, owner = firms.draw(rate)
+    assert len(users) > 100 and np.all(rate[owner] > 0) and np.all(model.users.active_today[users])
+    for f in np.unique(owner):
+        assert np.isin(users[owner == f], firms.members[f].customers).all()
+
+
 def test_a_budget_below_one_click_buys_clicks_every_few_days_by_carrying_over():
     cpc, carry, clicks = 0.05, 0.0, []
     budget = 0.4 * cpc
