@@ -91,7 +91,7 @@ class Business(mesa.Agent):
         self.ad_sales_avg += w * (self._ad_sales_today - self.ad_sales_avg)
         if self.ad_cost_avg > 0:
             roas = self.margin * self.ad_sales_avg / self.ad_cost_avg
-            self.ad_budget_usd *= 1 + p.budget_adapt_step * np.sign(roas - 1)
+            self.ad_budget_usd *= 1 + p.budget_adapt_step * ((roas > 1) - (roas < 1))  # sign, as a float
 
     def leave(self) -> None:
         """Close: out of the registry of firms and the model."""
