@@ -3,6 +3,7 @@ brand advertisers also pay creators for sponsored posts in Channels (G1)."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import mesa
@@ -110,7 +111,16 @@ class Advertisers:
         return len(self.members)
 
     def in_region(self, region: int) -> Advertisers:
-        return Advertisers([a for a, r in zip(self.members, self.region, strict=True) if r == region])
+        """The members in ``region``, in the group's order; their arrays are taken from the
+        group's, not read from the agents again (a region's group is made once per day)."""
+        index = np.flatnonzero(self.region == region)
+        group = copy.copy(self)
+        group.members = [self.members[i] for i in index.tolist()]
+        for name, values in vars(self).items():
+            if isinstance(values, np.ndarray):
+                setattr(group, name, values[index])
+        group.budget = {stream: budget[index] for stream, budget in self.budget.items()}
+        return group
 
     def bids(self, ctr: np.ndarray) -> np.ndarray:
         """Each bids its expected value per unit: a performance advertiser its click value x

@@ -66,3 +66,17 @@ def test_brands_bid_for_reach_and_pay_creators_outside_revenue_and_their_posts_a
     revenue = df["revenue_total"].sum()
     assert ledger.received_by(PLATFORM) * model.scale == pytest.approx(revenue, rel=1e-9)
     assert model.today["mean_annoyance"] > run(0.0).today["mean_annoyance"]
+
+
+def test_a_regions_group_holds_the_same_rows_as_a_group_of_its_members():
+    model = run_model(days=3, seed=2, brand_advertiser_share=0.5, influencer_budget_share=0.3)
+    group = Advertisers(model.advertisers)
+    for region in np.unique(group.region).tolist():
+        taken = group.in_region(region)
+        built = Advertisers([a for a in model.advertisers if a.region == region])
+        assert taken.members == built.members and len(taken) > 0
+        for name, values in vars(built).items():
+            if isinstance(values, np.ndarray):
+                assert np.array_equal(getattr(taken, name), values), name
+        for stream, budget in built.budget.items():
+            assert np.array_equal(taken.budget[stream], budget), stream
