@@ -19,9 +19,9 @@ def second_price_auction(
     """
     bids = np.asarray(bids, dtype=float)
     budgets = np.asarray(budgets, dtype=float)
-    order = np.argsort(-bids, kind="stable")
+    order = (-bids).argsort(kind="stable")
     ranked = bids[order]
-    unit_price = np.maximum(np.append(ranked[1:], 0.0), reserve)  # the next bid, or the reserve
+    unit_price = np.maximum(np.concatenate((ranked[1:], [0.0])), reserve)  # the next bid, or the reserve
     # what each budget buys at its price (all that is left, when the price is 0)
     affordable = np.divide(budgets[order], unit_price, out=np.full(len(bids), np.inf), where=unit_price > 0)
     # the supply left to each in turn, as the loop "each buys what it can" leaves it

@@ -138,9 +138,9 @@ class Ledger:
         """``book`` for many payers at once (an amount each; a payer may repeat)."""
         self._check(payee, kind)
         amounts_usd = np.asarray(amounts_usd, dtype=float)
-        if not np.all((amounts_usd >= 0) & np.isfinite(amounts_usd)):
-            raise ValueError("a booking must be a finite amount >= 0, got "
-                             f"{amounts_usd[~((amounts_usd >= 0) & np.isfinite(amounts_usd))][0]!r}")
+        valid = (amounts_usd >= 0) & np.isfinite(amounts_usd)
+        if not valid.all():
+            raise ValueError(f"a booking must be a finite amount >= 0, got {amounts_usd[~valid][0]!r}")
         k = _KIND[kind]
         per_payer = np.bincount(payers, weights=amounts_usd, minlength=len(self._paid))
         self._today[:, k] += per_payer

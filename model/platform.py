@@ -205,15 +205,16 @@ class Platform:
         # each interest's audience: targeted and untargeted click-through
         targeted, untargeted = users.click_through_by_group(("personalised", "contextual"), viewers, interest,
                                                             p.n_interests)
+        # each bidder's click-through in each interest's auction, one row per interest
+        matches = bidders.target == np.arange(p.n_interests)[:, None]
+        ctr = np.where(matches, targeted[:, None], untargeted[:, None])
         for k in np.flatnonzero(supply > 0):
-            matches = bidders.target == k
-            ctr = np.where(matches, targeted[k], untargeted[k])
-            units = self._auction(bidders, supply[k], ctr)
+            units = self._auction(bidders, supply[k], ctr[k])
             sold = float(units.sum())
             fill[k] = sold / supply[k]
-            relevant[k] = float(units[matches].sum()) / sold if sold > 0 else 0.0
+            relevant[k] = float(units[matches[k]].sum()) / sold if sold > 0 else 0.0
             self.ledger.tally.impressions_personalised += sold
-        seen = slots * fill[interest] * time
+        seen = (slots * fill)[interest] * time
         self.exposure.display_ads[viewers] = seen
         self.exposure.relevant_ads[viewers] = seen * relevant[interest]
 
@@ -247,10 +248,11 @@ class Platform:
         bids = bidders.bids(ctr)
         budgets = bidders.budget_left(self.ledger, "display_ads")
         units, price = second_price_auction(bids, budgets, supply, self.model.p.reserve_cpm_usd / 1000)
-        won = np.flatnonzero(units > 0)
-        self.ledger.book_many(bidders.account[won], PLATFORM, "display_ads", units[won] * price[won])
-        clicks = units[won] * ctr[won]
-        bidders.record(won, clicks, units[won])
+        won = (units > 0).nonzero()[0]
+        bought = units[won]
+        self.ledger.book_many(bidders.account[won], PLATFORM, "display_ads", bought * price[won])
+        clicks = bought * ctr[won]
+        bidders.record(won, clicks, bought)
         self.ledger.tally.display_clicks += float(clicks.sum())
         return units
 
