@@ -44,14 +44,24 @@ def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
 
 def rank_within(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each element's rank (0, 1, ...) among the elements of its group, in random order:
-    ``rank_within(g, rng) < room[g]`` keeps a random ``room`` of each group."""
-    order = np.lexsort((rng.random(len(groups)), groups))
+    ``rank_within(g, rng) < room[g]`` keeps a random ``room`` of each group. Only groups of
+    two or more are sorted (a lone element's rank is 0): most users get one message a day."""
+    keys = rng.random(len(groups))
+    rank = np.zeros(len(groups), dtype=np.int64)
+    shared = np.flatnonzero(repeated(groups))
+    order = shared[np.lexsort((keys[shared], groups[shared]))]
     ranked = groups[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-    sizes = np.diff(np.r_[starts, len(groups)])
-    rank = np.empty(len(groups), dtype=np.int64)
-    rank[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank[order] = np.arange(len(order)) - np.repeat(starts, sizes)
     return rank
+
+
+def repeated(values: np.ndarray) -> np.ndarray:
+    """Which ``values`` occur more than once."""
+    ordered = np.sort(values)
+    again = ordered[1:][ordered[1:] == ordered[:-1]]  # sorted, with repeats: fine to search
+    return members(values, again)
 
 
 def counts_of(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

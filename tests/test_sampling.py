@@ -14,6 +14,7 @@ from model.sampling import (
     counts_of,
     members,
     rank_within,
+    repeated,
     sorted_difference,
     sorted_union,
     spread_customers,
@@ -75,6 +76,22 @@ def test_rank_within_gives_each_group_a_random_order_of_its_members():
     for g in np.unique(groups):
         np.testing.assert_array_equal(np.sort(rank[groups == g]), np.arange(np.count_nonzero(groups == g)))
     assert len(rank_within(np.empty(0, dtype=np.int64), rng)) == 0
+
+
+@pytest.mark.parametrize("distinct", [5, 100_000])  # all groups shared; mostly lone elements
+def test_rank_within_orders_each_group_by_its_draws_as_a_full_lexsort_would(distinct):
+    groups = np.random.default_rng(4).integers(0, distinct, 20_000)
+    keys = np.random.default_rng(5).random(len(groups))  # the draws rank_within makes
+    order = np.lexsort((keys, groups))
+    starts = np.searchsorted(groups[order], groups[order])  # each one's group's first place
+    expected = np.empty(len(groups), dtype=np.int64)
+    expected[order] = np.arange(len(groups)) - starts
+    np.testing.assert_array_equal(rank_within(groups, np.random.default_rng(5)), expected)
+
+
+def test_repeated_marks_the_values_that_occur_more_than_once():
+    np.testing.assert_array_equal(repeated(np.array([3, 1, 3, 2, 7, 7, 7])), [1, 0, 1, 0, 1, 1, 1])
+    assert len(repeated(np.empty(0, dtype=np.int64))) == 0
 
 
 def test_rank_within_keeps_a_uniformly_random_few_of_each_group():
