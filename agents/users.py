@@ -465,12 +465,10 @@ class UserPopulation(mesa.Agent):
         drew below the largest chance of withdrawing, and for users who drew below the largest
         chance of opting in."""
         unworried_most = 1 - min(float(self.concern.min()), 1)
-        may_join = draw < _above(p.promo_optin_rate * unworried_most)
-        promoted = np.flatnonzero(exposure.promo_messages)
         withdraw_most = p.promo_optout_rate * float(self.annoyance.max(initial=0))
-        may_withdraw = promoted[draw[promoted] < _above(withdraw_most)]
-        may_join[may_withdraw] = True
-        who = np.flatnonzero(may_join)
+        may_change = draw < _above(p.promo_optin_rate * unworried_most)
+        may_change |= (exposure.promo_messages > 0) & (draw < _above(withdraw_most))
+        who = np.flatnonzero(may_change)
         unworried = 1 - np.minimum(self.concern[who], 1)
         self.promo_optin[who] = promo_optin_after(self.promo_optin[who], exposure.promo_messages[who] > 0,
                                                   self.active_today[who], self.annoyance[who], unworried,
