@@ -280,7 +280,8 @@ class UserPopulation(mesa.Agent):
         capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean),
                             np.float32(p.business_affinity_cap))
         self.business_affinity = capped / capped.mean()  # relative number of firms she deals with
-        self._most_sensitive = float(self.privacy_sensitivity.max())  # for _largest_calm_chance
+        # the traits' largest values bound the day's chances (``_above``); traits never change
+        self._most_sensitive = float(self.privacy_sensitivity.max())
         self._most_feature_hungry = float(self.feature_appetite.max())
         self._most_payment_prone = float(self.payment_propensity.max())
         self._most_sticker_prone = float(self.sticker_propensity.max())
@@ -464,9 +465,8 @@ class UserPopulation(mesa.Agent):
         evaluated only where one can happen: for users who got a promotional message today and
         drew below the largest chance of withdrawing, and for users who drew below the largest
         chance of opting in."""
-        unworried_most = 1 - min(float(self.concern.min()), 1)
         withdraw_most = p.promo_optout_rate * float(self.annoyance.max(initial=0))
-        may_change = draw < _above(p.promo_optin_rate * unworried_most)
+        may_change = draw < _above(p.promo_optin_rate * self._most_unworried())
         may_change |= (exposure.promo_messages > 0) & (draw < _above(withdraw_most))
         who = np.flatnonzero(may_change)
         unworried = 1 - np.minimum(self.concern[who], 1)
@@ -474,14 +474,18 @@ class UserPopulation(mesa.Agent):
                                                   self.active_today[who], self.annoyance[who], unworried,
                                                   draw[who], p)
 
+    def _most_unworried(self) -> float:
+        """The largest ``1 - min(concern, 1)`` of any user (the factor concern leaves of
+        opt-in and payment adoption)."""
+        return 1 - min(float(self.concern.min()), 1)
+
     def _payment_adopters(self, draw: np.ndarray, p) -> np.ndarray:
         """Today's active users who link a bank account (``payment_adoption_chance``, one
         uniform ``draw`` per user): concern holds adoption back, the share of contacts who pay
         raises it. Evaluated only for users who drew below the largest chance anyone has."""
         room = self.model.payment_rails.room
-        unworried_most = 1 - min(float(self.concern.min()), 1)
-        largest = (p.payment_adoption_rate * self._most_payment_prone * unworried_most * float(room.max())
-                   * (1 + p.payment_peer_weight))
+        largest = (p.payment_adoption_rate * self._most_payment_prone * self._most_unworried()
+                   * float(room.max()) * (1 + p.payment_peer_weight))
         who = np.flatnonzero(draw < _above(largest))
         who = who[self.active_today[who] & ~self.payments_linked[who]]
         unworried = 1 - np.minimum(self.concern[who], 1)

@@ -501,6 +501,12 @@ def busy_world(seed: int) -> UserWorld:
     return w
 
 
+def everyone_in_bandwagons(users) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every user's id, and for each rival whether she is in its bandwagon."""
+    ids = np.arange(len(users))
+    return ids, [users.recent_install_share(rival, ids) >= users.adoption_threshold for rival in RIVALS]
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_deciding_only_for_users_below_the_bound_equals_deciding_for_everyone(seed):
     """``decide`` evaluates the chances only of the users ``_may_move`` admits; a twin world
@@ -508,11 +514,7 @@ def test_deciding_only_for_users_below_the_bound_equals_deciding_for_everyone(se
     filtered, everyone = busy_world(seed), busy_world(seed)
     users = everyone.population.users
 
-    def admit_all(u, p):
-        ids = np.arange(len(u))
-        return ids, [users.recent_install_share(rival, ids) >= users.adoption_threshold for rival in RIVALS]
-
-    users._may_move = admit_all
+    users._may_move = lambda u, p: everyone_in_bandwagons(users)
     outcomes = [DayOutcome(), DayOutcome()]
     for w, outcome in zip((filtered, everyone), outcomes, strict=True):
         w.population.users.decide(outcome)
@@ -524,9 +526,7 @@ def test_deciding_only_for_users_below_the_bound_equals_deciding_for_everyone(se
 
 def exact_chance(users, p) -> np.ndarray:
     """Every user's chance of changing state today, evaluated for everyone."""
-    ids = np.arange(len(users))
-    in_bandwagon = [users.recent_install_share(rival, ids) >= users.adoption_threshold for rival in RIVALS]
-    chance = users.chances(ids, in_bandwagon, p)
+    chance = users.chances(*everyone_in_bandwagons(users), p)
     churned = np.where(users.state == UserState.CHURNED, chance.come_back, 0)
     return np.where(users.on_platform, chance.leave + chance.switch, churned)
 
