@@ -182,11 +182,10 @@ class Firms:
         """Enterprises' staff time for the chats (a cost to the firm, not a fee); per firm."""
         cost = np.zeros(len(self))
         counts = np.bincount(owner, minlength=len(self))
-        for f in np.flatnonzero(counts):
+        for f in np.flatnonzero(counts * self.is_enterprise):
             firm = self.members[f]
-            if isinstance(firm, Enterprise):
-                cost[f] = counts[f] * firm.cost_per_chat_usd
-                firm.service_cost_usd += cost[f]
+            cost[f] = counts[f] * firm.cost_per_chat_usd
+            firm.service_cost_usd += cost[f]
         return cost
 
     def _choose_channels(self) -> None:
@@ -342,10 +341,9 @@ class Firms:
             clickers.append(pool[model.org_rng.choice(len(pool), int(wanted.sum()), replace=False)])
             owners.append(np.repeat(firms, wanted))
         cost = platform.sell_clicks_to_chat(self.account, clicks, self.region)
-        carry = carry_over(available, cost, cpc).tolist()
-        for firm, left, buys in zip(self.members, carry, buying, strict=True):
-            if buys:
-                firm.ad_carry_usd = left
+        carry = carry_over(available, cost, cpc)
+        for f in np.flatnonzero(buying):
+            self.members[f].ad_carry_usd = float(carry[f])
         return np.concatenate(clickers), np.concatenate(owners), cost
 
     def _charge_commissions(self, sales: np.ndarray) -> None:

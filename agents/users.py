@@ -433,7 +433,7 @@ class UserPopulation(mesa.Agent):
         # the morning's concern of joined contacts
         peer_concern = self._neighbour_sum @ np.where(self.joined, self.concern, np.float32(0))
         map_blocks(lambda bounds: self._feel(slice(*bounds), exposure, expected, peer_concern),
-                   block_bounds(len(self)))
+                   block_bounds(len(self)), len(self))
 
         if expected == "opt_out":
             opt = data_opt_outs(self.on_platform & ~self.data_optout, self.concern, p, self._rng)

@@ -18,6 +18,10 @@ import scipy.sparse as sp
 
 BLOCKS = 2
 
+THREADS_FROM = 200_000
+"""Blocks run in threads only for at least this many users: below it, handing a block to a
+thread costs more than the second core saves (``wasim bench``: 100,000 users ran about 4%
+faster one block after another, 1 M users 5-15% faster in threads)."""
 
 _serial = False
 
@@ -30,9 +34,10 @@ def run_blocks_serially(serial: bool = True) -> bool:
     return previous
 
 
-def map_blocks(function, items) -> list:
-    """``function`` over ``items``, in threads unless this process runs blocks serially."""
-    if _serial:
+def map_blocks(function, items, rows: int) -> list:
+    """``function`` over ``items``, blocks of ``rows`` users in all: in threads, unless this
+    process runs blocks serially or the blocks are too small to gain (``THREADS_FROM``)."""
+    if _serial or rows < THREADS_FROM:
         return list(map(function, items))
     return list(_threads().map(function, items))
 
@@ -59,7 +64,7 @@ def blockwise(function, n: int, outputs: dict[str, np.dtype]) -> dict[str, np.nd
         for name, values in function(block).items():
             out[name][block] = values
 
-    map_blocks(fill, block_bounds(n))
+    map_blocks(fill, block_bounds(n), n)
     return out
 
 
@@ -69,7 +74,8 @@ class RowBlocks:
     graph's arrays: no copy."""
 
     def __init__(self, graph: sp.csr_array, blocks: int = BLOCKS):
-        self.blocks = [self._view(graph, lo, hi) for lo, hi in block_bounds(graph.shape[0], blocks)]
+        self.rows = graph.shape[0]
+        self.blocks = [self._view(graph, lo, hi) for lo, hi in block_bounds(self.rows, blocks)]
 
     @staticmethod
     def _view(graph: sp.csr_array, lo: int, hi: int) -> sp.csr_array:
@@ -83,7 +89,7 @@ class RowBlocks:
         return block
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
-        return np.concatenate(map_blocks(lambda block: block @ x, self.blocks))
+        return np.concatenate(map_blocks(lambda block: block @ x, self.blocks, self.rows))
 
 
 class BlockUniforms:
@@ -102,5 +108,5 @@ class BlockUniforms:
             lo, hi = self.bounds[k]
             self.streams[k].random(out=out[lo:hi], dtype=np.float32)
 
-        map_blocks(fill, range(len(self.streams)))
+        map_blocks(fill, range(len(self.streams)), self.n)
         return out

@@ -2,6 +2,8 @@
 one bit for bit, the blocks' uniform draws do not depend on threads, and the blocks cover
 the users once, in order."""
 
+import threading
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -17,8 +19,10 @@ def graph():
 
 
 @pytest.fixture
-def threads():
-    """Blocks in threads for the test, whatever the process ran before."""
+def threads(monkeypatch):
+    """Blocks in threads for the test, whatever the process ran before and however few the
+    users."""
+    monkeypatch.setattr("model.blocks.THREADS_FROM", 0)
     previous = run_blocks_serially(False)
     yield
     run_blocks_serially(previous)
@@ -73,10 +77,27 @@ def test_block_bounds_cover_every_row_once_in_order():
 
 
 def test_map_blocks_keeps_the_order_of_its_items(threads):
-    assert map_blocks(lambda k: k * k, range(10)) == [k * k for k in range(10)]
+    assert map_blocks(lambda k: k * k, range(10), 10) == [k * k for k in range(10)]
     previous = run_blocks_serially(True)
     assert previous is False
-    assert map_blocks(lambda k: -k, range(3)) == [0, -1, -2]
+    assert map_blocks(lambda k: -k, range(3), 3) == [0, -1, -2]
+
+
+def test_blocks_run_in_threads_only_when_they_are_large_enough(monkeypatch):
+    """Below ``THREADS_FROM`` users the blocks run in the calling thread; from it, in the
+    pool's threads (unless the process runs blocks serially)."""
+    monkeypatch.setattr("model.blocks.THREADS_FROM", 100)
+    previous = run_blocks_serially(False)
+    try:
+        def where(_):
+            return threading.current_thread().name.startswith("wasim-block")
+
+        assert map_blocks(where, range(2), 99) == [False, False]
+        assert map_blocks(where, range(2), 100) == [True, True]
+        run_blocks_serially(True)
+        assert map_blocks(where, range(2), 10**9) == [False, False]
+    finally:
+        run_blocks_serially(previous)
 
 
 def test_blockwise_equals_one_call_over_everyone_in_threads_and_serially(threads):
