@@ -345,8 +345,9 @@ class UserPopulation(mesa.Agent):
         user["contacts"] = self.graph.indices[self.graph.indptr[i]:self.graph.indptr[i + 1]]
         return user
 
-    def sharing_under(self, mode: str, block: slice = slice(None)) -> np.ndarray:
-        """Users (of ``block``) whose account data is shared under data-sharing ``mode`` (D1)."""
+    def sharing_under(self, mode: str, block: slice | np.ndarray = slice(None)) -> np.ndarray:
+        """Users (of ``block``: a slice, or ids) whose account data is shared under data-sharing
+        ``mode`` (D1)."""
         optout = self.data_optout[block]
         if mode == "off":
             return np.zeros(len(optout), dtype=bool)

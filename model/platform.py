@@ -169,16 +169,16 @@ class Platform:
         A visit holds ``ad_load x status_items_per_visit`` slots times the viewer's relative
         time in the tab."""
         users = self.model.users
-        personal = users.sharing_under(self.levers.data_sharing)
         for r in range(len(REGIONS)):
             bidders = advertisers.in_region(r)
             if not len(bidders):
                 continue
             span = users.region_span[r]
-            visits = users.status_visit[span]
-            self._sell_personalised(bidders, span.start + np.flatnonzero(visits & personal[span]))
-            self._sell_contextual(bidders, span.start + np.flatnonzero(visits & ~personal[span]))
-            self._show_influencer_posts(bidders, span.start + np.flatnonzero(visits), r)
+            visitors = span.start + np.flatnonzero(users.status_visit[span])
+            personal = users.sharing_under(self.levers.data_sharing, visitors)
+            self._sell_personalised(bidders, visitors[personal])
+            self._sell_contextual(bidders, visitors[~personal])
+            self._show_influencer_posts(bidders, visitors, r)
             eligible = span.start + np.flatnonzero(
                 users.active_today[span] & users.promo_optin[span]
                 & (self._week["sponsored"][span] < self.levers.sponsored_cap_per_week)
