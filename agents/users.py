@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from agents.traits import INITIAL_SETTINGS, draw_traits
 from agents.traits import interest_draws as interest_draws  # the model's advertisers draw it too
 from model.attention import MediaAttention
-from model.blocks import BlockUniforms, RowBlocks, block_bounds, blockwise, map_blocks
+from model.blocks import BlockUniforms, block_bounds, blockwise, in_background, map_blocks
 from model.exposure import Blocks, Exposure
 from model.network import NeighbourCounts
 from model.params import REGIONS
@@ -271,7 +271,7 @@ class UserPopulation(mesa.Agent):
         assert np.all(np.diff(region) >= 0), "regions must be contiguous blocks of ids"
         edges = np.searchsorted(region, np.arange(len(REGIONS) + 1))
         self.region_span = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-        self._neighbour_sum = RowBlocks(graph)
+        self._contacts_concern = None  # the day's, summed while firms trade (start_day)
 
         # traits (agents.traits.TRAITS: daily_active, status_propensity, status_time,
         # messages_per_day, ad_tolerance, ... interest)
@@ -374,6 +374,13 @@ class UserPopulation(mesa.Agent):
                           dict(active=bool, visit=bool))
         self.active_today, self.status_visit = today["active"], today["visit"]
         self._active_by_region = {}
+        # nothing changes concern or who has joined before the reaction phase
+        self._contacts_concern = in_background(self._sum_of_contacts_concern)
+
+    def _sum_of_contacts_concern(self) -> np.ndarray:
+        """Each user's sum of her joined contacts' concern: the neighbour sum ``graph @ C``,
+        the day's largest single operation, run on the other core while firms trade."""
+        return self.graph @ np.where(self.joined, self.concern, np.float32(0))
 
     def _show_up(self, block: slice, draw: np.ndarray) -> dict[str, np.ndarray]:
         """Who of ``block`` is active and who opens the Updates tab (elementwise). One uniform
@@ -432,7 +439,8 @@ class UserPopulation(mesa.Agent):
         blocks = block_draws(*exposure.marketing_deliveries, self.annoyance, p, self._block_rng)
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
         # the morning's concern of joined contacts
-        peer_concern = self._neighbour_sum @ np.where(self.joined, self.concern, np.float32(0))
+        pending, self._contacts_concern = self._contacts_concern, None
+        peer_concern = pending.result() if pending is not None else self._sum_of_contacts_concern()
         map_blocks(lambda bounds: self._feel(slice(*bounds), exposure, expected, peer_concern),
                    block_bounds(len(self)), len(self))
 

@@ -1,20 +1,20 @@
-"""Work split into a fixed number of blocks, run in threads on both cores.
+"""Work on both cores: elementwise work split into a fixed number of blocks run in threads,
+and a whole operation run in a thread of its own while the day goes on (``in_background``).
 
-numpy's random fills and scipy's sparse products release the GIL, so the users' biggest
-daily array operations run block by block in parallel. The blocks are fixed (not one per
-thread), so the results are the same bit for bit whatever the number of threads. Processes
-that share the cores with others (a sweep's workers) run their blocks one after another:
-``run_blocks_serially``.
+numpy's loops, its random fills and scipy's sparse products release the GIL, so they run in
+parallel with the caller. The blocks are fixed (not one per thread), and a background
+operation computes what the caller would, so the results are the same bit for bit whatever
+the number of threads. Processes that share the cores with others (a sweep's workers) run
+everything one after another: ``run_blocks_serially``.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
-import scipy.sparse as sp
 
 BLOCKS = 2
 
@@ -42,6 +42,22 @@ def map_blocks(function, items, rows: int) -> list:
     return list(_threads().map(function, items))
 
 
+def in_background(function) -> Future:
+    """``function()`` in a thread of its own while the caller goes on (numpy and scipy release
+    the GIL in their loops, so it runs on the other core), unless this process runs blocks
+    serially: then now. The result is the same either way; ``.result()`` waits for it."""
+    if _serial:
+        done = Future()
+        done.set_result(function())
+        return done
+    return _background().submit(function)
+
+
+@cache
+def _background() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="wasim-background")
+
+
 @cache
 def _threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(min(BLOCKS, os.cpu_count() or 1), thread_name_prefix="wasim-block")
@@ -66,30 +82,6 @@ def blockwise(function, n: int, outputs: dict[str, np.dtype]) -> dict[str, np.nd
 
     map_blocks(fill, block_bounds(n), n)
     return out
-
-
-class RowBlocks:
-    """``graph @ x`` by row blocks. Each row sums in the same order as in the whole
-    product, so the result equals ``graph @ x`` bit for bit. The blocks are views of the
-    graph's arrays: no copy."""
-
-    def __init__(self, graph: sp.csr_array, blocks: int = BLOCKS):
-        self.rows = graph.shape[0]
-        self.blocks = [self._view(graph, lo, hi) for lo, hi in block_bounds(self.rows, blocks)]
-
-    @staticmethod
-    def _view(graph: sp.csr_array, lo: int, hi: int) -> sp.csr_array:
-        """Rows ``lo:hi`` sharing the graph's arrays (scipy's constructor would copy small
-        views, so the arrays are set after construction)."""
-        ptr = graph.indptr
-        block = sp.csr_array((hi - lo, graph.shape[1]), dtype=graph.dtype)
-        block.indptr = ptr[lo:hi + 1] - ptr[lo]
-        block.indices = graph.indices[ptr[lo]:ptr[hi]]
-        block.data = graph.data[ptr[lo]:ptr[hi]]
-        return block
-
-    def __matmul__(self, x: np.ndarray) -> np.ndarray:
-        return np.concatenate(map_blocks(lambda block: block @ x, self.blocks, self.rows))
 
 
 class BlockUniforms:

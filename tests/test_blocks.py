@@ -1,21 +1,21 @@
-"""Work split into fixed blocks (``model.blocks``): the blocked sparse product equals the whole
-one bit for bit, the blocks' uniform draws do not depend on threads, and the blocks cover
-the users once, in order."""
+"""Work on both cores (``model.blocks``): the blocks' uniform draws do not depend on threads,
+the blocks cover the users once, in order, and a background operation gives what the caller
+would have computed, in a thread of its own unless the process runs serially."""
 
 import threading
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
-from model.blocks import BlockUniforms, RowBlocks, block_bounds, blockwise, map_blocks, run_blocks_serially
-from model.network import region_blocks, social_graph
-
-
-@pytest.fixture(scope="module")
-def graph():
-    region = region_blocks(20_000, np.array([0.5, 0.3, 0.2]))
-    return social_graph(region, 8.6, 1.0, 0.5, 0.03, np.random.default_rng(4))
+from agents.docking import UserWorld
+from model.blocks import (
+    BlockUniforms,
+    block_bounds,
+    blockwise,
+    in_background,
+    map_blocks,
+    run_blocks_serially,
+)
 
 
 @pytest.fixture
@@ -26,29 +26,6 @@ def threads(monkeypatch):
     previous = run_blocks_serially(False)
     yield
     run_blocks_serially(previous)
-
-
-@pytest.mark.parametrize("blocks", [1, 2, 3, 7])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_row_blocks_equal_the_whole_product_bit_for_bit(graph, threads, blocks, dtype):
-    x = np.random.default_rng(blocks).random(graph.shape[1]).astype(dtype)
-    blocked = RowBlocks(graph, blocks) @ x
-    whole = graph @ x
-    assert blocked.dtype == whole.dtype and blocked.shape == whole.shape
-    np.testing.assert_array_equal(blocked, whole)  # equal, not close
-
-
-def test_row_blocks_handle_empty_rows_and_more_blocks_than_rows():
-    graph = sp.csr_array(np.array([[0, 1, 0], [0, 0, 0], [1, 1, 0]], dtype=np.float32))
-    x = np.array([0.1, 0.2, 0.3], dtype=np.float32)
-    for blocks in (1, 2, 5):
-        np.testing.assert_array_equal(RowBlocks(graph, blocks) @ x, graph @ x)
-
-
-def test_row_blocks_share_the_graph_s_arrays(graph):
-    for block in RowBlocks(graph, 3).blocks:
-        assert np.shares_memory(block.indices, graph.indices)
-        assert np.shares_memory(block.data, graph.data)
 
 
 def test_block_uniforms_do_not_depend_on_threads(threads):
@@ -116,3 +93,41 @@ def test_blockwise_equals_one_call_over_everyone_in_threads_and_serially(threads
         assert set(out) == set(outputs) and out["double"].dtype == np.float32 and out["big"].dtype == bool
         np.testing.assert_array_equal(out["double"], whole["double"])
         np.testing.assert_array_equal(out["big"], whole["big"])
+
+
+def test_a_background_operation_runs_in_its_own_thread_unless_the_process_runs_serially(threads):
+    def where():
+        return threading.current_thread().name
+
+    assert in_background(where).result().startswith("wasim-background")
+    run_blocks_serially(True)
+    done = in_background(where)
+    assert done.done() and done.result() == threading.current_thread().name
+
+
+def test_a_background_operation_s_error_reaches_the_caller(threads):
+    def fail():
+        raise ValueError("broken")
+
+    with pytest.raises(ValueError, match="broken"):
+        in_background(fail).result()
+
+
+def test_the_users_sum_their_contacts_concern_in_the_background_as_they_would_serially():
+    """The neighbour sum of concern, computed on the other core while firms trade, leaves
+    every user array as computing it in the reaction phase does."""
+    worlds = []
+    for serial in (False, True):
+        previous = run_blocks_serially(serial)
+        try:
+            world = UserWorld(rng=6, n_users=3000)
+            for _ in range(20):
+                world.step()
+        finally:
+            run_blocks_serially(previous)
+        worlds.append(vars(world.population.users))
+    background, serial = worlds
+    arrays = [name for name, value in serial.items() if isinstance(value, np.ndarray)]
+    assert "concern" in arrays and float(serial["concern"].max()) > 0
+    for name in arrays:
+        np.testing.assert_array_equal(background[name], serial[name], err_msg=name)

@@ -177,11 +177,6 @@ MUTATIONS = (
              "rate = p.p2p_rate * max(0.0, 1 - fee / p.p2p_fee_cutoff_rate)",
              "rate = p.p2p_rate * max(0.0, 1 - fee / p.p2p_fee_cutoff_rate) ** 2",
              ("tests/test_firms.py::test_a_p2p_fee_deters_transfers_linearly_up_to_the_cutoff",)),
-    Mutation("row-blocks", "the blocked sparse product stacks its blocks in the wrong order",
-             "model/blocks.py",
-             "return np.concatenate(map_blocks(lambda block: block @ x, self.blocks, self.rows))",
-             "return np.concatenate(map_blocks(lambda block: block @ x, self.blocks[::-1], self.rows))",
-             ("tests/test_blocks.py",)),
 )
 
 
