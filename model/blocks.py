@@ -21,7 +21,7 @@ BLOCKS = 2
 THREADS_FROM = 200_000
 """Blocks run in threads only for at least this many users: below it, handing a block to a
 thread costs more than the second core saves (``wasim bench``: 100,000 users ran about 4%
-faster one block after another, 1 M users 5-15% faster in threads)."""
+faster one block after another, 1 M users 3-17% faster in threads)."""
 
 _serial = False
 
