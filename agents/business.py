@@ -91,7 +91,8 @@ class Business(mesa.Agent):
         self.ad_sales_avg += w * (self._ad_sales_today - self.ad_sales_avg)
         if self.ad_cost_avg > 0:
             roas = self.margin * self.ad_sales_avg / self.ad_cost_avg
-            self.ad_budget_usd *= 1 + p.budget_adapt_step * ((roas > 1) - (roas < 1))  # sign, as a float
+            # the sign of roas - 1 as a Python int (np.sign would make the budget a numpy scalar)
+            self.ad_budget_usd *= 1 + p.budget_adapt_step * ((roas > 1) - (roas < 1))
 
     def leave(self) -> None:
         """Close: out of the registry of firms and the model."""

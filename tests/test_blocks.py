@@ -60,21 +60,18 @@ def test_map_blocks_keeps_the_order_of_its_items(threads):
     assert map_blocks(lambda k: -k, range(3), 3) == [0, -1, -2]
 
 
-def test_blocks_run_in_threads_only_when_they_are_large_enough(monkeypatch):
+def test_blocks_run_in_threads_only_when_they_are_large_enough(threads, monkeypatch):
     """Below ``THREADS_FROM`` users the blocks run in the calling thread; from it, in the
     pool's threads (unless the process runs blocks serially)."""
     monkeypatch.setattr("model.blocks.THREADS_FROM", 100)
-    previous = run_blocks_serially(False)
-    try:
-        def where(_):
-            return threading.current_thread().name.startswith("wasim-block")
 
-        assert map_blocks(where, range(2), 99) == [False, False]
-        assert map_blocks(where, range(2), 100) == [True, True]
-        run_blocks_serially(True)
-        assert map_blocks(where, range(2), 10**9) == [False, False]
-    finally:
-        run_blocks_serially(previous)
+    def where(_):
+        return threading.current_thread().name.startswith("wasim-block")
+
+    assert map_blocks(where, range(2), 99) == [False, False]
+    assert map_blocks(where, range(2), 100) == [True, True]
+    run_blocks_serially(True)
+    assert map_blocks(where, range(2), 10**9) == [False, False]
 
 
 def test_blockwise_equals_one_call_over_everyone_in_threads_and_serially(threads):

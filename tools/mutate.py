@@ -126,7 +126,7 @@ MUTATIONS = (
              "come_back = np.float32(1.2 * p.return_per_year / 365) * only_here",
              ("tests/test_docking.py::test_vectorised_users_agree_with_the_reference",)),
     Mutation("ad-budget-sign", "a firm's ad budget moves away from ads that pay", "agents/business.py",
-             "self.ad_budget_usd *= 1 + p.budget_adapt_step * ((roas > 1) - (roas < 1))  # sign, as a float",
+             "self.ad_budget_usd *= 1 + p.budget_adapt_step * ((roas > 1) - (roas < 1))",
              "self.ad_budget_usd *= 1 + p.budget_adapt_step * ((roas < 1) - (roas > 1))",
              ("tests/test_firms.py::test_a_firm_s_ad_budget_follows_the_return_on_its_ads",)),
     Mutation("first-price", "the auction charges the winner's own bid", "model/auction.py",
