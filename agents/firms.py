@@ -115,7 +115,8 @@ class Firms:
         clickers, owner, ad_cost = self.buy_clicks_to_chat(plan)
         ad_cost += self._answer(clickers, owner)
         api = plan.on_business_platform[owner].astype(bool)
-        self.model.platform.send("service", self.account[owner[api]], clickers[api], np.zeros(int(api.sum())))
+        self.model.platform.send("service", self.account[owner.compress(api)], clickers.compress(api),
+                                 np.zeros(np.count_nonzero(api)))
         return (clickers, owner), ad_cost
 
     def _sell_to(self, plan: Plan, chats, reached, orders, clicks) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +128,7 @@ class Firms:
         users, owner = reached
         clicked = self.model.org_rng.random(len(users)) < self.model.users.click_through("message", users)
         sales = self.sell(*self.convert(*chats, chat_conversion))
-        sales += self.sell(*self.convert(users[clicked], owner[clicked], chat_conversion))
+        sales += self.sell(*self.convert(users.compress(clicked), owner.compress(clicked), chat_conversion))
         sales += self.sell(*orders)
         ad_sales = self.sell(*self.convert(*clicks, p.ctwa_conversion * plan.conversion_factor))
         return sales, ad_sales
@@ -155,9 +156,9 @@ class Firms:
         owner = np.repeat(firms, heads)
         position = picked + np.repeat(self._starts[firms] - (ends - sizes), heads)
         kept = rng.random(len(picked)) * top < np.repeat(rate[firms], heads)
-        users, owner = self.customers[position[kept]], owner[kept]
+        users, owner = self.customers[position.compress(kept)], owner.compress(kept)
         active = self.model.users.active_today[users]
-        return users[active], owner[active]
+        return users.compress(active), owner.compress(active)
 
     def _converse(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         """Customers open service conversations (user-initiated, SOURCES.md#pricing-history), and some
@@ -174,7 +175,7 @@ class Firms:
         chats = np.concatenate([chats, disrupted[asks]])
         owner = np.concatenate([owner, disrupted_owner[asks]])
         api = plan.on_business_platform[owner].astype(bool)
-        self.model.platform.send("service", self.account[owner[api]], chats[api])
+        self.model.platform.send("service", self.account[owner.compress(api)], chats.compress(api))
         self._answer(chats, owner)
         return chats, owner
 
@@ -218,7 +219,7 @@ class Firms:
         users, owner = self.draw(top)
         region = self.model.users.region[users]
         keep = self.model.org_rng.random(len(users)) * top[owner] < rates[owner, region]
-        return users[keep], owner[keep]
+        return users.compress(keep), owner.compress(keep)
 
     def _send_utility(self, plan: Plan, window: tuple[np.ndarray, np.ndarray]) -> None:
         """Utility templates: flight updates (which come before any support chat they cause)
@@ -239,8 +240,9 @@ class Firms:
         outside = ~members(alert_owner * n_users + alerted, np.sort(window[1] * n_users + window[0]))
         chatted, chat_owner = window
         in_window = self.model.org_rng.random(len(chatted)) < rate[chat_owner]
-        users = np.concatenate([users[keep], alerted[outside], chatted[in_window]])
-        owner = np.concatenate([owner[keep], alert_owner[outside], chat_owner[in_window]])
+        users = np.concatenate([users.compress(keep), alerted.compress(outside), chatted.compress(in_window)])
+        owner = np.concatenate([owner.compress(keep), alert_owner.compress(outside),
+                                chat_owner.compress(in_window)])
         free = np.arange(len(users)) >= len(users) - np.count_nonzero(in_window)
         card = self.model.platform.levers.rate_card["utility"]
         price = np.where(free, 0.0, card[self.model.users.region[users]])
@@ -256,7 +258,7 @@ class Firms:
         e-mail); returns who got one, and from whom."""
         users, owner = self._draw_on_whatsapp("marketing", plan.marketing)
         sent = self.model.platform.send("marketing", self.account[owner], users)
-        return users[sent], owner[sent]
+        return users.compress(sent), owner.compress(sent)
 
     def _bill_providers(self, plan: Plan) -> None:
         """Each enterprise trading today pays its provider a markup on today's Meta fees and a
@@ -284,7 +286,7 @@ class Firms:
                  rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Chats that end in a sale, at each firm's ``rate``."""
         sold = self.model.org_rng.random(len(chats)) < rate[owner]
-        return chats[sold], owner[sold]
+        return chats.compress(sold), owner.compress(sold)
 
     def sell(self, buyers: np.ndarray, owner: np.ndarray) -> np.ndarray:
         """Orders from ``buyers``: each order's value is exponential around ``order_value_usd``

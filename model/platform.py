@@ -74,15 +74,17 @@ class Platform:
         if category in PROMOTIONAL:
             ok &= users.promo_optin[recipients]
             if category == "marketing":
-                ok[ok] = self._within_quality_limits(senders[ok], recipients[ok])
-            ok[ok] = self._within_weekly_cap(category, recipients[ok])
-        to, by = recipients[ok], senders[ok]
+                at = np.flatnonzero(ok)
+                ok[at] = self._within_quality_limits(senders[at], recipients[at])
+            at = np.flatnonzero(ok)
+            ok[at] = self._within_weekly_cap(category, recipients[at])
+        to, by = recipients.compress(ok), senders.compress(ok)
         if category == "marketing":
             self.exposure.deliver_marketing(by, to)
         elif category == "sponsored":
             self.exposure.deliver_sponsored(to)  # distinct users, one slot each
         price = (self.levers.rate_card[category][users.region[to]] if unit_price_usd is None
-                 else unit_price_usd[ok])
+                 else unit_price_usd.compress(ok))
         self.ledger.book_many(by, PLATFORM, category, price)
         self.ledger.tally.messages[category] += len(to)
         return ok
@@ -97,10 +99,10 @@ class Platform:
         room = cap - week[recipients]
         if category == "sponsored":
             ok = room > 0
-            week[recipients[ok]] += 1
+            week[recipients.compress(ok)] += 1
             return ok
         ok = rank_within(recipients, self.rng) < room
-        ids, counts = counts_of(recipients[ok], len(week))
+        ids, counts = counts_of(recipients.compress(ok), len(week))
         week[ids] += counts.astype(week.dtype)
         return ok
 
@@ -109,11 +111,12 @@ class Platform:
         daily limit on unique users (A1; [quickreplydocs], SOURCES.md#frequency-caps), a random few over it
         turned away."""
         ok = ~self.has_blocked(senders, recipients)
-        limit = self.ratings.daily_limit(senders[ok])
+        unblocked = np.flatnonzero(ok)
+        limit = self.ratings.daily_limit(senders[unblocked])
         limited = np.flatnonzero(np.isfinite(limit))  # top-tier senders have no limit to rank by
-        within = rank_within(senders[ok][limited], self.rng) < limit[limited]
+        within = rank_within(senders[unblocked[limited]], self.rng) < limit[limited]
         self.ledger.tally.marketing_over_limit += int(np.count_nonzero(~within))
-        ok[np.flatnonzero(ok)[limited[~within]]] = False
+        ok[unblocked[limited[~within]]] = False
         return ok
 
     def has_blocked(self, senders: np.ndarray, users: np.ndarray) -> np.ndarray:
@@ -176,8 +179,8 @@ class Platform:
             span = users.region_span[r]
             visitors = span.start + np.flatnonzero(users.status_visit[span])
             personal = users.sharing_under(self.levers.data_sharing, visitors)
-            self._sell_personalised(bidders, visitors[personal])
-            self._sell_contextual(bidders, visitors[~personal])
+            self._sell_personalised(bidders, visitors.compress(personal))
+            self._sell_contextual(bidders, visitors.compress(~personal))
             self._show_influencer_posts(bidders, visitors, r)
             eligible = span.start + np.flatnonzero(
                 users.active_today[span] & users.promo_optin[span]
