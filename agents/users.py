@@ -561,7 +561,8 @@ class UserPopulation(mesa.Agent):
         self.returned_total += outcome.returned
 
         self.peer_exposure *= np.float32(np.exp(-1 / p.peer_memory_days))
-        np.add.at(self.peer_exposure, self.contacts.neighbours(leavers)[0], 1)
+        # a float32 one takes numpy's fast path for ``add.at`` (a Python int, a slow one)
+        np.add.at(self.peer_exposure, self.contacts.neighbours(leavers)[0], np.float32(1))
         self._remember_installs(to_rival, p)
         outcome.joined = self._join(p)
         self.attention.decay()
@@ -633,7 +634,7 @@ class UserPopulation(mesa.Agent):
         self.recent_installs *= np.float32(np.exp(-1 / p.bandwagon_memory_days))
         for rival in RIVALS:
             installers = newcomers[self.rival[newcomers] == rival]
-            np.add.at(self.recent_installs[rival - 1], self.contacts.neighbours(installers)[0], 1)
+            np.add.at(self.recent_installs[rival - 1], self.contacts.neighbours(installers)[0], np.float32(1))
 
     @staticmethod
     def _count_churn(outcome: DayOutcome, leavers, hazard, h_ads, h_privacy, h_peers) -> None:
