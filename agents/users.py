@@ -611,7 +611,7 @@ class UserPopulation(mesa.Agent):
         threshold = self.adoption_threshold[wide]
         in_bandwagon = [self.recent_install_share(rival, wide) >= threshold for rival in RIVALS]
         near = u[wide] < bound(np.add(*in_bandwagon, dtype=np.int8))
-        return wide[near], [flags[near] for flags in in_bandwagon]
+        return wide.compress(near), [flags.compress(near) for flags in in_bandwagon]
 
     def _largest_calm_chance(self, p) -> float:
         """A number no user's chance of leaving, switching or returning today exceeds, but
