@@ -274,12 +274,13 @@ def _firm_sizes(count: int, total: float, sigma: float, rng) -> np.ndarray:
 def _local_block(size: int, affinity: np.ndarray, rng) -> np.ndarray:
     """A local business's customers: users of one run of neighbouring nodes on the ring, i.e.
     one cluster of the social graph (B1: local businesses), each kept in proportion to her
-    business affinity (at least one)."""
+    business affinity (at least one). Sorted, as every firm's customers are: a run that
+    wraps round the ring's end starts again at id 0."""
     n_nodes = len(affinity)
     top = float(affinity.max())
     span = (int(rng.integers(n_nodes)) + np.arange(min(int(np.ceil(size * top)), n_nodes))) % n_nodes
     customers = span[rng.random(len(span)) * top < affinity[span]].astype(np.int32)
-    return customers if len(customers) else span[:1].astype(np.int32)
+    return np.sort(customers) if len(customers) else span[:1].astype(np.int32)
 
 
 def _signature() -> inspect.Signature:

@@ -127,6 +127,9 @@ def test_sorted_union_and_difference_agree_with_numpy():
         assert union.dtype == np.int32 and np.array_equal(union, np.union1d(ids, more))
         gone = np.sort(rng.permutation(ids)[:rng.integers(0, len(ids) + 1)])
         assert np.array_equal(sorted_difference(ids, gone), np.setdiff1d(ids, gone))
+        strangers = rng.integers(0, 500, rng.integers(0, 20))  # not all among the ids
+        difference = sorted_difference(ids, strangers)
+        assert difference.dtype == np.int32 and np.array_equal(difference, np.setdiff1d(ids, strangers))
 
 
 def test_spread_customers_takes_each_user_at_her_capped_chance():
