@@ -29,7 +29,6 @@ from model.blocks import BlockUniforms, block_bounds, blockwise, in_background, 
 from model.exposure import Blocks, Exposure
 from model.network import NeighbourCounts
 from model.params import REGIONS
-from model.sampling import coin_flips, uniforms_below
 
 
 class UserState(IntEnum):
@@ -450,8 +449,9 @@ class UserPopulation(mesa.Agent):
             self.data_optout[opt] = True
             outcome.opted_out = len(opt)
 
-        self._settle_promo_optin(exposure, p)
-        self.link_payments(self._payment_adopters(p))
+        opt_in_draw, link_draw = self._uniforms(), self._uniforms()
+        self._settle_promo_optin(exposure, opt_in_draw, p)
+        self.link_payments(self._payment_adopters(link_draw, p))
         return blocks
 
     def _feel(self, block: slice, exposure: Exposure, expected: str, peer_concern: np.ndarray) -> None:
@@ -469,39 +469,39 @@ class UserPopulation(mesa.Agent):
         self.concern[block] = concern_after(self.concern[block], self.privacy_sensitivity[block], pressure,
                                             self.attention.level, contacts_concern, privacy_switchers, p)
 
-    def _settle_promo_optin(self, exposure: Exposure, p) -> None:
-        """Promotional opt-in changes (``promo_optin_after``, one uniform draw per user),
-        evaluated only where one can happen: for the users whose draw falls below the largest
-        chance anyone has of withdrawing or of opting in (``uniforms_below``)."""
+    def _settle_promo_optin(self, exposure: Exposure, draw: np.ndarray, p) -> None:
+        """Promotional opt-in changes (``promo_optin_after``, one uniform ``draw`` per user),
+        evaluated only where one can happen: for users who got a promotional message today and
+        drew below the largest chance of withdrawing, and for users who drew below the largest
+        chance of opting in."""
         withdraw_most = p.promo_optout_rate * float(self.annoyance.max(initial=0))
-        join_most = p.promo_optin_rate * self._most_unworried()
-        who, draw = uniforms_below(len(self), _above(max(withdraw_most, join_most)), self._rng)
+        may_change = draw < _above(p.promo_optin_rate * self._most_unworried())
+        may_change |= (exposure.promo_messages > 0) & (draw < _above(withdraw_most))
+        who = np.flatnonzero(may_change)
         unworried = 1 - np.minimum(self.concern[who], 1)
         self.promo_optin[who] = promo_optin_after(self.promo_optin[who], exposure.promo_messages[who] > 0,
                                                   self.active_today[who], self.annoyance[who], unworried,
-                                                  draw, p)
+                                                  draw[who], p)
 
     def _most_unworried(self) -> float:
         """The largest ``1 - min(concern, 1)`` of any user (the factor concern leaves of
         opt-in and payment adoption)."""
         return 1 - min(float(self.concern.min()), 1)
 
-    def _payment_adopters(self, p) -> np.ndarray:
+    def _payment_adopters(self, draw: np.ndarray, p) -> np.ndarray:
         """Today's active users who link a bank account (``payment_adoption_chance``, one
-        uniform draw per user): concern holds adoption back, the share of contacts who pay
-        raises it. Evaluated only for users who drew below the largest chance anyone has
-        (``uniforms_below``)."""
+        uniform ``draw`` per user): concern holds adoption back, the share of contacts who pay
+        raises it. Evaluated only for users who drew below the largest chance anyone has."""
         room = self.model.payment_rails.room
         largest = (p.payment_adoption_rate * self._most_payment_prone * self._most_unworried()
                    * float(room.max()) * (1 + p.payment_peer_weight))
-        who, draw = uniforms_below(len(self), _above(largest), self._rng)
-        may = self.active_today[who] & ~self.payments_linked[who]
-        who, draw = who.compress(may), draw.compress(may)
+        who = np.flatnonzero(draw < _above(largest))
+        who = who[self.active_today[who] & ~self.payments_linked[who]]
         unworried = 1 - np.minimum(self.concern[who], 1)
         linked_share = self.linked_contacts[0][who] * self._inverse_joined[who]
         adoption = payment_adoption_chance(self.payment_propensity[who], unworried, linked_share,
                                            room[self.region[who]], p)
-        return who[draw < adoption]
+        return who[draw[who] < adoption]
 
     def link_payments(self, users: np.ndarray) -> None:
         """``users`` (distinct, none linked yet) link a bank account ($1)."""
@@ -515,11 +515,13 @@ class UserPopulation(mesa.Agent):
         u < p_leave + p_switch; churned users return if u < p_return. The chances are small,
         so they are used as daily probabilities directly. Then the day's attention decays.
 
-        Only the draws below a bound on the chances are drawn, and the chances evaluated for
-        those users alone (``_may_move``): nobody else can change state today, so the law of
-        the outcome is that of evaluating everyone, at a few percent of the cost."""
+        The chances are evaluated only for the users whose draw lies below a bound on their
+        chances (``_may_move``): nobody else can change state today, so the outcome is the
+        same as evaluating everyone, at a few percent of the cost."""
         p = self.model.p
-        who, u, in_bandwagon = self._may_move(p)
+        u = self._uniforms()
+        who, in_bandwagon = self._may_move(u, p)
+        u = u[who]
         state = self.state[who]
         active = state == UserState.ACTIVE
         chance = self.chances(who, in_bandwagon, p)
@@ -594,23 +596,22 @@ class UserPopulation(mesa.Agent):
         come_back = np.float32(p.return_per_year / 365) * only_here
         return DayChances(leave, by_cause, switch, pulls, come_back)
 
-    def _may_move(self, p) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-        """Ids of the users whose draw lies below a bound on their chance of changing state
-        today, their draws, and for each rival whether each of them is in its bandwagon. The
-        bound is the largest chance any user could have without a bandwagon, plus
+    def _may_move(self, u: np.ndarray, p) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Ids of the users whose draw ``u`` lies below a bound on their chance of changing
+        state today, and for each rival whether each of them is in its bandwagon. The bound
+        is the largest chance any user could have without a bandwagon, plus
         ``bandwagon_rate`` for each rival whose bandwagon she is in, with a margin far above
-        float32 rounding. Only the draws below the largest bound are drawn
-        (``uniforms_below``), and the bandwagons are read only for those users."""
+        float32 rounding; the bandwagons are read only for those the largest bound admits."""
         calm = self._largest_calm_chance(p)
 
         def bound(bandwagons) -> np.ndarray:
             return _above(calm + p.bandwagon_rate * bandwagons)
 
-        wide, u = uniforms_below(len(self), bound(len(RIVALS)), self._rng)
+        wide = np.flatnonzero(u < bound(len(RIVALS)))
         threshold = self.adoption_threshold[wide]
         in_bandwagon = [self.recent_install_share(rival, wide) >= threshold for rival in RIVALS]
-        near = u < bound(np.add(*in_bandwagon, dtype=np.int8))
-        return wide.compress(near), u.compress(near), [flags.compress(near) for flags in in_bandwagon]
+        near = u[wide] < bound(np.add(*in_bandwagon, dtype=np.int8))
+        return wide.compress(near), [flags.compress(near) for flags in in_bandwagon]
 
     def _largest_calm_chance(self, p) -> float:
         """A number no user's chance of leaving, switching or returning today exceeds, but
@@ -681,29 +682,29 @@ class UserPopulation(mesa.Agent):
 
     def take_free_stickers(self, rate: float) -> None:
         """Active users without one take a free sticker pack today w.p. ``rate`` (F2)."""
-        takers = coin_flips(len(self), rate, self._rng)  # then kept if they may take one
-        self.free_stickers[takers[self.active_today[takers] & ~self.free_stickers[takers]]] = True
+        candidates = np.flatnonzero(self.active_today & ~self.free_stickers)
+        self.free_stickers[candidates[self._rng.random(len(candidates), dtype=np.float32) < rate]] = True
 
     def buy_stickers(self, rate: float, price_ratio: float) -> int:
         """Sticker packs bought today by active users (F2): free packs whet the appetite
         (``free_pack_gateway``); dearer packs deter the price sensitive (``price_ratio`` =
-        price / default price). Only the draws below the largest chance are drawn
-        (``uniforms_below``), and chances evaluated for those users alone."""
+        price / default price). Chances are evaluated only for the draws below the largest."""
         p = self.model.p
+        active = np.flatnonzero(self.active_today)
+        draw = self._rng.random(len(active), dtype=np.float32)
         elasticities = -p.sticker_price_elasticity * self._price_sensitivity_range
         with np.errstate(divide="ignore", over="ignore"):  # free packs: no bound, every draw may buy
             deterrence = np.float64(price_ratio) ** elasticities
         largest = rate * self._most_sticker_prone * (1 + p.free_pack_gateway) * float(deterrence.max())
-        near, draw = uniforms_below(len(self), _above(largest), self._rng)
-        active = self.active_today[near]
-        buyers, draw = near.compress(active), draw.compress(active)
+        near = np.flatnonzero(draw < _above(largest))
+        buyers = active[near]
         chance = np.float32(rate) * self.sticker_propensity[buyers]
         chance *= 1 + np.float32(p.free_pack_gateway) * self.free_stickers[buyers]
         if price_ratio != 1:
             chance *= np.float32(price_ratio) ** (
                 -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[buyers]
             )
-        return int(np.count_nonzero(draw < chance))
+        return int(np.count_nonzero(draw[near] < chance))
 
     # --- the day's columns -----------------------------------------------------------------
     def columns(self, outcome: DayOutcome) -> dict[str, float]:

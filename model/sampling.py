@@ -48,17 +48,6 @@ def coin_flips(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
     return heads[:heads.searchsorted(n)]
 
 
-def uniforms_below(n: int, bound: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Which of ``n`` uniform draws fall below ``bound``, and their values (float32), at a cost
-    in those few, not in ``n``: the positions are coin flips at ``bound`` (``coin_flips``) and
-    each value is uniform below it. That is the law of drawing all ``n`` and keeping those
-    below ``bound``, so a rule that acts only on a draw below a chance of at most ``bound``
-    needs no other draw."""
-    bound = min(max(bound, 0.0), 1.0)
-    ids = coin_flips(n, bound, rng)
-    return ids, rng.random(len(ids), dtype=np.float32) * np.float32(bound)
-
-
 def rank_within(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each element's rank (0, 1, ...) among the elements of its group, in random order:
     ``rank_within(g, rng) < room[g]`` keeps a random ``room`` of each group. Only groups of

@@ -39,7 +39,6 @@ from agents.users import (
 )
 from model.exposure import Exposure
 from model.params import resolve
-from model.sampling import uniforms_below
 
 P = SimpleNamespace(**resolve())
 """The default parameters, for the responses tested alone."""
@@ -508,50 +507,14 @@ def everyone_in_bandwagons(users) -> tuple[np.ndarray, list[np.ndarray]]:
     return ids, [users.recent_install_share(rival, ids) >= users.adoption_threshold for rival in RIVALS]
 
 
-def fixed_draws(monkeypatch, draws: np.ndarray) -> None:
-    """The users' draws below a bound (``uniforms_below``) are taken from ``draws``, one per
-    user, so that a filtered rule can be compared with the rule applied to everyone on the
-    same draws."""
-
-    def below(n, bound, rng):
-        assert n == len(draws)
-        ids = np.flatnonzero(draws < bound)
-        return ids, draws[ids]
-
-    monkeypatch.setattr("agents.users.uniforms_below", below)
-
-
-def test_uniforms_below_a_bound_have_the_law_of_all_draws_kept_below_it():
-    """Positions: each of n draws falls below the bound w.p. the bound (a binomial count,
-    no position favoured); values: uniform below the bound. Fixed seed; the tolerances are
-    the binomial's and Kolmogorov–Smirnov's at the 1e-3 level."""
-    rng = np.random.default_rng(11)
-    n, bound = 200_000, 0.03
-    ids, draws = uniforms_below(n, bound, rng)
-    assert ids.dtype.kind == "i" and draws.dtype == np.float32
-    assert np.all(np.diff(ids) > 0) and ids[0] >= 0 and ids[-1] < n
-    assert stats.binomtest(len(ids), n, bound).pvalue > 1e-3
-    assert stats.kstest(ids, stats.randint(0, n).cdf).pvalue > 1e-3
-    assert np.all((draws >= 0) & (draws < bound))
-    assert stats.kstest(draws, stats.uniform(0, bound).cdf).pvalue > 1e-3
-    assert len(uniforms_below(n, 1.5, rng)[0]) == n  # every draw is below a bound of 1 or more
-    assert len(uniforms_below(n, 0.0, rng)[0]) == 0
-
-
 @pytest.mark.parametrize("seed", range(3))
-def test_deciding_only_for_users_below_the_bound_equals_deciding_for_everyone(seed, monkeypatch):
+def test_deciding_only_for_users_below_the_bound_equals_deciding_for_everyone(seed):
     """``decide`` evaluates the chances only of the users ``_may_move`` admits; a twin world
-    that evaluates everyone, on the same draws, ends the day identical."""
+    that evaluates everyone ends the day identical."""
     filtered, everyone = busy_world(seed), busy_world(seed)
     users = everyone.population.users
-    draws = np.random.default_rng(seed).random(len(users), dtype=np.float32)
-    fixed_draws(monkeypatch, draws)
 
-    def everyone_may_move(p):
-        ids, in_bandwagon = everyone_in_bandwagons(users)
-        return ids, draws, in_bandwagon
-
-    users._may_move = everyone_may_move
+    users._may_move = lambda u, p: everyone_in_bandwagons(users)
     outcomes = [DayOutcome(), DayOutcome()]
     for w, outcome in zip((filtered, everyone), outcomes, strict=True):
         w.population.users.decide(outcome)
@@ -587,7 +550,7 @@ DRIVERS = {
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
-def test_every_user_whose_draw_is_below_her_chance_is_evaluated(driver, monkeypatch):
+def test_every_user_whose_draw_is_below_her_chance_is_evaluated(driver):
     """With one driver on, the bound ``_may_move`` uses equals the largest chance: a draw
     just below any user's chance is admitted, and her bandwagons are read right."""
     w = UserWorld(rng=8, n_users=3000, baseline_churn_per_year=1.0, multihoming_rate=0.05)
@@ -603,11 +566,9 @@ def test_every_user_whose_draw_is_below_her_chance_is_evaluated(driver, monkeypa
     chance = exact_chance(users, w.p)
     can = chance > 0
     u = np.where(can, np.nextafter(chance, np.float32(0)), np.float32(1))
-    fixed_draws(monkeypatch, u)
-    who, draws, in_bandwagon = users._may_move(w.p)
+    who, in_bandwagon = users._may_move(u, w.p)
     assert can.sum() > 10
     np.testing.assert_array_equal(who, np.flatnonzero(can))
-    np.testing.assert_array_equal(draws, u[who])
     for rival, flags in zip(RIVALS, in_bandwagon, strict=True):
         exact = users.recent_install_share(rival, who) >= users.adoption_threshold[who]
         np.testing.assert_array_equal(flags, exact)
@@ -618,9 +579,8 @@ def test_a_calm_day_evaluates_few_users():
     for _ in range(30):
         w.step()
     users = w.population.users
-    who, draws, _ = users._may_move(w.p)
+    who, _ = users._may_move(users._uniforms(), w.p)
     assert 0 < len(who) < 0.15 * len(users)
-    assert len(draws) == len(who)
 
 
 def settled_world(seed: int) -> UserWorld:
@@ -635,7 +595,7 @@ def settled_world(seed: int) -> UserWorld:
     return w
 
 
-def test_opt_in_changes_for_everyone_whose_draw_is_just_below_her_chance(monkeypatch):
+def test_opt_in_changes_for_everyone_whose_draw_is_just_below_her_chance():
     """``_settle_promo_optin`` evaluates only users who can change; with each user's draw
     just below her chance of withdrawing or of opting in, every one of them changes."""
     w = settled_world(3)
@@ -650,14 +610,13 @@ def test_opt_in_changes_for_everyone_whose_draw_is_just_below_her_chance(monkeyp
     draw = np.nextafter(chance, np.float32(0))
     expected = promo_optin_after(before, exposure.promo_messages > 0, users.active_today, users.annoyance,
                                  unworried, draw, p)
-    fixed_draws(monkeypatch, draw)
-    users._settle_promo_optin(exposure, p)
+    users._settle_promo_optin(exposure, draw, p)
     np.testing.assert_array_equal(users.promo_optin, expected)
     assert np.count_nonzero(before & ~expected) > 100  # withdrawn after a message
     assert np.count_nonzero(~before & expected) > 100  # opted in
 
 
-def test_payments_are_linked_by_everyone_whose_draw_is_just_below_her_chance(monkeypatch):
+def test_payments_are_linked_by_everyone_whose_draw_is_just_below_her_chance():
     w = settled_world(4)
     users, p = w.population.users, w.p
     users.payment_propensity.fill(users.payment_propensity.max())
@@ -669,15 +628,13 @@ def test_payments_are_linked_by_everyone_whose_draw_is_just_below_her_chance(mon
     draw = np.nextafter(chance, np.float32(0))
     eligible = np.flatnonzero(users.active_today & ~users.payments_linked & (chance > 0))
     assert len(eligible) > 100
-    fixed_draws(monkeypatch, draw)
-    np.testing.assert_array_equal(users._payment_adopters(p), eligible)
+    np.testing.assert_array_equal(users._payment_adopters(draw, p), eligible)
 
 
 @pytest.mark.parametrize("price_ratio", [0.5, 1.0, 2.0])
-def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_ratio, monkeypatch):
+def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_ratio):
     """``buy_stickers`` evaluates only the draws below the largest chance; with every user's
-    propensity at the largest, the count equals the rule applied to every active user on
-    the same draws."""
+    propensity at the largest, the count equals the rule applied to everyone."""
     w = settled_world(5)
     users, p = w.population.users, w.p
     users.sticker_propensity.fill(users.sticker_propensity.max())
@@ -685,8 +642,8 @@ def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_rati
     sensitive = users.price_sensitivity.argmax() if price_ratio < 1 else users.price_sensitivity.argmin()
     users.price_sensitivity.fill(users.price_sensitivity[sensitive])
     active = np.flatnonzero(users.active_today)
-    draws = np.random.default_rng(5).random(len(users), dtype=np.float32)
-    draw = draws[active]
+    state = users._rng.bit_generator.state
+    draw = users._rng.random(len(active), dtype=np.float32)
 
     def chance(rate):
         chance = np.float32(rate) * users.sticker_propensity[active]
@@ -695,5 +652,5 @@ def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_rati
         return chance * np.float32(price_ratio) ** deterred
 
     rate = 0.2 / float(chance(1.0).max())  # the largest chance 0.2
-    fixed_draws(monkeypatch, draws)
+    users._rng.bit_generator.state = state
     assert users.buy_stickers(rate, price_ratio) == np.count_nonzero(draw < chance(rate)) > 100
