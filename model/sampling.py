@@ -106,8 +106,9 @@ def sorted_union(ids: np.ndarray, more: np.ndarray) -> np.ndarray:
 def sorted_difference(ids: np.ndarray, gone: np.ndarray) -> np.ndarray:
     """``ids`` (sorted, distinct) without the ``gone``, order kept: a binary search for each
     of the few gone, not for each of the many ids."""
-    at = np.minimum(np.searchsorted(ids, gone), max(len(ids) - 1, 0))
+    if len(ids) == 0:
+        return ids
+    at = np.minimum(np.searchsorted(ids, gone), len(ids) - 1)
     keep = np.ones(len(ids), dtype=bool)
-    if len(ids):
-        keep[at[ids[at] == gone]] = False
+    keep[at[ids[at] == gone]] = False
     return ids.compress(keep)
