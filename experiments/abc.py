@@ -36,7 +36,6 @@ refits the scales from them on resume, exactly as the uninterrupted run did.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import logging
@@ -57,7 +56,7 @@ import tomli_w
 
 from experiments.abc_config import AbcConfig, AbcSettings, AbcTarget
 from experiments.checks import SpecError
-from experiments.provenance import git_commit, model_hash
+from experiments.provenance import stamp
 from model.params import resolve
 
 DEFAULT_OUT = Path("results/calibration/abc")
@@ -307,13 +306,11 @@ def _canonical(data: Any) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def _write_run_file(config: AbcConfig, out: Path, backend: str, workers: int | None) -> None:
+def _write_run_file(config: AbcConfig, out: Path, made_by: dict, backend: str, workers: int | None) -> None:
     _write_atomic(out / RUN_FILE, tomli_w.dumps({
         "identity": json.loads(_canonical(config.identity())),
         "config": str(config.path),
-        "started": {"date": datetime.date.today(), "model_hash": model_hash(),
-                    "git_commit": git_commit() or "unknown", "backend": backend,
-                    "workers": workers or os.cpu_count() or 1},
+        "started": {**made_by, "backend": backend, "workers": workers or os.cpu_count() or 1},
     }).encode())
 
 
@@ -326,6 +323,8 @@ class AbcRun:
     generations: int
     simulations: int
     elapsed_s: float
+    made_by: dict
+    """``provenance.stamp`` at this call's start, before it wrote to the history."""
 
 
 def run_abc(config: AbcConfig, out: Path, *, workers: int | None = None, backend: str = "local",
@@ -336,7 +335,7 @@ def run_abc(config: AbcConfig, out: Path, *, workers: int | None = None, backend
     resume = check_history(config, out)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
-        _write_run_file(config, out, backend, workers)
+        _write_run_file(config, out, stamp(), backend, workers)
     s = config.settings
     simulator = Simulator(config.targets, config.fixed, s.users, s.days, s.replicates)
     if resume:
@@ -362,7 +361,7 @@ def run_smc(model: Callable[[Mapping[str, float]], dict[str, float]], prior, obs
     db_path = out / HISTORY
     db = f"sqlite:///{db_path.absolute()}"
     samples_dir = out / SAMPLES_DIR
-    started = time.perf_counter()
+    started, made_by = time.perf_counter(), stamp()
     resume = db_path.exists() and _has_run(db)
     done = pyabc.History(db).max_t + 1 if resume else 0
     count = workers or os.cpu_count() or 1
@@ -380,7 +379,8 @@ def run_smc(model: Callable[[Mapping[str, float]], dict[str, float]], prior, obs
                               max_total_nr_simulations=settings.max_simulations)
     generations = history.max_t + 1
     log(f"{generations} generations, {history.total_nr_simulations} simulations; history in {db_path}")
-    return AbcRun(history, done, generations, history.total_nr_simulations, time.perf_counter() - started)
+    return AbcRun(history, done, generations, history.total_nr_simulations, time.perf_counter() - started,
+                  made_by)
 
 
 def _has_run(db: str) -> bool:

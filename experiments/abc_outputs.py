@@ -17,7 +17,6 @@ flatter the fit. ``--check`` repeats those runs from ``posterior.parquet`` and c
 
 from __future__ import annotations
 
-import datetime
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ from scipy.stats import sem
 from experiments.abc import PP_KEY, SCALE_KEY, check_history, final_particles, run_statistics, weighted_draws
 from experiments.abc_config import AbcConfig
 from experiments.checks import SpecError
-from experiments.provenance import git_commit, model_hash
 
 POSTERIOR = "posterior.parquet"
 PP_TABLE = "pp.csv"
@@ -269,8 +267,7 @@ def write_outputs(config: AbcConfig, out: Path, run, *, workers=None, backend="l
         "result": {"generations": run.generations, "simulations": run.simulations,
                    "elapsed_s_this_call": round(run.elapsed_s, 1),
                    "generations_before_this_call": run.resumed_from},
-        "provenance": {"date": datetime.date.today(), "model_hash": model_hash(),
-                       "git_commit": git_commit() or "unknown", "config": str(config.path)}}))
+        "provenance": {**run.made_by, "config": str(config.path)}}))
     paths.append(out / "result.toml")
     return paths
 

@@ -27,7 +27,6 @@ reproduces it once they are committed.
 
 from __future__ import annotations
 
-import datetime
 import time
 import tomllib
 from collections.abc import Callable, Mapping
@@ -51,7 +50,7 @@ from experiments.checks import (
     table_array,
     typed_value,
 )
-from experiments.provenance import git_commit, model_hash
+from experiments.provenance import stamp
 from experiments.runner import execute_runs, simulate
 from experiments.runs import RunTask, plan_runs
 from experiments.spec import parse_spec
@@ -410,6 +409,8 @@ class Result:
     distance: float
     settings: Settings
     elapsed_s: float
+    made_by: dict
+    """``provenance.stamp`` when the run started, before anything was written."""
     trace: pd.DataFrame | None = None
     """The optimiser's evaluations; None for ``--check``."""
     best_distance: float | None = None
@@ -424,13 +425,13 @@ class _BudgetSpent(Exception):
 def calibrate(calibration: Calibration, settings: Settings, max_evals: int, log=print) -> Result:
     """Fit the parameters with Nelder-Mead, then run every target at the rounded best values."""
     check_settings(settings, calibration, max_evals)
-    started = time.perf_counter()
+    started, made_by = time.perf_counter(), stamp()
     trace = _search(calibration, settings, max_evals, log)
     best = trace.loc[trace["distance"].idxmin()]
     values = {p.name: float(f"{best[p.name]:.{SIGNIFICANT_DIGITS}g}") for p in calibration.parameters}
     log(f"best of {len(trace)} evaluations: distance {best['distance']:.4g}; running every "
         "target at the rounded values")
-    result = _table_at(calibration, values, settings, started)
+    result = _table_at(calibration, values, settings, started, made_by)
     result.trace, result.best_distance = trace, float(best["distance"])
     return result
 
@@ -438,14 +439,15 @@ def calibrate(calibration: Calibration, settings: Settings, max_evals: int, log=
 def check(calibration: Calibration, settings: Settings) -> Result:
     """Every target at the schema's defaults: no search."""
     check_settings(settings, calibration)
-    return _table_at(calibration, calibration.defaults(), settings, time.perf_counter())
+    return _table_at(calibration, calibration.defaults(), settings, time.perf_counter(), stamp())
 
 
 def _table_at(calibration: Calibration, values: dict[str, float], settings: Settings,
-              started: float) -> Result:
+              started: float, made_by: dict) -> Result:
     model = evaluate(calibration, values, settings, {t.measure for t in calibration.targets})
     return Result(values, fit_table(model, calibration.targets),
-                  distance(model, calibration.fitted_targets), settings, time.perf_counter() - started)
+                  distance(model, calibration.fitted_targets), settings, time.perf_counter() - started,
+                  made_by)
 
 
 def _search(calibration: Calibration, settings: Settings, max_evals: int, log) -> pd.DataFrame:
@@ -521,7 +523,6 @@ def write_results(out: Path, result: Result, calibration: Calibration, max_evals
                 "evaluations": len(result.trace), "elapsed_s": round(result.elapsed_s, 1)},
         "settings": {"users": s.users, "days": s.days, "replicates": s.replicates, "seed": s.seed,
                      "max_evals": max_evals, "config": str(calibration.path)},
-        "provenance": {"date": datetime.date.today(), "model_hash": model_hash(),
-                       "git_commit": git_commit() or "unknown"},
+        "provenance": result.made_by,
     }))
     return paths

@@ -6,6 +6,7 @@ by different model code are never mixed in one folder, whether or not the code i
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import platform
 import subprocess
@@ -35,6 +36,13 @@ def git_commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("-dirty" if dirty.strip() else "")
+
+
+def stamp() -> dict[str, object]:
+    """The date and the code a computation starts from. Read before it writes anything: its
+    own outputs, when tracked (``results/``), would otherwise mark the checkout dirty."""
+    return {"date": datetime.date.today(), "model_hash": model_hash(),
+            "git_commit": git_commit() or "unknown"}
 
 
 def provenance() -> dict[str, object]:

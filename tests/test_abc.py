@@ -233,14 +233,19 @@ def test_bad_input_exits_2_naming_the_field(tmp_path, capsys, where, change, fie
     assert not out.exists()
 
 
-def test_calibrate_abc_writes_every_output_and_check_reproduces_it(tmp_path, capsys):
+def test_calibrate_abc_writes_every_output_and_check_reproduces_it(tmp_path, capsys, monkeypatch):
     path, out = tiny_config(tmp_path), tmp_path / "out"
+    # the commit reads dirty once the history exists (as results/calibration/abc's tracked one does)
+    monkeypatch.setattr("experiments.provenance.git_commit",
+                        lambda: "c0ffee-dirty" if (out / "abc.db").exists() else "c0ffee")
     args = ["calibrate", "--method", "abc", "--config", str(path), "--out", str(out), "--workers", "1"]
     assert main(args) == 0
     for name in ("abc.db", "run.toml", "posterior.parquet", "credible_intervals.csv", "generations.csv",
                  "generations.png", "marginals.png", "pp.csv", "pp.png", "pp_draws.parquet", "scale.csv",
                  "result.toml"):
         assert (out / name).is_file(), name
+    for name, table in (("run.toml", "started"), ("result.toml", "provenance")):  # read before writing
+        assert tomllib.loads((out / name).read_text())[table]["git_commit"] == "c0ffee", name
     table = pd.read_csv(out / "pp.csv")
     assert len(table) == len(load_config(path).targets)
     assert set(table["inside"]) <= {"yes", "no"}

@@ -52,8 +52,11 @@ def test_table_has_one_row_per_target_and_says_pass_or_miss():
     assert list(missed["error"]) == pytest.approx([misses[t.measure] - t.value for t in targets])
 
 
-def test_calibrate_writes_the_table_the_trace_and_the_values_within_its_budget(tmp_path, capsys):
+def test_calibrate_writes_the_table_the_trace_and_the_values_within_its_budget(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
+    # the commit reads dirty once outputs exist (as results/calibration's tracked files do)
+    monkeypatch.setattr("experiments.provenance.git_commit",
+                        lambda: "c0ffee-dirty" if (out / "fit.csv").exists() else "c0ffee")
     assert main(["calibrate", *FAST, "--max-evals", "5", "--out", str(out),
                  "--config", str(write_config(tmp_path))]) == 0
     trace = pd.read_csv(out / "trace.csv")
@@ -66,6 +69,7 @@ def test_calibrate_writes_the_table_the_trace_and_the_values_within_its_budget(t
     best = trace.loc[trace["distance"].idxmin()]
     assert calibrated["parameters"] == {n: float(f"{best[n]:.3g}") for n in names}
     assert calibrated["settings"]["users"] == 2000 and calibrated["fit"]["evaluations"] == len(trace)
+    assert calibrated["provenance"]["git_commit"] == "c0ffee"  # read before anything was written
     assert list(table.columns) == COLUMNS and len(table) == len(load_calibration().targets)
     assert "defaults to set in model/params.py" in capsys.readouterr().out
 
