@@ -450,8 +450,9 @@ class UserPopulation(mesa.Agent):
             outcome.opted_out = len(opt)
 
         opt_in_draw, link_draw = self._uniforms(), self._uniforms()
-        self._settle_promo_optin(exposure, opt_in_draw, p)
-        self.link_payments(self._payment_adopters(link_draw, p))
+        most_unworried = self._most_unworried()  # concern is settled for the day
+        self._settle_promo_optin(exposure, opt_in_draw, most_unworried, p)
+        self.link_payments(self._payment_adopters(link_draw, most_unworried, p))
         return blocks
 
     def _feel(self, block: slice, exposure: Exposure, expected: str, peer_concern: np.ndarray) -> None:
@@ -469,13 +470,13 @@ class UserPopulation(mesa.Agent):
         self.concern[block] = concern_after(self.concern[block], self.privacy_sensitivity[block], pressure,
                                             self.attention.level, contacts_concern, privacy_switchers, p)
 
-    def _settle_promo_optin(self, exposure: Exposure, draw: np.ndarray, p) -> None:
+    def _settle_promo_optin(self, exposure: Exposure, draw: np.ndarray, most_unworried: float, p) -> None:
         """Promotional opt-in changes (``promo_optin_after``, one uniform ``draw`` per user),
         evaluated only where one can happen: for users who got a promotional message today and
         drew below the largest chance of withdrawing, and for users who drew below the largest
         chance of opting in."""
         withdraw_most = p.promo_optout_rate * float(self.annoyance.max(initial=0))
-        may_change = draw < _above(p.promo_optin_rate * self._most_unworried())
+        may_change = draw < _above(p.promo_optin_rate * most_unworried)
         may_change |= (exposure.promo_messages > 0) & (draw < _above(withdraw_most))
         who = np.flatnonzero(may_change)
         unworried = 1 - np.minimum(self.concern[who], 1)
@@ -488,12 +489,12 @@ class UserPopulation(mesa.Agent):
         opt-in and payment adoption)."""
         return 1 - min(float(self.concern.min()), 1)
 
-    def _payment_adopters(self, draw: np.ndarray, p) -> np.ndarray:
+    def _payment_adopters(self, draw: np.ndarray, most_unworried: float, p) -> np.ndarray:
         """Today's active users who link a bank account (``payment_adoption_chance``, one
         uniform ``draw`` per user): concern holds adoption back, the share of contacts who pay
         raises it. Evaluated only for users who drew below the largest chance anyone has."""
         room = self.model.payment_rails.room
-        largest = (p.payment_adoption_rate * self._most_payment_prone * self._most_unworried()
+        largest = (p.payment_adoption_rate * self._most_payment_prone * most_unworried
                    * float(room.max()) * (1 + p.payment_peer_weight))
         who = np.flatnonzero(draw < _above(largest))
         who = who[self.active_today[who] & ~self.payments_linked[who]]

@@ -610,7 +610,7 @@ def test_opt_in_changes_for_everyone_whose_draw_is_just_below_her_chance():
     draw = np.nextafter(chance, np.float32(0))
     expected = promo_optin_after(before, exposure.promo_messages > 0, users.active_today, users.annoyance,
                                  unworried, draw, p)
-    users._settle_promo_optin(exposure, draw, p)
+    users._settle_promo_optin(exposure, draw, users._most_unworried(), p)
     np.testing.assert_array_equal(users.promo_optin, expected)
     assert np.count_nonzero(before & ~expected) > 100  # withdrawn after a message
     assert np.count_nonzero(~before & expected) > 100  # opted in
@@ -628,7 +628,7 @@ def test_payments_are_linked_by_everyone_whose_draw_is_just_below_her_chance():
     draw = np.nextafter(chance, np.float32(0))
     eligible = np.flatnonzero(users.active_today & ~users.payments_linked & (chance > 0))
     assert len(eligible) > 100
-    np.testing.assert_array_equal(users._payment_adopters(draw, p), eligible)
+    np.testing.assert_array_equal(users._payment_adopters(draw, users._most_unworried(), p), eligible)
 
 
 @pytest.mark.parametrize("price_ratio", [0.5, 1.0, 2.0])
