@@ -1,10 +1,12 @@
 """``wasim bench``: speed and memory of the full model (every agent type and mechanism on,
 baseline parameters), in this process. ``peak_rss_mb`` is the process's peak resident
 memory; ``bytes_per_user`` counts the users' arrays and the graph; ``setup_s`` includes the
-burn-in, whose own cost is ``burn_in_s``. With ``--reference``, the users' rules alone are
-also timed vectorised and per agent (``agents.docking``). With ``--sweep``, the experiment
-engine itself is timed instead (``sweep``). With ``--calm``, the calm world's stationarity
-is measured instead (``calm``)."""
+burn-in, whose own cost is ``burn_in_s``. ``cpu_ms_per_day`` is the CPU time of all the
+process's threads a day (the day's work, whatever the cores), and ``cores_used`` that over
+the wall time (how much of it the model's threads run in parallel). With ``--reference``,
+the users' rules alone are also timed vectorised and per agent (``agents.docking``). With
+``--sweep``, the experiment engine itself is timed instead (``sweep``). With ``--calm``, the
+calm world's stationarity is measured instead (``calm``)."""
 
 from __future__ import annotations
 
@@ -37,10 +39,10 @@ def bench(users: int, days: int, seed: int = 0) -> dict[str, float]:
     model = WhatsAppMarket(rng=np.random.SeedSequence(seed), n_users=users, shopping_section=True,
                            virtual_goods=True, media_shock_day=max(days // 2, 1))
     setup_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(days):
         model.step()
-    step_s = time.perf_counter() - started
+    step_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     peak = _peak_rss_mb()
     return {
         "users": users,
@@ -51,6 +53,8 @@ def bench(users: int, days: int, seed: int = 0) -> dict[str, float]:
         "step_s": round(step_s, 4),
         "ms_per_day": round(1000 * step_s / days, 2),
         "user_days_per_s": round(users * days / step_s),
+        "cpu_ms_per_day": round(1000 * cpu_s / days, 2),
+        "cores_used": round(cpu_s / step_s, 2),
         "peak_rss_mb": round(peak, 1),
         "rss_growth_mb": round(_rss_mb() - before, 1),
         "bytes_per_user": round(population_bytes(model) / len(model.users)),

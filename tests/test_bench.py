@@ -4,6 +4,7 @@ here: a test cannot tell a slow machine from a slow model."""
 
 import json
 import math
+import os
 
 import pytest
 
@@ -12,8 +13,8 @@ from experiments.cli import main
 from model.params import PARAMS
 
 MODEL = {"users": int, "days": int, "setup_s": float, "burn_in_days": int, "burn_in_s": float,
-         "step_s": float, "ms_per_day": float, "user_days_per_s": int, "peak_rss_mb": float,
-         "rss_growth_mb": float, "bytes_per_user": int}
+         "step_s": float, "ms_per_day": float, "user_days_per_s": int, "cpu_ms_per_day": float,
+         "cores_used": float, "peak_rss_mb": float, "rss_growth_mb": float, "bytes_per_user": int}
 """Each field of the model's benchmark and its type; the unit is in the name (s, ms, MB,
 bytes, user-days per second)."""
 REFERENCE = {"reference_days": int, "reference_user_days_per_s": int, "users_only_user_days_per_s": int,
@@ -40,8 +41,9 @@ def test_bench_reports_speed_and_memory_as_json(capsys):
     figures = bench_json(capsys, "--users", "2000", "--days", "3")
     check_fields(figures, MODEL)
     assert (figures["users"], figures["days"]) == (2000, 3)
-    for name in ("setup_s", "burn_in_s", "step_s", "peak_rss_mb", "bytes_per_user"):
+    for name in ("setup_s", "burn_in_s", "step_s", "cpu_ms_per_day", "peak_rss_mb", "bytes_per_user"):
         assert figures[name] > 0, name
+    assert 0 < figures["cores_used"] <= os.cpu_count() + 0.05  # CPU time over wall time
     assert figures["burn_in_s"] < figures["setup_s"]  # the set-up includes the burn-in
 
 
