@@ -42,7 +42,6 @@ import logging
 import os
 import pickle
 import random
-import signal
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -54,6 +53,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from experiments import pool_worker
 from experiments.abc_config import AbcConfig, AbcSettings, AbcTarget
 from experiments.checks import SpecError
 from experiments.provenance import stamp
@@ -256,27 +256,11 @@ def mapper(backend: str, workers: int | None, scheduler: str | None) -> Iterator
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker)
+                               initializer=pool_worker.start)
     try:
         yield lambda func, payload, seeds: list(pool.map(func, [payload] * len(seeds), seeds))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _init_worker() -> None:
-    """Workers leave Ctrl-C to the main process, die with it (Linux: a SIGKILLed calibration
-    leaves no worker simulating on), and run the model's blocks serially (the pool already
-    uses every core)."""
-    from model.blocks import run_blocks_serially
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the worker ends at its next task instead
-        pass
-    run_blocks_serially()
 
 
 # --- the run ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
+from experiments import pool_worker
 from experiments.checks import SpecError
 from experiments.faults import describe as describe_fault
 from experiments.faults import is_environment_fault
@@ -39,7 +40,6 @@ from experiments.provenance import model_hash
 from experiments.runs import RunTask, next_round, plan_runs
 from experiments.spec import ExperimentSpec
 from experiments.storage import ResultFolder
-from model.blocks import run_blocks_serially
 from model.market import WhatsAppMarket
 
 BACKENDS = ("local", "dask")
@@ -311,11 +311,10 @@ def _started_ignoring_ctrl_c() -> Iterator[None]:
 def _init_local_worker(stop) -> None:
     """Pool workers leave Ctrl-C to the main process, which sets ``stop`` instead: their runs
     (and a queued one) end cleanly at their next day, so the pool shuts down within a day's
-    time and with no traceback from each worker."""
+    time and with no traceback from each worker (``pool_worker``)."""
     global _stop
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pool_worker.start()
     _stop = stop
-    run_blocks_serially()  # the pool's workers already use every core
 
 
 def _execute_dask(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int,

@@ -17,11 +17,12 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 import pytest
 from conftest import write_spec
 
-from experiments import runner
+from experiments import pool_worker, runner
 from experiments.cli import main
 from experiments.storage import ResultFolder
 
@@ -191,3 +192,42 @@ def test_a_killed_worker_stops_the_sweep_with_one_line_and_the_rerun_finishes(tm
     check_folder_left(out, done)
     release.touch()
     rerun_finishes(tmp_path, out, capsys, done_before=done)
+
+
+def test_a_killed_main_process_leaves_no_worker_behind_and_the_rerun_finishes(tmp_path, capsys):
+    """``kill -9`` of ``wasim run`` itself: its pool's workers end within seconds
+    (``pool_worker``). Held after a run (``runner.HOLD_ENV``), they would otherwise wait for
+    ever, as would any worker waiting on its task queue."""
+    out, release = tmp_path / "out", tmp_path / "release"
+    command = [*WASIM, "run", spec_path(tmp_path), "--out", str(out), "--workers", "2"]
+    main_process = subprocess.Popen(command, env={**os.environ, runner.HOLD_ENV: str(release)},
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started, workers = psutil.Process(main_process.pid), []
+    try:
+        deadline = time.monotonic() + 300
+        while not list((out / "runs").glob("*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = started.children()
+        assert len(workers) >= 2  # the pool's two workers (and multiprocessing's resource tracker)
+        main_process.kill()
+        main_process.wait()
+        deadline = time.monotonic() + 10 * pool_worker.PARENT_CHECK_S + 5
+        while not all(map(ended, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [w.pid for w in workers if not ended(w)] == []
+    finally:
+        release.touch()
+        for process in workers if main_process.poll() is not None else started.children():
+            if not ended(process):
+                process.kill()
+    done = len(list((out / "runs").glob("*.parquet")))
+    assert 1 <= done <= 2
+    rerun_finishes(tmp_path, out, capsys, done_before=done)
+
+
+def ended(process: psutil.Process) -> bool:
+    """Gone, or a zombie that nobody has reaped yet (it runs nothing)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
