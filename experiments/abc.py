@@ -316,10 +316,10 @@ def run_abc(config: AbcConfig, out: Path, *, workers: int | None = None, backend
     """Run, or continue, the calibration of ``config`` into ``out``. ``stop_after``: end after
     that many generations in all (tests stop a calibration half-way with it)."""
     _check_backend(backend, workers, scheduler)
-    resume = check_history(config, out)
+    resume, made_by = check_history(config, out), stamp()
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
-        _write_run_file(config, out, stamp(), backend, workers)
+        _write_run_file(config, out, made_by, backend, workers)
     s = config.settings
     simulator = Simulator(config.targets, config.fixed, s.users, s.days, s.replicates)
     if resume:
@@ -327,15 +327,17 @@ def run_abc(config: AbcConfig, out: Path, *, workers: int | None = None, backend
     else:
         log(f"calibrating {len(config.priors)} parameters on {len(config.targets)} targets into {out}")
     return run_smc(simulator, priors(config), observed(config), out, s, workers=workers, backend=backend,
-                   scheduler=scheduler, log=log, stop_after=stop_after)
+                   scheduler=scheduler, log=log, stop_after=stop_after, made_by=made_by)
 
 
 def run_smc(model: Callable[[Mapping[str, float]], dict[str, float]], prior, observed_stats: dict[str, float],
             out: Path, settings: AbcSettings, *, workers: int | None = None, backend: str = "local",
-            scheduler: str | None = None, log=print, stop_after: int | None = None) -> AbcRun:
+            scheduler: str | None = None, log=print, stop_after: int | None = None,
+            made_by: dict | None = None) -> AbcRun:
     """pyabc's ABC-SMC of ``model`` (parameters -> statistics) under ``prior``, its history in
     ``out/abc.db``: started, or continued when the history holds generations. Uses the
-    population size, generations, simulation budget and seed of ``settings``."""
+    population size, generations, simulation budget and seed of ``settings``. ``made_by``: the
+    caller's ``provenance.stamp``, read before it wrote anything (default: read now)."""
     import time
 
     import pyabc
@@ -345,7 +347,7 @@ def run_smc(model: Callable[[Mapping[str, float]], dict[str, float]], prior, obs
     db_path = out / HISTORY
     db = f"sqlite:///{db_path.absolute()}"
     samples_dir = out / SAMPLES_DIR
-    started, made_by = time.perf_counter(), stamp()
+    started, made_by = time.perf_counter(), made_by or stamp()
     resume = db_path.exists() and _has_run(db)
     done = pyabc.History(db).max_t + 1 if resume else 0
     count = workers or os.cpu_count() or 1

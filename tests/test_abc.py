@@ -235,9 +235,9 @@ def test_bad_input_exits_2_naming_the_field(tmp_path, capsys, where, change, fie
 
 def test_calibrate_abc_writes_every_output_and_check_reproduces_it(tmp_path, capsys, monkeypatch):
     path, out = tiny_config(tmp_path), tmp_path / "out"
-    # the commit reads dirty once the history exists (as results/calibration/abc's tracked one does)
+    # the commit reads dirty once the run file exists (as results/calibration/abc's tracked one does)
     monkeypatch.setattr("experiments.provenance.git_commit",
-                        lambda: "c0ffee-dirty" if (out / "abc.db").exists() else "c0ffee")
+                        lambda: "c0ffee-dirty" if (out / "run.toml").exists() else "c0ffee")
     args = ["calibrate", "--method", "abc", "--config", str(path), "--out", str(out), "--workers", "1"]
     assert main(args) == 0
     for name in ("abc.db", "run.toml", "posterior.parquet", "credible_intervals.csv", "generations.csv",
