@@ -56,7 +56,7 @@ import tomli_w
 from experiments import pool_worker
 from experiments.abc_config import AbcConfig, AbcSettings, AbcTarget
 from experiments.checks import SpecError
-from experiments.provenance import stamp
+from experiments.provenance import source_path, stamp
 from model.params import resolve
 
 DEFAULT_OUT = Path("results/calibration/abc")
@@ -293,7 +293,7 @@ def _canonical(data: Any) -> str:
 def _write_run_file(config: AbcConfig, out: Path, made_by: dict, backend: str, workers: int | None) -> None:
     _write_atomic(out / RUN_FILE, tomli_w.dumps({
         "identity": json.loads(_canonical(config.identity())),
-        "config": str(config.path),
+        "config": source_path(config.path),
         "started": {**made_by, "backend": backend, "workers": workers or os.cpu_count() or 1},
     }).encode())
 

@@ -29,6 +29,7 @@ from scipy.stats import sem
 from experiments.abc import PP_KEY, SCALE_KEY, check_history, final_particles, run_statistics, weighted_draws
 from experiments.abc_config import AbcConfig
 from experiments.checks import SpecError
+from experiments.provenance import source_path
 
 POSTERIOR = "posterior.parquet"
 PP_TABLE = "pp.csv"
@@ -267,7 +268,7 @@ def write_outputs(config: AbcConfig, out: Path, run, *, workers=None, backend="l
         "result": {"generations": run.generations, "simulations": run.simulations,
                    "elapsed_s_this_call": round(run.elapsed_s, 1),
                    "generations_before_this_call": run.resumed_from},
-        "provenance": {**run.made_by, "config": str(config.path)}}))
+        "provenance": {**run.made_by, "config": source_path(config.path)}}))
     paths.append(out / "result.toml")
     return paths
 

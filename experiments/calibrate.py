@@ -50,7 +50,7 @@ from experiments.checks import (
     table_array,
     typed_value,
 )
-from experiments.provenance import stamp
+from experiments.provenance import source_path, stamp
 from experiments.runner import execute_runs, simulate
 from experiments.runs import RunTask, plan_runs
 from experiments.spec import parse_spec
@@ -522,7 +522,7 @@ def write_results(out: Path, result: Result, calibration: Calibration, max_evals
                 "distance_definition": "sum over fitted targets of ((model - value) / scale)^2",
                 "evaluations": len(result.trace), "elapsed_s": round(result.elapsed_s, 1)},
         "settings": {"users": s.users, "days": s.days, "replicates": s.replicates, "seed": s.seed,
-                     "max_evals": max_evals, "config": str(calibration.path)},
+                     "max_evals": max_evals, "config": source_path(calibration.path)},
         "provenance": result.made_by,
     }))
     return paths

@@ -45,6 +45,13 @@ def stamp() -> dict[str, object]:
             "git_commit": git_commit() or "unknown"}
 
 
+def source_path(path: str | Path) -> str:
+    """``path`` as a provenance record shows it: relative to the checkout when inside it (the
+    same on every machine that clones the project), else absolute."""
+    path = Path(path).resolve()
+    return path.relative_to(_ROOT).as_posix() if path.is_relative_to(_ROOT) else str(path)
+
+
 def provenance() -> dict[str, object]:
     return {
         "wasim": metadata.version("wasim"),

@@ -12,6 +12,7 @@ import tomli_w
 
 from experiments.calibrate import CONFIG, distance, fit_table, load_calibration
 from experiments.cli import main
+from experiments.provenance import source_path
 from model.params import PARAMS
 
 FAST = ["--users", "2000", "--days", "5", "--replicates", "1", "--workers", "1"]
@@ -53,12 +54,11 @@ def test_table_has_one_row_per_target_and_says_pass_or_miss():
 
 
 def test_calibrate_writes_the_table_the_trace_and_the_values_within_its_budget(tmp_path, capsys, monkeypatch):
-    out = tmp_path / "out"
+    out, config = tmp_path / "out", write_config(tmp_path)
     # the commit reads dirty once outputs exist (as results/calibration's tracked files do)
     monkeypatch.setattr("experiments.provenance.git_commit",
                         lambda: "c0ffee-dirty" if (out / "fit.csv").exists() else "c0ffee")
-    assert main(["calibrate", *FAST, "--max-evals", "5", "--out", str(out),
-                 "--config", str(write_config(tmp_path))]) == 0
+    assert main(["calibrate", *FAST, "--max-evals", "5", "--out", str(out), "--config", str(config)]) == 0
     trace = pd.read_csv(out / "trace.csv")
     table = pd.read_csv(out / "fit.csv")
     calibrated = tomllib.loads((out / "calibrated.toml").read_text())
@@ -70,8 +70,15 @@ def test_calibrate_writes_the_table_the_trace_and_the_values_within_its_budget(t
     assert calibrated["parameters"] == {n: float(f"{best[n]:.3g}") for n in names}
     assert calibrated["settings"]["users"] == 2000 and calibrated["fit"]["evaluations"] == len(trace)
     assert calibrated["provenance"]["git_commit"] == "c0ffee"  # read before anything was written
+    assert calibrated["settings"]["config"] == str(config.resolve())  # outside the checkout: absolute
     assert list(table.columns) == COLUMNS and len(table) == len(load_calibration().targets)
     assert "defaults to set in model/params.py" in capsys.readouterr().out
+
+
+def test_provenance_shows_a_file_of_the_checkout_relative_to_it_and_another_absolute(tmp_path):
+    """Shipped configurations are recorded the same on every clone; others where they are."""
+    assert source_path(CONFIG) == "experiments/calibration/calibration.toml"
+    assert source_path(tmp_path / "mine.toml") == str((tmp_path / "mine.toml").resolve())
 
 
 def test_check_at_the_defaults_reproduces_a_fit_started_there(tmp_path, capsys):
