@@ -215,9 +215,11 @@ def test_a_killed_main_process_leaves_no_worker_behind_and_the_rerun_finishes(tm
         while not all(map(ended, workers)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [w.pid for w in workers if not ended(w)] == []
-    finally:
+    finally:  # whatever failed, nothing of the sweep outlives the test
         release.touch()
-        for process in workers if main_process.poll() is not None else started.children():
+        main_process.kill()
+        main_process.wait()
+        for process in workers:
             if not ended(process):
                 process.kill()
     done = len(list((out / "runs").glob("*.parquet")))
