@@ -11,6 +11,7 @@ everything one after another: ``run_blocks_serially``.
 from __future__ import annotations
 
 import os
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 
@@ -86,19 +87,22 @@ def blockwise(function, n: int, outputs: dict[str, np.dtype]) -> dict[str, np.nd
 
 class BlockUniforms:
     """Uniform draws for ``n`` users, each block from its own random stream (spawned from
-    ``rng``), filled in parallel."""
+    ``rng``). The next ``ahead`` arrays are drawn in advance, in the background
+    (``in_background``), while the day's other work goes on: one thread draws them in the order
+    they were asked for, so each stream gives the same numbers as when drawn on demand."""
 
-    def __init__(self, rng: np.random.Generator, n: int, blocks: int = BLOCKS):
+    def __init__(self, rng: np.random.Generator, n: int, blocks: int = BLOCKS, ahead: int = 4):
         self.n = n
         self.bounds = block_bounds(n, blocks)
         self.streams = rng.spawn(blocks)
+        self._drawn = deque(in_background(self._draw) for _ in range(ahead))
 
     def __call__(self) -> np.ndarray:
+        self._drawn.append(in_background(self._draw))
+        return self._drawn.popleft().result()
+
+    def _draw(self) -> np.ndarray:
         out = np.empty(self.n, dtype=np.float32)
-
-        def fill(k: int) -> None:
-            lo, hi = self.bounds[k]
-            self.streams[k].random(out=out[lo:hi], dtype=np.float32)
-
-        map_blocks(fill, range(len(self.streams)), self.n)
+        for stream, (lo, hi) in zip(self.streams, self.bounds, strict=True):
+            stream.random(out=out[lo:hi], dtype=np.float32)
         return out

@@ -1,6 +1,7 @@
-"""Work on both cores (``model.blocks``): the blocks' uniform draws do not depend on threads,
-the blocks cover the users once, in order, and a background operation gives what the caller
-would have computed, in a thread of its own unless the process runs serially."""
+"""Work on both cores (``model.blocks``): the blocks' uniform draws do not depend on threads
+or on being drawn ahead, the blocks cover the users once, in order, and a background
+operation gives what the caller would have computed, in a thread of its own unless the
+process runs serially."""
 
 import threading
 
@@ -28,21 +29,44 @@ def threads(monkeypatch):
     run_blocks_serially(previous)
 
 
-def test_block_uniforms_do_not_depend_on_threads(threads):
-    """The same seed gives the same draws in threads and one block after another, each
-    block from its own stream spawned from the seed."""
-    threaded = BlockUniforms(np.random.default_rng(9), 10_001)
-    draws = [threaded(), threaded()]
+def test_block_uniforms_do_not_depend_on_threads_or_on_drawing_ahead(threads):
+    """The same seed gives the same draws whether they are drawn ahead in the background
+    thread or on demand one block after another, each block from its own stream spawned
+    from the seed."""
+    ahead = BlockUniforms(np.random.default_rng(9), 10_001, ahead=3)
+    draws = [ahead() for _ in range(5)]  # more than are drawn ahead at once
     run_blocks_serially(True)
-    serial = BlockUniforms(np.random.default_rng(9), 10_001)
+    on_demand = BlockUniforms(np.random.default_rng(9), 10_001, ahead=0)
     for expected in draws:
-        np.testing.assert_array_equal(serial(), expected)
+        np.testing.assert_array_equal(on_demand(), expected)
     streams = np.random.default_rng(9).spawn(2)
     by_hand = np.concatenate([s.random(hi - lo, dtype=np.float32)
                               for s, (lo, hi) in zip(streams, block_bounds(10_001), strict=True)])
     np.testing.assert_array_equal(draws[0], by_hand)
     assert draws[0].dtype == np.float32 and draws[0].min() >= 0 and draws[0].max() < 1
     assert not np.array_equal(draws[0], draws[1])  # each call draws afresh
+
+
+def test_block_uniforms_are_drawn_in_the_background_thread(threads, monkeypatch):
+    """Draws ahead are made by the background thread, not by the caller; a process that runs
+    serially draws them itself."""
+    drawn_in: dict[int, list[str]] = {}
+    original = BlockUniforms._draw
+
+    def spy(self):
+        drawn_in.setdefault(id(self), []).append(threading.current_thread().name)
+        return original(self)
+
+    monkeypatch.setattr(BlockUniforms, "_draw", spy)
+    ahead = BlockUniforms(np.random.default_rng(2), 100, ahead=2)
+    for _ in range(3):
+        ahead()  # the third is the third draw: the first three are made
+    assert len(drawn_in[id(ahead)]) >= 3
+    assert all(name.startswith("wasim-background") for name in drawn_in[id(ahead)])
+    run_blocks_serially(True)
+    serial = BlockUniforms(np.random.default_rng(2), 100, ahead=2)
+    serial()
+    assert drawn_in[id(serial)] == [threading.current_thread().name] * 3
 
 
 def test_block_bounds_cover_every_row_once_in_order():
