@@ -402,22 +402,22 @@ class UserPopulation(mesa.Agent):
             self._active_by_region[region] = span.start + np.flatnonzero(self.active_today[span])
         return self._active_by_region[region]
 
-    def click_through(self, kind: str, viewers: np.ndarray) -> float:
+    def click_through(self, kind: str, viewers: np.ndarray, time: np.ndarray | None = None) -> float:
         """Click-through of ads of ``kind`` (``CLICK_THROUGH``) shown to ``viewers`` (ids): for
         display ads, the kind's times the viewers' mean responsiveness, weighted by their time
-        in the tab (impressions follow it)."""
-        (by_group,) = self.click_through_by_group((kind,), viewers, np.zeros(len(viewers), np.intp), 1)
+        in the tab (impressions follow it; ``time``: theirs, if the caller has read it)."""
+        (by_group,) = self.click_through_by_group((kind,), viewers, np.zeros(len(viewers), np.intp), 1, time)
         return float(by_group[0])
 
     def click_through_by_group(self, kinds: tuple[str, ...], viewers: np.ndarray, group: np.ndarray,
-                               groups: int) -> list[np.ndarray]:
+                               groups: int, time: np.ndarray | None = None) -> list[np.ndarray]:
         """``click_through`` of each kind of ``kinds`` for each of ``groups`` audiences at once:
         ``group[i]`` is viewer ``i``'s audience (an audience without viewers gets the kind's own
         click-through). The audiences' responsiveness is weighed once for all kinds."""
         bases = [click_through(kind, self.model.p) for kind in kinds]
         pull = np.ones(groups)
         if any(kind in BLINDING_KINDS for kind in kinds):
-            time = self.status_time[viewers]
+            time = self.status_time[viewers] if time is None else time
             held = np.bincount(group, weights=time * self.responsiveness[viewers], minlength=groups)
             total = np.bincount(group, weights=time, minlength=groups)
             np.divide(held, total, out=pull, where=total > 0)

@@ -178,10 +178,11 @@ class Platform:
                 continue
             span = users.region_span[r]
             visitors = span.start + np.flatnonzero(users.status_visit[span])
+            time = users.status_time[visitors]  # each visitor's relative time in the tab
             personal = users.sharing_under(self.levers.data_sharing, visitors)
-            self._sell_personalised(bidders, visitors.compress(personal))
-            self._sell_contextual(bidders, visitors.compress(~personal))
-            self._show_influencer_posts(bidders, visitors, r)
+            self._sell_personalised(bidders, visitors.compress(personal), time.compress(personal))
+            self._sell_contextual(bidders, visitors.compress(~personal), time.compress(~personal))
+            self._show_influencer_posts(bidders, visitors, time, r)
             eligible = span.start + np.flatnonzero(
                 users.active_today[span] & users.promo_optin[span]
                 & (self._week["sponsored"][span] < self.levers.sponsored_cap_per_week)
@@ -192,7 +193,7 @@ class Platform:
     def _slots_per_visit(self) -> float:
         return self.levers.ad_load * self.model.p.status_items_per_visit
 
-    def _sell_personalised(self, bidders, viewers: np.ndarray) -> None:
+    def _sell_personalised(self, bidders, viewers: np.ndarray, time: np.ndarray) -> None:
         """Interest by interest: an advertiser whose target interest matches the viewer's
         gets the personalised click-through, the others the contextual one (D1: matching
         needs account data). The matching share of what is sold is the ads' relevance, which
@@ -201,13 +202,12 @@ class Platform:
         p = self.model.p
         slots = self._slots_per_visit
         interest = users.interest[viewers]
-        time = users.status_time[viewers]
         supply = slots * np.bincount(interest, weights=time, minlength=p.n_interests)
         fill = np.zeros(p.n_interests)
         relevant = np.zeros(p.n_interests)
         # each interest's audience: targeted and untargeted click-through
         targeted, untargeted = users.click_through_by_group(("personalised", "contextual"), viewers, interest,
-                                                            p.n_interests)
+                                                            p.n_interests, time)
         # each bidder's click-through in each interest's auction, one row per interest
         matches = bidders.target == np.arange(p.n_interests)[:, None]
         ctr = np.where(matches, targeted[:, None], untargeted[:, None])
@@ -221,18 +221,16 @@ class Platform:
         self.exposure.display_ads[viewers] = seen
         self.exposure.relevant_ads[viewers] = seen * relevant[interest]
 
-    def _sell_contextual(self, bidders, viewers: np.ndarray) -> None:
+    def _sell_contextual(self, bidders, viewers: np.ndarray, time: np.ndarray) -> None:
         """One auction for the region's untargeted impressions."""
-        users = self.model.users
-        time = users.status_time[viewers]
         supply = self._slots_per_visit * float(time.sum())
-        ctr = np.full(len(bidders), users.click_through("contextual", viewers))
+        ctr = np.full(len(bidders), self.model.users.click_through("contextual", viewers, time))
         sold = float(self._auction(bidders, supply, ctr).sum())
         if supply > 0:
             self.exposure.display_ads[viewers] = self._slots_per_visit * sold / supply * time
         self.ledger.tally.impressions_contextual += sold
 
-    def _show_influencer_posts(self, bidders, visitors: np.ndarray, region: int) -> None:
+    def _show_influencer_posts(self, bidders, visitors: np.ndarray, time: np.ndarray, region: int) -> None:
         """Brands' sponsored posts by creators in Channels (G1): the creators are paid, not
         the platform (assumption: its only reported take from Channels is on subscriptions,
         [particle2025channels]). The posts bought at ``influencer_cpm_usd`` (x the price index) are seen by
@@ -242,7 +240,6 @@ class Platform:
         if spend <= 0 or len(visitors) == 0:
             return
         posts = spend / (self.model.p.influencer_cpm_usd / 1000 * self.ad_price_index[region])
-        time = self.model.users.status_time[visitors]
         self.exposure.influencer_posts[visitors] += np.float32(posts / time.sum()) * time
 
     def _auction(self, bidders, supply: float, ctr: np.ndarray) -> np.ndarray:

@@ -129,6 +129,10 @@ def test_display_click_through_follows_the_viewers_responsiveness_weighted_by_th
     assert users.click_through("contextual", viewers) == pytest.approx(P.ctr_contextual * mean, rel=1e-5)
     assert users.click_through("personalised", viewers) == pytest.approx(P.ctr_personalised * mean, rel=1e-5)
     assert users.click_through("message", viewers) == P.ctr_sponsored  # sponsored messages: no blindness
+    # the viewers' time handed in by a caller who has read it weighs them the same way
+    assert users.click_through("contextual", viewers, time) == users.click_through("contextual", viewers)
+    halved = users.click_through("contextual", viewers, np.where(np.arange(50) < 25, 0.0, time))
+    assert halved == pytest.approx(P.ctr_contextual)  # only the fully responsive half's time counts
 
 
 def test_responsiveness_falls_with_ads_seen_less_for_relevant_ones_and_recovers():
