@@ -263,6 +263,8 @@ class UserPopulation(mesa.Agent):
         self._uniforms = BlockUniforms(rng, len(region))  # one per user, in parallel
         # blocks have a stream of their own: how many messages firms send moves no other draw
         (self._block_rng,) = rng.spawn(1)
+        # so have sticker sales: how many users are active moves none of the users' other draws
+        (self._sticker_rng,) = rng.spawn(1)
         self.graph = graph
         self.region = region
         n = len(region)
@@ -684,7 +686,8 @@ class UserPopulation(mesa.Agent):
     def take_free_stickers(self, rate: float) -> None:
         """Active users without one take a free sticker pack today w.p. ``rate`` (F2)."""
         candidates = np.flatnonzero(self.active_today & ~self.free_stickers)
-        self.free_stickers[candidates[self._rng.random(len(candidates), dtype=np.float32) < rate]] = True
+        takes = self._sticker_rng.random(len(candidates), dtype=np.float32) < rate
+        self.free_stickers[candidates[takes]] = True
 
     def buy_stickers(self, rate: float, price_ratio: float) -> int:
         """Sticker packs bought today by active users (F2): free packs whet the appetite
@@ -692,7 +695,7 @@ class UserPopulation(mesa.Agent):
         price / default price). Chances are evaluated only for the draws below the largest."""
         p = self.model.p
         active = np.flatnonzero(self.active_today)
-        draw = self._rng.random(len(active), dtype=np.float32)
+        draw = self._sticker_rng.random(len(active), dtype=np.float32)
         elasticities = -p.sticker_price_elasticity * self._price_sensitivity_range
         with np.errstate(divide="ignore", over="ignore"):  # free packs: no bound, every draw may buy
             deterrence = np.float64(price_ratio) ** elasticities

@@ -18,6 +18,7 @@ from agents.smb import Movers, SmallBusiness
 from agents.solution_provider import SolutionProvider
 from agents.users import DayOutcome, UserPopulation, interest_draws
 from model import metrics
+from model.blocks import in_background
 from model.events import PolicyTimeline, event_time
 from model.ledger import PLATFORM, USERS, Ledger
 from model.levers import LeverBoard, Levers
@@ -97,11 +98,13 @@ class WhatsAppMarket(mesa.Model):
         self.users.start_day()
         # routing and billing: firms trade, advertisers bid; the platform fills ``exposure``
         self.firms.trade()
+        # users take sticker packs on the other core meanwhile: nothing until their sale touches them
+        sticker_packs = in_background(self.take_virtual_goods)
         self.platform.run_ad_auctions(Advertisers(self.advertisers))
         # reactions: users take in the day's exposure, buy, and decide whether to stay
         blocks = self.users.react(exposure, outcome)
         self.platform.record_blocks(blocks)
-        self.sell_virtual_goods()
+        self.sell_virtual_goods(sticker_packs.result())
         self.users.decide(outcome)
         # organisations take stock; the books close
         self.firms.survey_tools()
@@ -115,15 +118,20 @@ class WhatsAppMarket(mesa.Model):
         users = self.users
         return linked_share_by_region(users.region, users.on_platform, users.payments_linked)
 
-    def sell_virtual_goods(self) -> None:
-        """Free packs, and personalised packs for sale, boosted in limited-edition holiday
-        weeks (F2)."""
+    def take_virtual_goods(self) -> int:
+        """Free packs taken, and personalised packs bought, boosted in limited-edition holiday
+        weeks (F2); returns the packs bought. The users' own choice: it reads and writes nothing
+        the auctions and reactions do and draws from its own stream, so it can run beside them."""
+        if not self.sticker_store_open:
+            return 0
+        self.users.take_free_stickers(self.p.free_pack_rate)
+        price_ratio = self.platform.levers.sticker_price_usd / PARAMS["sticker_price_usd"].default
+        return self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost, price_ratio)
+
+    def sell_virtual_goods(self, packs: int) -> None:
+        """The day's sticker ``packs`` are paid for (F2)."""
         if self.sticker_store_open:
-            self.users.take_free_stickers(self.p.free_pack_rate)
-            price = self.platform.levers.sticker_price_usd
-            price_ratio = price / PARAMS["sticker_price_usd"].default
-            packs = self.users.buy_stickers(self.p.sticker_purchase_rate * self.sticker_boost, price_ratio)
-            self.ledger.book(USERS, PLATFORM, "stickers", packs * price)
+            self.ledger.book(USERS, PLATFORM, "stickers", packs * self.platform.levers.sticker_price_usd)
 
     def adapt_organisations(self) -> None:
         """Firms, providers and advertisers adapt to the day they had."""

@@ -6,7 +6,9 @@ process runs serially."""
 import threading
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import run_model
 
 from agents.docking import UserWorld
 from model.blocks import (
@@ -152,3 +154,21 @@ def test_the_users_sum_their_contacts_concern_in_the_background_as_they_would_se
     assert "concern" in arrays and float(serial["concern"].max()) > 0
     for name in arrays:
         np.testing.assert_array_equal(background[name], serial[name], err_msg=name)
+
+
+def test_a_market_with_work_on_the_other_core_gives_the_rows_of_one_run_serially(monkeypatch):
+    """The neighbour sum, the draws ahead, the blocks and the sticker sales run beside the
+    day's other work; the market's daily rows are the same as with everything one after
+    another."""
+    monkeypatch.setattr("model.blocks.THREADS_FROM", 0)  # blocks in threads too, at this size
+    rows = []
+    for serial in (False, True):
+        previous = run_blocks_serially(serial)
+        try:
+            model = run_model(days=15, seed=3, virtual_goods=True, virtual_goods_launch_day=2,
+                              free_pack_rate=0.05)
+        finally:
+            run_blocks_serially(previous)
+        rows.append(model.datacollector.get_model_vars_dataframe())
+    assert rows[0]["revenue_stickers"].iloc[-1] > 0 and rows[0]["share_free_stickers"].iloc[-1] > 0
+    pd.testing.assert_frame_equal(rows[0], rows[1])

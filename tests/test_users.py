@@ -646,8 +646,8 @@ def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_rati
     sensitive = users.price_sensitivity.argmax() if price_ratio < 1 else users.price_sensitivity.argmin()
     users.price_sensitivity.fill(users.price_sensitivity[sensitive])
     active = np.flatnonzero(users.active_today)
-    state = users._rng.bit_generator.state
-    draw = users._rng.random(len(active), dtype=np.float32)
+    state = users._sticker_rng.bit_generator.state
+    draw = users._sticker_rng.random(len(active), dtype=np.float32)
 
     def chance(rate):
         chance = np.float32(rate) * users.sticker_propensity[active]
@@ -656,5 +656,5 @@ def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_rati
         return chance * np.float32(price_ratio) ** deterred
 
     rate = 0.2 / float(chance(1.0).max())  # the largest chance 0.2
-    users._rng.bit_generator.state = state
+    users._sticker_rng.bit_generator.state = state
     assert users.buy_stickers(rate, price_ratio) == np.count_nonzero(draw < chance(rate)) > 100

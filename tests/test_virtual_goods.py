@@ -3,6 +3,7 @@ appetite for paid ones."""
 
 import math
 
+import numpy as np
 import pytest
 from conftest import run_model
 
@@ -24,3 +25,15 @@ def test_free_sticker_packs_spread_from_launch_and_whet_the_appetite_for_paid_on
     ratio = bought[True] / bought[False]
     se = ratio * math.sqrt(1 / bought[True] + 1 / bought[False])
     assert ratio == pytest.approx(1 + PARAMS["free_pack_gateway"].default, abs=4 * se) and se < 0.05
+
+
+def test_opening_the_sticker_store_moves_none_of_the_users_other_draws():
+    """Sticker sales draw from a stream of their own: a run with the store open has, day for
+    day, the users of the same seed without it (common random numbers for F2)."""
+    store_open, closed = (run_model(days=20, seed=7, virtual_goods=store, virtual_goods_launch_day=2,
+                                    free_pack_rate=0.05) for store in (True, False))
+    assert store_open.datacollector.get_model_vars_dataframe()["revenue_stickers"].sum() > 0
+    assert store_open.users.free_stickers.any() and not closed.users.free_stickers.any()
+    for name in ("state", "rival", "on_platform", "annoyance", "concern", "promo_optin", "payments_linked"):
+        np.testing.assert_array_equal(getattr(store_open.users, name), getattr(closed.users, name),
+                                      err_msg=name)
