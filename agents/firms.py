@@ -169,11 +169,11 @@ class Firms:
         chats, owner = self.draw(plan.chat)
         flyers, flyer_owner = self.draw(plan.utility * (plan.disruption > 0))
         hit = rng.random(len(flyers)) < plan.disruption[flyer_owner]
-        disrupted, disrupted_owner = flyers[hit], flyer_owner[hit]
+        disrupted, disrupted_owner = flyers.compress(hit), flyer_owner.compress(hit)
         self._utility_events = [(flyers, flyer_owner), (disrupted, disrupted_owner)]
         asks = rng.random(len(disrupted)) < self.model.p.disruption_support_share
-        chats = np.concatenate([chats, disrupted[asks]])
-        owner = np.concatenate([owner, disrupted_owner[asks]])
+        chats = np.concatenate([chats, disrupted.compress(asks)])
+        owner = np.concatenate([owner, disrupted_owner.compress(asks)])
         api = plan.on_business_platform[owner].astype(bool)
         self.model.platform.send("service", self.account[owner.compress(api)], chats.compress(api))
         self._answer(chats, owner)
@@ -278,8 +278,9 @@ class Firms:
         """Catalog orders in the chat (P3, F1); confirmed now, tracked tomorrow."""
         buyers, owner = self.draw(plan.order)
         keep = self._kept_on_whatsapp("utility", buyers, owner)
-        sent = self.model.platform.send("utility", self.account[owner[keep]], buyers[keep])
-        self._to_track = (buyers[keep][sent], self.account[owner[keep][sent]])
+        confirmed, seller = buyers.compress(keep), owner.compress(keep)
+        sent = self.model.platform.send("utility", self.account[seller], confirmed)
+        self._to_track = (confirmed.compress(sent), self.account[seller.compress(sent)])
         return buyers, owner
 
     def convert(self, chats: np.ndarray, owner: np.ndarray,
@@ -385,16 +386,16 @@ class Firms:
         senders, _ = self.draw(rate * self.is_bank)
         senders, recipients = random_contacts(users.graph, senders[users.payments_linked[senders]], rng)
         reachable = users.on_platform[recipients]
-        senders, recipients = senders[reachable], recipients[reachable]
+        senders, recipients = senders.compress(reachable), recipients.compress(reachable)
         unlinked = ~users.payments_linked[recipients]
         room = model.payment_rails.room[users.region[recipients]]
         joins = unlinked & (rng.random(len(recipients)) < p.p2p_invite_link_prob * room)
-        users.link_payments(np.unique(recipients[joins]))
+        users.link_payments(np.unique(recipients.compress(joins)))
         made = ~unlinked | joins
         volume = float(p.p2p_amount_usd * rng.exponential(1.0, int(made.sum())).sum())
         model.ledger.book(USERS, PLATFORM, "payments", volume * fee)
         model.ledger.tally.payment_volume_p2p += volume
-        return senders[made], recipients[made]
+        return senders.compress(made), recipients.compress(made)
 
     # --- the month -----------------------------------------------------------------------
     def review_month(self) -> None:
