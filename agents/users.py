@@ -274,6 +274,7 @@ class UserPopulation(mesa.Agent):
         edges = np.searchsorted(region, np.arange(len(REGIONS) + 1))
         self.region_span = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
         self._contacts_concern = None  # the day's, summed while firms trade (start_day)
+        self._bandwagons = None  # the day's, read while firms trade (start_day)
 
         # traits (agents.traits.TRAITS: daily_active, status_propensity, status_time,
         # messages_per_day, ad_tolerance, ... interest)
@@ -376,13 +377,21 @@ class UserPopulation(mesa.Agent):
                           dict(active=bool, visit=bool))
         self.active_today, self.status_visit = today["active"], today["visit"]
         self._active_by_region = {}
-        # nothing changes concern or who has joined before the reaction phase
+        # nothing changes concern or who has joined before the reaction phase, nor the
+        # bandwagon kernels before the users decide
         self._contacts_concern = in_background(self._sum_of_contacts_concern)
+        self._bandwagons = in_background(self._in_bandwagons)
 
     def _sum_of_contacts_concern(self) -> np.ndarray:
         """Each user's sum of her joined contacts' concern: the neighbour sum ``graph @ C``,
         the day's largest single operation, run on the other core while firms trade."""
         return self.graph @ np.where(self.joined, self.concern, np.float32(0))
+
+    def _in_bandwagons(self) -> np.ndarray:
+        """For each rival (a row), whether each user is in its bandwagon: the share of her
+        contacts who installed it recently (``recent_install_share``) is at or above her
+        adoption threshold."""
+        return self.recent_installs * self._inverse_joined >= self.adoption_threshold
 
     def _show_up(self, block: slice, draw: np.ndarray) -> dict[str, np.ndarray]:
         """Who of ``block`` is active and who opens the Updates tab (elementwise). One uniform
@@ -604,15 +613,16 @@ class UserPopulation(mesa.Agent):
         state today, and for each rival whether each of them is in its bandwagon. The bound
         is the largest chance any user could have without a bandwagon, plus
         ``bandwagon_rate`` for each rival whose bandwagon she is in, with a margin far above
-        float32 rounding; the bandwagons are read only for those the largest bound admits."""
+        float32 rounding. Who is in a bandwagon was read while firms traded (``start_day``)."""
         calm = self._largest_calm_chance(p)
+        pending, self._bandwagons = self._bandwagons, None
+        members = pending.result() if pending is not None else self._in_bandwagons()  # rivals x users
 
         def bound(bandwagons) -> np.ndarray:
             return _above(calm + p.bandwagon_rate * bandwagons)
 
         wide = np.flatnonzero(u < bound(len(RIVALS)))
-        threshold = self.adoption_threshold[wide]
-        in_bandwagon = [self.recent_install_share(rival, wide) >= threshold for rival in RIVALS]
+        in_bandwagon = [rival_members[wide] for rival_members in members]
         near = u[wide] < bound(np.add(*in_bandwagon, dtype=np.int8))
         return wide.compress(near), [flags.compress(near) for flags in in_bandwagon]
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import run_model
 from scipy import stats
 
 from agents.docking import OUTCOMES, UserWorld
@@ -576,6 +577,27 @@ def test_every_user_whose_draw_is_below_her_chance_is_evaluated(driver):
     for rival, flags in zip(RIVALS, in_bandwagon, strict=True):
         exact = users.recent_install_share(rival, who) >= users.adoption_threshold[who]
         np.testing.assert_array_equal(flags, exact)
+
+
+def test_the_bandwagons_read_while_firms_trade_are_those_of_the_users_decision():
+    """``start_day`` reads who is in each bandwagon in the background; nothing before
+    ``decide`` changes the kernels, so that read equals one made at the decision, day after
+    day of a market whose rivals grow."""
+    model = run_model(days=0, seed=2, multihoming_rate=0.05)
+    users = model.users
+    members_read = []
+    decide_as_usual = users._may_move
+
+    def checking(u, p):
+        read = users._bandwagons.result()
+        np.testing.assert_array_equal(read, users._in_bandwagons())
+        members_read.append(int(read.sum()))
+        return decide_as_usual(u, p)
+
+    users._may_move = checking
+    for _ in range(40):
+        model.step()
+    assert len(members_read) == 40 and max(members_read) > 0
 
 
 def test_a_calm_day_evaluates_few_users():
