@@ -260,7 +260,7 @@ class UserPopulation(mesa.Agent):
         super().__init__(model)
         p = model.p
         self._rng = rng  # the users' own stream: nobody else draws from it
-        self._uniforms = BlockUniforms(rng, len(region))  # one per user, in parallel
+        self._uniforms = BlockUniforms(rng, len(region))  # one per user, drawn ahead
         # blocks have a stream of their own: how many messages firms send moves no other draw
         (self._block_rng,) = rng.spawn(1)
         # so have sticker sales: how many users are active moves none of the users' other draws
@@ -381,6 +381,7 @@ class UserPopulation(mesa.Agent):
         # bandwagon kernels before the users decide
         self._contacts_concern = in_background(self._sum_of_contacts_concern)
         self._bandwagons = in_background(self._in_bandwagons)
+        self._uniforms.draw_ahead()  # the day's other draws, and tomorrow morning's
 
     def _sum_of_contacts_concern(self) -> np.ndarray:
         """Each user's sum of her joined contacts' concern: the neighbour sum ``graph @ C``,

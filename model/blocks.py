@@ -87,19 +87,26 @@ def blockwise(function, n: int, outputs: dict[str, np.dtype]) -> dict[str, np.nd
 
 class BlockUniforms:
     """Uniform draws for ``n`` users, each block from its own random stream (spawned from
-    ``rng``). The next ``ahead`` arrays are drawn in advance, in the background
-    (``in_background``), while the day's other work goes on: one thread draws them in the order
-    they were asked for, so each stream gives the same numbers as when drawn on demand."""
+    ``rng``). ``draw_ahead`` draws the next ``ahead`` arrays in the background
+    (``in_background``) while the day's other work goes on: one thread draws them in the order
+    they will be asked for, so each stream gives the same numbers as when drawn on demand."""
 
     def __init__(self, rng: np.random.Generator, n: int, blocks: int = BLOCKS, ahead: int = 4):
         self.n = n
         self.bounds = block_bounds(n, blocks)
         self.streams = rng.spawn(blocks)
-        self._drawn = deque(in_background(self._draw) for _ in range(ahead))
+        self.ahead = ahead
+        self._drawn: deque[Future] = deque()
 
     def __call__(self) -> np.ndarray:
-        self._drawn.append(in_background(self._draw))
-        return self._drawn.popleft().result()
+        """The next array: drawn ahead, or now if none is."""
+        return self._drawn.popleft().result() if self._drawn else self._draw()
+
+    def draw_ahead(self) -> None:
+        """Draw arrays in the background until ``ahead`` are drawn or on their way (call it
+        when the other core has the least to do)."""
+        while len(self._drawn) < self.ahead:
+            self._drawn.append(in_background(self._draw))
 
     def _draw(self) -> np.ndarray:
         out = np.empty(self.n, dtype=np.float32)

@@ -33,10 +33,14 @@ def threads(monkeypatch):
 
 def test_block_uniforms_do_not_depend_on_threads_or_on_drawing_ahead(threads):
     """The same seed gives the same draws whether they are drawn ahead in the background
-    thread or on demand one block after another, each block from its own stream spawned
-    from the seed."""
+    thread (some of them, then on demand once those are used up) or all on demand, each
+    block from its own stream spawned from the seed."""
     ahead = BlockUniforms(np.random.default_rng(9), 10_001, ahead=3)
-    draws = [ahead() for _ in range(5)]  # more than are drawn ahead at once
+    draws = [ahead()]  # none drawn ahead yet: on demand
+    ahead.draw_ahead()
+    draws += [ahead() for _ in range(2)]
+    ahead.draw_ahead()  # one still waiting: two more
+    draws += [ahead() for _ in range(4)]  # the last one on demand
     run_blocks_serially(True)
     on_demand = BlockUniforms(np.random.default_rng(9), 10_001, ahead=0)
     for expected in draws:
@@ -49,9 +53,9 @@ def test_block_uniforms_do_not_depend_on_threads_or_on_drawing_ahead(threads):
     assert not np.array_equal(draws[0], draws[1])  # each call draws afresh
 
 
-def test_block_uniforms_are_drawn_in_the_background_thread(threads, monkeypatch):
-    """Draws ahead are made by the background thread, not by the caller; a process that runs
-    serially draws them itself."""
+def test_block_uniforms_are_drawn_ahead_in_the_background_thread(threads, monkeypatch):
+    """Draws ahead are made by the background thread, at most ``ahead`` at a time; draws on
+    demand, and any draw of a process that runs serially, by the caller."""
     drawn_in: dict[int, list[str]] = {}
     original = BlockUniforms._draw
 
@@ -60,15 +64,19 @@ def test_block_uniforms_are_drawn_in_the_background_thread(threads, monkeypatch)
         return original(self)
 
     monkeypatch.setattr(BlockUniforms, "_draw", spy)
+    me = threading.current_thread().name
     ahead = BlockUniforms(np.random.default_rng(2), 100, ahead=2)
-    for _ in range(3):
-        ahead()  # the third is the third draw: the first three are made
-    assert len(drawn_in[id(ahead)]) >= 3
-    assert all(name.startswith("wasim-background") for name in drawn_in[id(ahead)])
+    ahead()
+    ahead.draw_ahead()
+    ahead.draw_ahead()  # two are on their way already: no more
+    ahead(), ahead()
+    assert drawn_in[id(ahead)][0] == me and len(drawn_in[id(ahead)]) == 3
+    assert all(name.startswith("wasim-background") for name in drawn_in[id(ahead)][1:])
     run_blocks_serially(True)
     serial = BlockUniforms(np.random.default_rng(2), 100, ahead=2)
+    serial.draw_ahead()
     serial()
-    assert drawn_in[id(serial)] == [threading.current_thread().name] * 3
+    assert drawn_in[id(serial)] == [me] * 2
 
 
 def test_block_bounds_cover_every_row_once_in_order():
