@@ -445,8 +445,8 @@ class UserPopulation(mesa.Agent):
     def react(self, exposure: Exposure, outcome: DayOutcome) -> Blocks:
         """The users' reaction to the day's ``exposure``: first they block or report
         marketing senders (by the morning's annoyance), then annoyance and concern update,
-        then opt-outs and opt-in changes, then payment adoption. Returns the blocks, for the
-        platform's quality ratings."""
+        then promotional opt-in changes and, beside them, opt-outs of data sharing and payment
+        adoption. Returns the blocks, for the platform's quality ratings."""
         p = self.model.p
         blocks = block_draws(*exposure.marketing_deliveries, self.annoyance, p, self._block_rng)
         expected = self.model.policy.expected_data_sharing  # mandatory during an ultimatum
@@ -456,16 +456,23 @@ class UserPopulation(mesa.Agent):
         map_blocks(lambda bounds: self._feel(slice(*bounds), exposure, expected, peer_concern),
                    block_bounds(len(self)), len(self))
 
+        opt_in_draw, link_draw = self._uniforms(), self._uniforms()
+        most_unworried = self._most_unworried()  # concern is settled for the day
+        # opt-outs and account linking touch nothing opt-in does: on the other core meanwhile
+        sharing_and_payments = in_background(
+            lambda: self._settle_sharing_and_payments(expected, outcome, link_draw, most_unworried, p))
+        self._settle_promo_optin(exposure, opt_in_draw, most_unworried, p)
+        sharing_and_payments.result()
+        return blocks
+
+    def _settle_sharing_and_payments(self, expected: str, outcome: DayOutcome, link_draw: np.ndarray,
+                                     most_unworried: float, p) -> None:
+        """Opt-outs of data sharing, while users expect ``opt_out``, then account linking."""
         if expected == "opt_out":
             opt = data_opt_outs(self.on_platform & ~self.data_optout, self.concern, p, self._rng)
             self.data_optout[opt] = True
             outcome.opted_out = len(opt)
-
-        opt_in_draw, link_draw = self._uniforms(), self._uniforms()
-        most_unworried = self._most_unworried()  # concern is settled for the day
-        self._settle_promo_optin(exposure, opt_in_draw, most_unworried, p)
         self.link_payments(self._payment_adopters(link_draw, most_unworried, p))
-        return blocks
 
     def _feel(self, block: slice, exposure: Exposure, expected: str, peer_concern: np.ndarray) -> None:
         """Annoyance, responsiveness to ads and concern of the users in ``block`` take in the
