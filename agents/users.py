@@ -388,11 +388,10 @@ class UserPopulation(mesa.Agent):
         the day's largest single operation, run on the other core while firms trade."""
         return self.graph @ np.where(self.joined, self.concern, np.float32(0))
 
-    def _in_bandwagons(self) -> np.ndarray:
-        """For each rival (a row), whether each user is in its bandwagon: the share of her
-        contacts who installed it recently (``recent_install_share``) is at or above her
-        adoption threshold."""
-        return self.recent_installs * self._inverse_joined >= self.adoption_threshold
+    def _in_bandwagons(self) -> list[np.ndarray]:
+        """For each rival, whether each user is in its bandwagon: the share of her contacts who
+        installed it recently is at or above her adoption threshold."""
+        return [self.recent_install_share(rival) >= self.adoption_threshold for rival in RIVALS]
 
     def _show_up(self, block: slice, draw: np.ndarray) -> dict[str, np.ndarray]:
         """Who of ``block`` is active and who opens the Updates tab (elementwise). One uniform
@@ -624,7 +623,7 @@ class UserPopulation(mesa.Agent):
         float32 rounding. Who is in a bandwagon was read while firms traded (``start_day``)."""
         calm = self._largest_calm_chance(p)
         pending, self._bandwagons = self._bandwagons, None
-        members = pending.result() if pending is not None else self._in_bandwagons()  # rivals x users
+        members = pending.result() if pending is not None else self._in_bandwagons()  # by rival
 
         def bound(bandwagons) -> np.ndarray:
             return _above(calm + p.bandwagon_rate * bandwagons)

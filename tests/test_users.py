@@ -591,7 +591,7 @@ def test_the_bandwagons_read_while_firms_trade_are_those_of_the_users_decision()
     def checking(u, p):
         read = users._bandwagons.result()
         np.testing.assert_array_equal(read, users._in_bandwagons())
-        members_read.append(int(read.sum()))
+        members_read.append(sum(int(flags.sum()) for flags in read))
         return decide_as_usual(u, p)
 
     users._may_move = checking
