@@ -197,7 +197,8 @@ class Platform:
         """Interest by interest: an advertiser whose target interest matches the viewer's
         gets the personalised click-through, the others the contextual one (D1: matching
         needs account data). The matching share of what is sold is the ads' relevance, which
-        falls as a heavier load digs into advertisers who do not match ([hohnhold2015ads])."""
+        falls as a heavier load digs into advertisers who do not match ([hohnhold2015ads]).
+        ``time``: the viewers' time in the tab."""
         users = self.model.users
         p = self.model.p
         slots = self._slots_per_visit
