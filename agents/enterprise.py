@@ -105,8 +105,9 @@ class Enterprise(Business):
         self.utility_share += step * (1 - self.utility_share)
         new = bass_adoptions(self.real_firms, self.market_potential(), p, years)
         if new > 0:
+            users = self.model.users
             self.admit(new, spread_customers(len(self.customers) * new / self.real_firms,
-                                             self.model.users.business_affinity, self.rng))
+                                             users.business_affinity, users.most_business_affinity, self.rng))
 
     def admit(self, firms: float, customers: np.ndarray, ad_budget_usd: float = 0.0) -> None:
         """``firms`` new adopters join the cohort with their ``customers`` (and click-to-chat

@@ -283,6 +283,7 @@ class UserPopulation(mesa.Agent):
         capped = np.minimum(self.messages_per_day / np.float32(p.messages_per_day_mean),
                             np.float32(p.business_affinity_cap))
         self.business_affinity = capped / capped.mean()  # relative number of firms she deals with
+        self.most_business_affinity = float(self.business_affinity.max())  # bounds firms' draws of customers
         # the traits' largest values bound the day's chances (``_above``); traits never change
         self._most_sensitive = float(self.privacy_sensitivity.max())
         self._most_feature_hungry = float(self.feature_appetite.max())

@@ -160,7 +160,7 @@ class WhatsAppMarket(mesa.Model):
         if size is None:
             sigma = p.smb_size_sigma
             size = max(1, round(relations / p.n_smbs * rng.lognormal(-sigma**2 / 2, sigma)))
-        customers = _local_block(size, users.business_affinity, rng)
+        customers = _local_block(size, users.business_affinity, users.most_business_affinity, rng)
         budget = self.click_to_chat_budget_usd * p.smb_click_to_chat_share * size / max(relations, p.n_smbs)
         return SmallBusiness(self, customers, int(users.region[customers[0]]), ad_budget_usd=budget,
                              margin=float(rng.uniform(p.smb_margin_low, p.smb_margin_high)),
@@ -186,7 +186,8 @@ class WhatsAppMarket(mesa.Model):
         p = self.p
         users = self.users
         n_nodes = len(users)
-        affinity = users.business_affinity  # heavier messagers deal with more firms
+        # heavier messagers deal with more firms
+        affinity, most = users.business_affinity, users.most_business_affinity
 
         for size in _firm_sizes(p.n_smbs, p.smb_relations_per_user * n_nodes, p.smb_size_sigma, rng):
             self.found_small_business(rng, int(size))
@@ -200,7 +201,7 @@ class WhatsAppMarket(mesa.Model):
                             p.enterprise_size_sigma, rng)
         enterprise_budget = self.click_to_chat_budget_usd * (1 - p.smb_click_to_chat_share)
         for size, share in zip(sizes, (sizes / sizes.sum()).tolist(), strict=True):
-            customers = spread_customers(size, affinity, rng)
+            customers = spread_customers(size, affinity, most, rng)
             firm = Enterprise(self, customers, int(users.region[customers[0]]),
                               ad_budget_usd=enterprise_budget * share, real_firms=p.real_enterprises * share,
                               potential_firms=p.platform_potential_firms * share)
@@ -214,7 +215,7 @@ class WhatsAppMarket(mesa.Model):
         for cls, count, share in ((Airline, p.n_airlines, p.airline_reach), (Bank, p.n_banks, p.bank_reach),
                                   (Shop, p.n_shops, p.shop_reach)):
             for size in _firm_sizes(count, share * n_nodes, p.partner_size_sigma, rng):
-                customers = spread_customers(size, affinity, rng)
+                customers = spread_customers(size, affinity, most, rng)
                 cls(self, customers, int(users.region[customers[0]]))
 
         region_weight = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
@@ -279,15 +280,15 @@ def _firm_sizes(count: int, total: float, sigma: float, rng) -> np.ndarray:
     return np.maximum(np.round(total * weights / weights.sum()), 1).astype(np.int64)
 
 
-def _local_block(size: int, affinity: np.ndarray, rng) -> np.ndarray:
+def _local_block(size: int, affinity: np.ndarray, most_affinity: float, rng) -> np.ndarray:
     """A local business's customers: users of one run of neighbouring nodes on the ring, i.e.
     one cluster of the social graph (B1: local businesses), each kept in proportion to her
-    business affinity (at least one). Sorted, as every firm's customers are: a run that
-    wraps round the ring's end starts again at id 0."""
+    business affinity (``most_affinity``: the largest; at least one). Sorted, as every firm's
+    customers are: a run that wraps round the ring's end starts again at id 0."""
     n_nodes = len(affinity)
-    top = float(affinity.max())
-    span = (int(rng.integers(n_nodes)) + np.arange(min(int(np.ceil(size * top)), n_nodes))) % n_nodes
-    customers = span[rng.random(len(span)) * top < affinity[span]].astype(np.int32)
+    width = min(int(np.ceil(size * most_affinity)), n_nodes)
+    span = (int(rng.integers(n_nodes)) + np.arange(width)) % n_nodes
+    customers = span[rng.random(len(span)) * most_affinity < affinity[span]].astype(np.int32)
     return np.sort(customers) if len(customers) else span[:1].astype(np.int32)
 
 

@@ -80,14 +80,16 @@ def counts_of(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return ids, counts[ids]
 
 
-def spread_customers(size: float, affinity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def spread_customers(size: float, affinity: np.ndarray, most_affinity: float,
+                     rng: np.random.Generator) -> np.ndarray:
     """About ``size`` customers spread over the whole population: user i w.p. size / n x
     affinity_i (capped at 1), and at least one (small populations). Candidates are drawn at
-    the highest user's chance (``coin_flips``) and each kept w.p. her chance over it (the same
-    law as a coin per user, at a cost in the customers, not the population)."""
+    the highest user's chance (``most_affinity`` is ``affinity.max()``, which the caller
+    knows: traits never change) and each kept w.p. her chance over it (``coin_flips``; the
+    same law as a coin per user, at a cost in the customers, not the population)."""
     n_nodes = len(affinity)
     scale = size / n_nodes
-    top = min(scale * float(affinity.max()), 1.0)
+    top = min(scale * most_affinity, 1.0)
     candidates = coin_flips(n_nodes, top, rng)
     chance = np.minimum(scale * affinity[candidates], 1.0)
     customers = candidates[rng.random(len(candidates)) * top < chance].astype(np.int32)

@@ -138,6 +138,7 @@ def test_spread_customers_takes_each_user_at_her_capped_chance():
     rng = np.random.default_rng(4)
     affinity = rng.lognormal(0, 1, 3_000)
     chance = np.minimum(300 / 3_000 * affinity, 1)
-    counts = sum(np.bincount(spread_customers(300, affinity, rng), minlength=3_000) for _ in range(400))
+    draws = (spread_customers(300, affinity, float(affinity.max()), rng) for _ in range(400))
+    counts = sum(np.bincount(customers, minlength=3_000) for customers in draws)
     z = (counts - 400 * chance) / np.sqrt(np.maximum(400 * chance * (1 - chance), 1e-9))
     assert np.all(np.abs(z[chance < 1]) < 5) and np.all(counts[chance >= 1] == 400)
