@@ -18,6 +18,7 @@ from agents.business import Business, Plan, carry_over
 from agents.enterprise import Enterprise
 from agents.partners import Bank, Shop
 from agents.smb import TOOLS, SmallBusiness
+from model.blocks import in_background
 from model.channels import PRICED_CATEGORIES, chat_app_appeal, sms_prices, whatsapp_share
 from model.ledger import PLATFORM, USERS
 from model.levers import TEMPLATE_CATEGORIES
@@ -406,6 +407,7 @@ class Firms:
         (``Enterprise.diffuse``; not during the burn-in, which settles the world as it stands
         on day 1), then review their chatbot and CRM."""
         model = self.model
+        referred = []
         for firm in self.of_type(SmallBusiness):
             movers = firm.outgrown()
             if movers is not None:
@@ -417,15 +419,19 @@ class Firms:
                     continue
             verdict = firm.outlook()
             if verdict == "grow":
-                firm.grow(model.p.smb_growth_per_year / 12)
+                referred.append((firm, firm.word_of_mouth(model.p.smb_growth_per_year / 12)))
             elif verdict == "exit":
                 self.exits += 1
                 firm.leave()
                 model.found_small_business(model.org_rng)
+        # taking on the referred draws nothing and touches only each its own firm's customers:
+        # on the other core, while the enterprises diffuse
+        taken_on = in_background(lambda: [firm.take_on(contacts) for firm, contacts in referred])
         for firm in self.of_type(Enterprise):
             if model.recording:
                 firm.diffuse()
             firm.review_tools()
+        taken_on.result()
 
     def survey_tools(self) -> None:
         """What a small business sees others do before it decides: the share using each tool."""

@@ -132,12 +132,16 @@ class SmallBusiness(Business):
             return "exit" if self.losing_months >= p.smb_losing_months_to_exit else "wait"
         return "grow"
 
-    def grow(self, share: float) -> None:
-        """Word of mouth: about ``share`` x its customers more, each a contact of a customer."""
+    def word_of_mouth(self, share: float) -> np.ndarray:
+        """Growth by word of mouth: about ``share`` x its customers tell a contact each; returns
+        the contacts (some already customers, some told twice) for ``take_on``."""
         rng = self.rng
         told = rng.choice(self.customers, rng.poisson(share * len(self.customers)))
-        _, contacts = random_contacts(self.model.users.graph, told, rng)
-        self.customers = sorted_union(self.customers, contacts)
+        return random_contacts(self.model.users.graph, told, rng)[1]
+
+    def take_on(self, customers: np.ndarray) -> None:
+        """``customers`` (any, repeats allowed) become customers; it draws nothing."""
+        self.customers = sorted_union(self.customers, customers)
         self.model.firms.customers_changed()
 
 

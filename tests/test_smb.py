@@ -52,8 +52,8 @@ def test_profitable_firms_grow_by_word_of_mouth():
 
 
 def test_word_of_mouth_tells_a_share_of_the_customers_and_adds_their_contacts():
-    """``grow(share)``: a Poisson number of customers, of mean share x customers, each tell one
-    of their contacts, who become customers (the old ones stay)."""
+    """``word_of_mouth(share)``: a Poisson number of customers, of mean share x customers, each
+    tell one of their contacts, who become customers by ``take_on`` (the old ones stay)."""
     model = WhatsAppMarket(rng=2, **SMALL)
     firm = max(model.firms.of_type(SmallBusiness), key=lambda f: len(f.customers))
     stream, means = model.org_rng, []
@@ -70,7 +70,7 @@ def test_word_of_mouth_tells_a_share_of_the_customers_and_adds_their_contacts():
 
     model.org_rng = RecordingStream()
     before = firm.customers.copy()
-    firm.grow(0.2)
+    firm.take_on(firm.word_of_mouth(0.2))
     assert means == [pytest.approx(0.2 * len(before))]
     new = np.setdiff1d(firm.customers, before)
     assert len(new) > 0 and np.isin(before, firm.customers).all()
@@ -81,18 +81,18 @@ def test_word_of_mouth_tells_a_share_of_the_customers_and_adds_their_contacts():
 
 def test_each_monthly_review_grows_the_firms_that_earn_by_a_twelfth_of_the_yearly_rate(monkeypatch):
     verdicts, shares = [], []
-    outlook, grow = SmallBusiness.outlook, SmallBusiness.grow
+    outlook, word_of_mouth = SmallBusiness.outlook, SmallBusiness.word_of_mouth
 
     def recording_outlook(firm):
         verdicts.append(outlook(firm))
         return verdicts[-1]
 
-    def recording_grow(firm, share):
+    def recording_word_of_mouth(firm, share):
         shares.append(share)
-        grow(firm, share)
+        return word_of_mouth(firm, share)
 
     monkeypatch.setattr(SmallBusiness, "outlook", recording_outlook)
-    monkeypatch.setattr(SmallBusiness, "grow", recording_grow)
+    monkeypatch.setattr(SmallBusiness, "word_of_mouth", recording_word_of_mouth)
     months(WhatsAppMarket(rng=1, **SMALL, smb_fixed_cost_usd_month=0.0, smb_growth_per_year=2.4), 1)
     assert len(verdicts) == SMALL["n_smbs"] and verdicts.count("grow") > SMALL["n_smbs"] / 2
     assert shares == [pytest.approx(0.2)] * verdicts.count("grow")
