@@ -285,11 +285,25 @@ def test_the_users_report_their_columns():
     w = UserWorld(rng=2, n_users=500)
     w.step()
     users = w.population.users
-    users.free_stickers[:50] = True
-    row = users.columns(DayOutcome())
+    rng = np.random.default_rng(0)
+    for flag in ("promo_optin", "data_optout", "payments_linked", "free_stickers"):
+        getattr(users, flag)[:] = rng.random(len(users)) < rng.random()
+    users.state[:] = rng.choice([UserState.ACTIVE, UserState.MULTIHOMING, UserState.CHURNED], len(users))
+    users.rival[:] = rng.choice(RIVALS, len(users))
+    users.on_platform[:] = users.state != UserState.CHURNED
+    users.concern[:] = rng.random(len(users))
+    row = users.columns(DayOutcome())  # the counts on the other core
     assert set(OUTCOMES) | {"share_free_stickers", "users_total"} <= set(row) <= set(COLUMNS)
     on = users.on_platform
-    assert row["share_free_stickers"] == np.count_nonzero(users.free_stickers & on) / np.count_nonzero(on)
+    n_on = np.count_nonzero(on)
+    assert row["users_active"] == n_on
+    assert row["users_multihoming"] == np.count_nonzero(users.state == UserState.MULTIHOMING)
+    assert row["users_daily_active"] == np.count_nonzero(users.active_today)
+    for flag in ("promo_optin", "data_optout", "payments_linked", "free_stickers"):
+        assert row[f"share_{flag}"] == np.count_nonzero(getattr(users, flag) & on) / n_on
+    for rival in RIVALS:
+        assert row[f"users_on_rival_{rival.name.lower()}"] == np.count_nonzero(users.rival == rival)
+    assert row["mean_concern"] == pytest.approx(users.concern[on].mean(), rel=1e-5)
 
 
 # --- the population's behaviour ------------------------------------------------------------------
