@@ -259,12 +259,14 @@ class UserPopulation(mesa.Agent):
     def __init__(self, model, graph: sp.csr_array, region: np.ndarray, n_initial: int, rng):
         super().__init__(model)
         p = model.p
-        self._rng = rng  # the users' own stream: nobody else draws from it
+        self._rival_rng = rng  # the users' own stream, for the choice of rival: nobody else draws from it
         self._uniforms = BlockUniforms(rng, len(region))  # one per user, drawn ahead
         # blocks have a stream of their own: how many messages firms send moves no other draw
         (self._block_rng,) = rng.spawn(1)
         # so have sticker sales: how many users are active moves none of the users' other draws
         (self._sticker_rng,) = rng.spawn(1)
+        # and opt-outs and joins: how many opt out or move moves none of the users' other draws
+        self._optout_rng, self._join_rng = rng.spawn(2)
         self.graph = graph
         self.region = region
         n = len(region)
@@ -469,7 +471,7 @@ class UserPopulation(mesa.Agent):
                                      most_unworried: float, p) -> None:
         """Opt-outs of data sharing, while users expect ``opt_out``, then account linking."""
         if expected == "opt_out":
-            opt = data_opt_outs(self.on_platform & ~self.data_optout, self.concern, p, self._rng)
+            opt = data_opt_outs(self.on_platform & ~self.data_optout, self.concern, p, self._optout_rng)
             self.data_optout[opt] = True
             outcome.opted_out = len(opt)
         self.link_payments(self._payment_adopters(link_draw, most_unworried, p))
@@ -557,7 +559,7 @@ class UserPopulation(mesa.Agent):
         weight_privacy = chance.pulls[0][new_to_rival]
         total = weight_privacy + chance.pulls[1][new_to_rival]
         # by pull; a user without any pull to the privacy rival never picks it
-        pick_privacy = self._rng.random(len(total), dtype=np.float32) * total < weight_privacy
+        pick_privacy = self._rival_rng.random(len(total), dtype=np.float32) * total < weight_privacy
 
         to_rival, leavers = who[new_to_rival], who[leave]
         back_here = who[uninstall | come_back]
@@ -675,7 +677,7 @@ class UserPopulation(mesa.Agent):
         exp(-``join_attention_dip`` x attention) (assumption)."""
         dip = np.exp(-p.join_attention_dip * self.attention.level)
         expected = p.n_users * p.user_growth_per_year / 365 * dip
-        k = min(int(self._rng.poisson(expected)), len(self._pool) - self._joined)
+        k = min(int(self._join_rng.poisson(expected)), len(self._pool) - self._joined)
         newcomers = self._pool[self._joined:self._joined + k]
         self.state[newcomers] = UserState.ACTIVE
         self.on_platform[newcomers] = True

@@ -593,6 +593,21 @@ def test_every_user_whose_draw_is_below_her_chance_is_evaluated(driver):
         np.testing.assert_array_equal(flags, exact)
 
 
+def test_opting_out_moves_none_of_the_users_other_draws():
+    """Opt-outs of data sharing draw from a stream of their own, and so do joins: where opting
+    out changes nothing else (no sharing pressure, no ads), runs with and without opt-outs
+    have, day for day, the same users (common random numbers across a sweep's arms)."""
+    runs = [run_model(days=30, seed=3, optout_rate=rate, optout_threshold=0.0, sharing_pressure=0.0,
+                      ad_load=0.0, multihoming_rate=0.05, media_shock_day=2) for rate in (0.0, 0.3)]
+    without, with_opt_outs = (run.users for run in runs)
+    assert not without.data_optout.any() and with_opt_outs.data_optout.mean() > 0.5
+    joins = runs[0].datacollector.get_model_vars_dataframe()["users_joined"].sum()
+    assert np.count_nonzero(without.state == UserState.MULTIHOMING) > 100 and joins > 10  # users moved
+    for name in ("state", "rival", "on_platform", "joined", "annoyance", "concern", "promo_optin",
+                 "payments_linked"):
+        np.testing.assert_array_equal(getattr(with_opt_outs, name), getattr(without, name), err_msg=name)
+
+
 def test_the_bandwagons_read_while_firms_trade_are_those_of_the_users_decision():
     """``start_day`` reads who is in each bandwagon in the background; nothing before
     ``decide`` changes the kernels, so that read equals one made at the decision, day after
