@@ -6,7 +6,9 @@ process's threads a day (the day's work, whatever the cores), and ``cores_used``
 the wall time (how much of it the model's threads run in parallel). With ``--reference``,
 the users' rules alone are also timed vectorised and per agent (``agents.docking``). With
 ``--sweep``, the experiment engine itself is timed instead (``sweep``). With ``--calm``, the
-calm world's stationarity is measured instead (``calm``)."""
+calm world's stationarity is measured instead (``calm``). With ``--repeat N``, the model's
+benchmark or the sweep is measured N times (``median_of_runs``): this machine's speed drifts
+from one minute to the next."""
 
 from __future__ import annotations
 
@@ -85,6 +87,15 @@ def population_bytes(model) -> int:
     arrays = [v for v in vars(users).values() if isinstance(v, np.ndarray)]
     arrays += [users.graph.data, users.graph.indices, users.graph.indptr]
     return sum(a.nbytes for a in arrays)
+
+
+def median_of_runs(measure, repeats: int, key: str) -> dict:
+    """``measure()`` ``repeats`` times: the figures of the run with the median ``key`` (of an
+    even number, the slower of the middle two), how many runs there were, and each run's
+    ``key`` in the order measured (``<key>_runs``)."""
+    runs = [measure() for _ in range(repeats)]
+    median = sorted(runs, key=lambda figures: figures[key])[repeats // 2]
+    return median | {"repeats": repeats, f"{key}_runs": [figures[key] for figures in runs]}
 
 
 SWEEP_RUNS = 16

@@ -143,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
                            "churn and privacy's share of churn in year 2 against year 5")
     cmd.add_argument("--reference-days", type=int, default=3, metavar="D",
                      help="days the per-agent reference runs (default 3: it is slow)")
+    cmd.add_argument("--repeat", type=int, default=1, metavar="N",
+                     help="measure the model (or with --sweep the engine) N times and report the run "
+                          "with the median time a day (overhead a run), and every run's (default 1)")
     cmd.set_defaults(handler=cmd_bench)
 
     cmd = sub.add_parser("status", help="runs done, failed and missing")
@@ -361,7 +364,7 @@ def cmd_discover(args) -> int:
 def cmd_bench(args) -> int:
     import json
 
-    from experiments.bench import bench, calm, reference_bench, sweep
+    from experiments.bench import bench, calm, median_of_runs, reference_bench, sweep
 
     if args.users is None:
         args.users = 20_000 if args.calm else 100_000
@@ -369,12 +372,15 @@ def cmd_bench(args) -> int:
         raise SpecError("--users/--days/--reference-days",
                         f"got {args.users}/{args.days}/{args.reference_days}; allowed: users >= "
                         f"{PARAMS['n_users'].low:g}, days >= 1")
+    if args.repeat < 1 or (args.calm and args.repeat > 1):
+        raise SpecError("--repeat", f"got {args.repeat}; allowed: an integer >= 1, and 1 with --calm "
+                                    "(its figures do not depend on the machine)")
     if args.calm:
         figures = calm(args.users)
     elif args.sweep:
-        figures = sweep(args.users, args.days)
+        figures = median_of_runs(lambda: sweep(args.users, args.days), args.repeat, "overhead_ms_per_run")
     else:
-        figures = bench(args.users, args.days)
+        figures = median_of_runs(lambda: bench(args.users, args.days), args.repeat, "ms_per_day")
     if args.reference:
         figures |= reference_bench(args.users, args.reference_days)
         figures["full_model_speedup_vs_reference"] = round(
@@ -383,7 +389,8 @@ def cmd_bench(args) -> int:
         print(json.dumps(figures))
     else:
         for key, value in figures.items():
-            print(f"{key:<16} {value:,}")
+            shown = ", ".join(f"{v:,}" for v in value) if isinstance(value, list) else f"{value:,}"
+            print(f"{key:<16} {shown}")
     return 0
 
 

@@ -14,13 +14,15 @@ from model.params import PARAMS
 
 MODEL = {"users": int, "days": int, "setup_s": float, "burn_in_days": int, "burn_in_s": float,
          "step_s": float, "ms_per_day": float, "user_days_per_s": int, "cpu_ms_per_day": float,
-         "cores_used": float, "peak_rss_mb": float, "rss_growth_mb": float, "bytes_per_user": int}
+         "cores_used": float, "peak_rss_mb": float, "rss_growth_mb": float, "bytes_per_user": int,
+         "repeats": int, "ms_per_day_runs": list}
 """Each field of the model's benchmark and its type; the unit is in the name (s, ms, MB,
-bytes, user-days per second)."""
+bytes, user-days per second); ``_runs``: each run's, in the order measured."""
 REFERENCE = {"reference_days": int, "reference_user_days_per_s": int, "users_only_user_days_per_s": int,
              "speedup_vs_reference": float, "full_model_speedup_vs_reference": float}
 SWEEP = {"users": int, "days": int, "runs": int, "run_s_mean": float, "wall_s_1_worker": float,
-         "wall_s_2_workers": float, "overhead_ms_per_run": float, "speedup_2_workers": float}
+         "wall_s_2_workers": float, "overhead_ms_per_run": float, "speedup_2_workers": float,
+         "repeats": int, "overhead_ms_per_run_runs": list}
 
 
 def bench_json(capsys, *args: str) -> dict:
@@ -29,12 +31,13 @@ def bench_json(capsys, *args: str) -> dict:
 
 
 def check_fields(figures: dict, fields: dict) -> None:
-    """The fields and only them, each a finite number of its type (ints for counts)."""
+    """The fields and only them, each a finite number of its type (ints for counts), or a list
+    of finite numbers, one per run."""
     assert set(figures) == set(fields)
     for name, kind in fields.items():
         value = figures[name]
         assert isinstance(value, kind) and not isinstance(value, bool), (name, value)
-        assert math.isfinite(value), name
+        assert all(math.isfinite(v) for v in (value if kind is list else [value])), name
 
 
 def test_bench_reports_speed_and_memory_as_json(capsys):
@@ -57,6 +60,28 @@ def test_bench_sweep_reports_overhead_and_speedup_as_json(capsys):
     figures = bench_json(capsys, "--sweep", "--users", "1000", "--days", "2")
     check_fields(figures, SWEEP)
     assert (figures["users"], figures["days"], figures["runs"]) == (1000, 2, 16)
+
+
+def test_bench_repeated_reports_the_run_with_the_median_time_and_every_runs(capsys, monkeypatch):
+    """``--repeat N``: N measurements, and the figures of the one with the median time a day
+    (of an even number, the slower middle one), with each run's time in the order measured."""
+    times = iter([30.0, 10.0, 20.0, 40.0])
+    monkeypatch.setattr("experiments.bench.bench",
+                        lambda users, days: {"ms_per_day": next(times), "days": days})
+    assert main(["bench", "--users", "1000", "--days", "2", "--repeat", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ms_per_day": 20.0, "days": 2, "repeats": 3,
+                                                    "ms_per_day_runs": [30.0, 10.0, 20.0]}
+    times = iter([30.0, 10.0, 20.0, 40.0])
+    assert main(["bench", "--users", "1000", "--days", "2", "--repeat", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["ms_per_day", "30.0"]  # 20 and 30 in the middle: the slower
+    assert lines[-1] == f"{'ms_per_day_runs':<16} 30.0, 10.0, 20.0, 40.0"
+
+
+@pytest.mark.parametrize("option", [["--repeat", "0"], ["--calm", "--repeat", "2"]])
+def test_bench_refuses_a_repeat_it_cannot_make(capsys, option):
+    assert main(["bench", "--users", "1000", *option]) == 2
+    assert "--repeat: got" in capsys.readouterr().err
 
 
 def test_bench_prints_one_line_per_field_without_json(capsys):
