@@ -1,21 +1,24 @@
 """``wasim bench``: speed and memory of the full model (every agent type and mechanism on,
-baseline parameters), in this process. ``peak_rss_mb`` is the process's peak resident
-memory; ``bytes_per_user`` counts the users' arrays and the graph; ``setup_s`` includes the
-burn-in, whose own cost is ``burn_in_s``. ``cpu_ms_per_day`` is the CPU time of all the
-process's threads a day (the day's work, whatever the cores), and ``cores_used`` that over
-the wall time (how much of it the model's threads run in parallel). With ``--reference``,
+baseline parameters), in this process (with ``--repeat``, one process a run).
+``peak_rss_mb`` is the process's peak resident memory; ``bytes_per_user`` counts the users'
+arrays and the graph; ``setup_s`` includes the burn-in, whose own cost is ``burn_in_s``.
+``cpu_ms_per_day`` is the CPU time of all the process's threads a day (the day's work,
+whatever the cores), and ``cores_used`` that over the wall time (how much of it the model's
+threads run in parallel). With ``--reference``,
 the users' rules alone are also timed vectorised and per agent (``agents.docking``). With
 ``--sweep``, the experiment engine itself is timed instead (``sweep``). With ``--calm``, the
 calm world's stationarity is measured instead (``calm``). With ``--repeat N``, the model's
-benchmark or the sweep is measured N times (``median_of_runs``): this machine's speed drifts
-from one minute to the next."""
+benchmark or the sweep is measured N times, each in a process of its own (``measured_apart``,
+``median_run``): this machine's speed drifts from one minute to the next."""
 
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import resource
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -89,13 +92,22 @@ def population_bytes(model) -> int:
     return sum(a.nbytes for a in arrays)
 
 
-def median_of_runs(measure, repeats: int, key: str) -> dict:
-    """``measure()`` ``repeats`` times: the figures of the run with the median ``key`` (of an
-    even number, the slower of the middle two), how many runs there were, and each run's
-    ``key`` in the order measured (``<key>_runs``)."""
-    runs = [measure() for _ in range(repeats)]
-    median = sorted(runs, key=lambda figures: figures[key])[repeats // 2]
-    return median | {"repeats": repeats, f"{key}_runs": [figures[key] for figures in runs]}
+def measured_apart(measure, repeats: int) -> list[dict]:
+    """``measure()`` (picklable) ``repeats`` times; several runs each in a fresh process, so
+    that each run's peak memory is its own and none inherits another's heap."""
+    if repeats == 1:
+        return [measure()]
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn, max_tasks_per_child=1) as pool:
+        return [pool.submit(measure).result() for _ in range(repeats)]
+
+
+def median_run(runs: list[dict], key: str) -> dict:
+    """The figures of the run with the median ``key`` (of an even number, the slower of the
+    middle two), how many runs there were, and each run's ``key`` in the order measured
+    (``<key>_runs``)."""
+    median = sorted(runs, key=lambda figures: figures[key])[len(runs) // 2]
+    return median | {"repeats": len(runs), f"{key}_runs": [figures[key] for figures in runs]}
 
 
 SWEEP_RUNS = 16

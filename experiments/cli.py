@@ -144,8 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--reference-days", type=int, default=3, metavar="D",
                      help="days the per-agent reference runs (default 3: it is slow)")
     cmd.add_argument("--repeat", type=int, default=1, metavar="N",
-                     help="measure the model (or with --sweep the engine) N times and report the run "
-                          "with the median time a day (overhead a run), and every run's (default 1)")
+                     help="measure the model (or with --sweep the engine) N times, each in a process of its "
+                          "own, and report the run with the median time a day (overhead a run), and "
+                          "every run's (default 1)")
     cmd.set_defaults(handler=cmd_bench)
 
     cmd = sub.add_parser("status", help="runs done, failed and missing")
@@ -363,8 +364,9 @@ def cmd_discover(args) -> int:
 
 def cmd_bench(args) -> int:
     import json
+    from functools import partial
 
-    from experiments.bench import bench, calm, median_of_runs, reference_bench, sweep
+    from experiments.bench import bench, calm, measured_apart, median_run, reference_bench, sweep
 
     if args.users is None:
         args.users = 20_000 if args.calm else 100_000
@@ -378,9 +380,10 @@ def cmd_bench(args) -> int:
     if args.calm:
         figures = calm(args.users)
     elif args.sweep:
-        figures = median_of_runs(lambda: sweep(args.users, args.days), args.repeat, "overhead_ms_per_run")
+        figures = median_run(measured_apart(partial(sweep, args.users, args.days), args.repeat),
+                             "overhead_ms_per_run")
     else:
-        figures = median_of_runs(lambda: bench(args.users, args.days), args.repeat, "ms_per_day")
+        figures = median_run(measured_apart(partial(bench, args.users, args.days), args.repeat), "ms_per_day")
     if args.reference:
         figures |= reference_bench(args.users, args.reference_days)
         figures["full_model_speedup_vs_reference"] = round(
