@@ -24,7 +24,7 @@ from model.ledger import PLATFORM, USERS
 from model.levers import TEMPLATE_CATEGORIES
 from model.network import random_contacts
 from model.params import DAYS_PER_MONTH, PARAMS, REGIONS
-from model.sampling import coin_flips, members
+from model.sampling import coin_flips, distinct, members
 
 
 class Firms:
@@ -391,7 +391,7 @@ class Firms:
         unlinked = ~users.payments_linked[recipients]
         room = model.payment_rails.room[users.region[recipients]]
         joins = unlinked & (rng.random(len(recipients)) < p.p2p_invite_link_prob * room)
-        users.link_payments(np.unique(recipients.compress(joins)))
+        users.link_payments(distinct(recipients.compress(joins)))
         made = ~unlinked | joins
         volume = float(p.p2p_amount_usd * rng.exponential(1.0, int(made.sum())).sum())
         model.ledger.book(USERS, PLATFORM, "payments", volume * fee)

@@ -12,6 +12,7 @@ from model.sampling import (
     FEW_COINS,
     coin_flips,
     counts_of,
+    distinct,
     members,
     rank_within,
     repeated,
@@ -116,6 +117,15 @@ def test_counts_of_agrees_with_unique(n):
     np.testing.assert_array_equal(counts, expected_counts)
     ids, counts = counts_of(np.empty(0, dtype=np.int64), n)
     assert len(ids) == len(counts) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_distinct_values_are_numpys_unique_ones(dtype):
+    rng = np.random.default_rng(5)
+    for size in (0, 1, 2, 50, 20_000):
+        values = rng.integers(0, max(size // 2, 1), size).astype(dtype)  # many repeats
+        got = distinct(values)
+        assert got.dtype == dtype and np.array_equal(got, np.unique(values))
 
 
 def test_sorted_union_and_difference_agree_with_numpy():
