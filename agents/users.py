@@ -29,6 +29,7 @@ from model.blocks import BlockUniforms, block_bounds, blockwise, in_background, 
 from model.exposure import Blocks, Exposure
 from model.network import NeighbourCounts
 from model.params import REGIONS
+from model.sampling import distinct
 
 
 class UserState(IntEnum):
@@ -243,6 +244,21 @@ def _above(largest_chance: float) -> float:
     return largest_chance * (1 + 1e-4) + 1e-9
 
 
+def _least_float32_from(bound: float) -> np.float32:
+    """The least float32 at or above ``bound``: a float32 draw lies below it exactly when it
+    lies below ``bound`` (a float32 comparison, without widening a million draws)."""
+    rounded = np.float32(bound)
+    return rounded if float(rounded) >= bound else np.nextafter(rounded, np.float32(np.inf))
+
+
+class Bandwagons(NamedTuple):
+    """Who is in each rival's bandwagon: a flag for every user by rival, and the ids of the
+    members of any."""
+
+    flags: list[np.ndarray]
+    members: np.ndarray
+
+
 class DayChances(NamedTuple):
     """Users' chances today (``UserPopulation.chances``), one entry per user."""
 
@@ -391,10 +407,11 @@ class UserPopulation(mesa.Agent):
         the day's largest single operation, run on the other core while firms trade."""
         return self.graph @ np.where(self.joined, self.concern, np.float32(0))
 
-    def _in_bandwagons(self) -> list[np.ndarray]:
-        """For each rival, whether each user is in its bandwagon: the share of her contacts who
-        installed it recently is at or above her adoption threshold."""
-        return [self.recent_install_share(rival) >= self.adoption_threshold for rival in RIVALS]
+    def _in_bandwagons(self) -> Bandwagons:
+        """For each rival, whether each user is in its bandwagon (the share of her contacts who
+        installed it recently is at or above her adoption threshold), and who is in any."""
+        flags = [self.recent_install_share(rival) >= self.adoption_threshold for rival in RIVALS]
+        return Bandwagons(flags, np.flatnonzero(np.logical_or.reduce(flags)))
 
     def _show_up(self, block: slice, draw: np.ndarray) -> dict[str, np.ndarray]:
         """Who of ``block`` is active and who opens the Updates tab (elementwise). One uniform
@@ -623,18 +640,21 @@ class UserPopulation(mesa.Agent):
         state today, and for each rival whether each of them is in its bandwagon. The bound
         is the largest chance any user could have without a bandwagon, plus
         ``bandwagon_rate`` for each rival whose bandwagon she is in, with a margin far above
-        float32 rounding. Who is in a bandwagon was read while firms traded (``start_day``)."""
+        float32 rounding. Who is in a bandwagon was read while firms traded (``start_day``);
+        the members (a few percent) are checked apart, so everyone else is checked against
+        the calm bound alone, which admits few."""
         calm = self._largest_calm_chance(p)
         pending, self._bandwagons = self._bandwagons, None
-        members = pending.result() if pending is not None else self._in_bandwagons()  # by rival
+        bandwagons = pending.result() if pending is not None else self._in_bandwagons()
 
-        def bound(bandwagons) -> np.ndarray:
-            return _above(calm + p.bandwagon_rate * bandwagons)
+        def bound(in_how_many) -> np.ndarray:
+            return _above(calm + p.bandwagon_rate * in_how_many)
 
-        wide = np.flatnonzero(u < bound(len(RIVALS)))
-        in_bandwagon = [rival_members[wide] for rival_members in members]
-        near = u[wide] < bound(np.add(*in_bandwagon, dtype=np.int8))
-        return wide.compress(near), [flags.compress(near) for flags in in_bandwagon]
+        members = bandwagons.members
+        in_how_many = np.add(*(flags[members] for flags in bandwagons.flags), dtype=np.int8)
+        near_calm = np.flatnonzero(u < _least_float32_from(bound(0)))
+        who = distinct(np.concatenate([near_calm, members.compress(u[members] < bound(in_how_many))]))
+        return who, [flags[who] for flags in bandwagons.flags]
 
     def _largest_calm_chance(self, p) -> float:
         """A number no user's chance of leaving, switching or returning today exceeds, but

@@ -25,6 +25,7 @@ from agents.users import (
     Presence,
     Rival,
     UserState,
+    _least_float32_from,
     annoyance_after,
     block_draws,
     churn_hazard,
@@ -618,15 +619,26 @@ def test_the_bandwagons_read_while_firms_trade_are_those_of_the_users_decision()
     decide_as_usual = users._may_move
 
     def checking(u, p):
-        read = users._bandwagons.result()
-        np.testing.assert_array_equal(read, users._in_bandwagons())
-        members_read.append(sum(int(flags.sum()) for flags in read))
+        read, fresh = users._bandwagons.result(), users._in_bandwagons()
+        np.testing.assert_array_equal(read.flags, fresh.flags)
+        np.testing.assert_array_equal(read.members, np.flatnonzero(fresh.flags[0] | fresh.flags[1]))
+        members_read.append(len(read.members))
         return decide_as_usual(u, p)
 
     users._may_move = checking
     for _ in range(40):
         model.step()
     assert len(members_read) == 40 and max(members_read) > 0
+
+
+def test_a_float32_draw_is_below_the_least_float32_from_a_bound_exactly_when_below_the_bound():
+    rng = np.random.default_rng(6)
+    bounds = np.concatenate([rng.random(200), rng.random(50).astype(np.float32)])  # some exact in float32
+    for bound in bounds.tolist():
+        near = np.float32(bound)
+        draws = np.array([np.nextafter(near, np.float32(0)), near, np.nextafter(near, np.float32(1))],
+                         dtype=np.float32)
+        np.testing.assert_array_equal(draws < _least_float32_from(bound), draws.astype(np.float64) < bound)
 
 
 def test_a_calm_day_evaluates_few_users():
