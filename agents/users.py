@@ -275,7 +275,7 @@ class UserPopulation(mesa.Agent):
     def __init__(self, model, graph: sp.csr_array, region: np.ndarray, n_initial: int, rng):
         super().__init__(model)
         p = model.p
-        self._rival_rng = rng  # the users' own stream, for the choice of rival: nobody else draws from it
+        self._rival_rng = rng  # the users' own: traits at set-up, then the choice of rival; nobody else's
         self._uniforms = BlockUniforms(rng, len(region))  # one per user, drawn ahead
         # blocks have a stream of their own: how many messages firms send moves no other draw
         (self._block_rng,) = rng.spawn(1)
