@@ -293,7 +293,7 @@ def test_the_users_report_their_columns():
     users.rival[:] = rng.choice(RIVALS, len(users))
     users.on_platform[:] = users.state != UserState.CHURNED
     users.concern[:] = rng.random(len(users))
-    row = users.columns(DayOutcome())  # the counts on the other core
+    row = users.columns(DayOutcome())
     assert set(OUTCOMES) | {"share_free_stickers", "users_total"} <= set(row) <= set(COLUMNS)
     on = users.on_platform
     n_on = np.count_nonzero(on)
