@@ -208,10 +208,11 @@ def churn_hazard(annoyance, concern, switching_cost, peer_exposure, salience, p)
     """
     h_ads = np.float32(p.ad_churn_slope) * annoyance
     h_privacy = np.float32(p.privacy_churn_slope * salience) * np.maximum(concern - switching_cost, 0)
-    multiplier = np.minimum(
-        np.exp(np.float32(np.log(p.peer_churn_multiplier)) * peer_exposure),
-        np.float32(p.peer_multiplier_cap),
-    )
+    with np.errstate(over="ignore"):  # a steep multiplier's overflow is capped like any other
+        multiplier = np.minimum(
+            np.exp(np.float32(np.log(p.peer_churn_multiplier)) * peer_exposure),
+            np.float32(p.peer_multiplier_cap),
+        )
     h_peers = (h_ads + h_privacy) * (multiplier - 1)
     return h_ads, h_privacy, h_peers
 
@@ -745,9 +746,10 @@ class UserPopulation(mesa.Agent):
         chance = np.float32(rate) * self.sticker_propensity[buyers]
         chance *= 1 + np.float32(p.free_pack_gateway) * self.free_stickers[buyers]
         if price_ratio != 1:
-            chance *= np.float32(price_ratio) ** (
-                -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[buyers]
-            )
+            with np.errstate(divide="ignore", over="ignore"):  # free packs: an infinite chance buys
+                chance *= np.float32(price_ratio) ** (
+                    -np.float32(p.sticker_price_elasticity) * self.price_sensitivity[buyers]
+                )
         return int(np.count_nonzero(draw[near] < chance))
 
     # --- the day's columns -----------------------------------------------------------------

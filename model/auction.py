@@ -23,7 +23,9 @@ def second_price_auction(
     ranked = bids[order]
     unit_price = np.maximum(np.concatenate((ranked[1:], [0.0])), reserve)  # the next bid, or the reserve
     # what each budget buys at its price (all that is left, when the price is 0)
-    affordable = np.divide(budgets[order], unit_price, out=np.full(len(bids), np.inf), where=unit_price > 0)
+    with np.errstate(over="ignore"):  # a price near 0 buys without limit, like a price of 0
+        affordable = np.divide(budgets[order], unit_price, out=np.full(len(bids), np.inf),
+                               where=unit_price > 0)
     # the supply left to each in turn, as the loop "each buys what it can" leaves it
     left = np.subtract.accumulate(np.concatenate(([float(supply)], affordable[:-1])))[:len(bids)]
     served = (ranked >= reserve) & (left > 0)  # both hold for a prefix of the ranking

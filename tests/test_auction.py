@@ -1,6 +1,19 @@
+import warnings
+
 import numpy as np
 
 from model.auction import second_price_auction
+
+
+def test_a_price_near_zero_buys_the_whole_supply_without_a_warning():
+    """A budget over a price of 2e-310 overflows to infinity: the winner takes the whole
+    supply, as at a price of 0, and numpy's overflow warning is not the caller's business."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        units, price = second_price_auction(np.array([3e-310, 2e-310]), np.array([1.0, 1.0]),
+                                            supply=10, reserve=0.0)
+    assert units.tolist() == [10.0, 0.0]
+    assert price[0] == 2e-310
 
 
 def test_highest_bidder_wins_and_pays_the_next_bid():

@@ -9,6 +9,7 @@ differs between the groups compared.
 """
 
 import random
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -183,6 +184,18 @@ def test_churn_hazard_by_cause_with_the_peer_multiplier_capped():
     _, calm_privacy, calm_peers = churn_hazard(annoyance, concern, switching_cost, peer_exposure, 0.25, p)
     np.testing.assert_allclose(calm_privacy, 0.25 * h_privacy, rtol=1e-6)
     np.testing.assert_allclose(calm_peers[3], 0.002 + 0.25 * 0.003, rtol=1e-5)
+
+
+def test_a_peer_multiplier_past_float32_is_capped_without_a_warning():
+    """Sixty departed contacts at x5 each is 5^60, past float32's range: the cap holds, and
+    numpy's overflow warning is not the user's business."""
+    p = SimpleNamespace(ad_churn_slope=0.001, privacy_churn_slope=0.0, peer_churn_multiplier=5.0,
+                        peer_multiplier_cap=1000.0)
+    one = np.ones(1, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, _, h_peers = churn_hazard(2 * one, 0 * one, 0 * one, 60 * one, 1.0, p)
+    np.testing.assert_allclose(h_peers, [0.002 * (1000 - 1)], rtol=1e-6)
 
 
 def test_privacy_is_salient_with_the_news_and_calm_without():
@@ -721,3 +734,14 @@ def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_rati
     rate = 0.2 / float(chance(1.0).max())  # the largest chance 0.2
     users._sticker_rng.bit_generator.state = state
     assert users.buy_stickers(rate, price_ratio) == np.count_nonzero(draw < chance(rate)) > 100
+
+
+def test_free_personalised_packs_are_bought_by_every_active_user_without_a_warning():
+    """A price of 0 (``sticker_price_usd`` may be 0) makes every price-sensitive user's chance
+    infinite (0 to a negative power): each active user buys, and numpy says nothing."""
+    users = settled_world(5).population.users
+    users.price_sensitivity.fill(0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bought = users.buy_stickers(0.001, 0.0)
+    assert bought == np.count_nonzero(users.active_today) > 1000
