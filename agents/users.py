@@ -741,7 +741,7 @@ class UserPopulation(mesa.Agent):
         with np.errstate(divide="ignore", over="ignore"):  # free packs: no bound, every draw may buy
             deterrence = np.float64(price_ratio) ** elasticities
         largest = rate * self._most_sticker_prone * (1 + p.free_pack_gateway) * float(deterrence.max())
-        near = np.flatnonzero(draw < _above(largest))
+        near = np.flatnonzero(draw < _above(min(largest, 1.0)))  # a chance of 1 or more: every draw
         buyers = active[near]
         chance = np.float32(rate) * self.sticker_propensity[buyers]
         chance *= 1 + np.float32(p.free_pack_gateway) * self.free_stickers[buyers]

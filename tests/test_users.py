@@ -736,12 +736,14 @@ def test_sticker_sales_equal_the_rule_evaluated_for_every_active_user(price_rati
     assert users.buy_stickers(rate, price_ratio) == np.count_nonzero(draw < chance(rate)) > 100
 
 
-def test_free_personalised_packs_are_bought_by_every_active_user_without_a_warning():
+@pytest.mark.parametrize("price_ratio", [0.0, 1e-30])
+def test_free_or_near_free_packs_are_bought_by_every_active_user_without_a_warning(price_ratio):
     """A price of 0 (``sticker_price_usd`` may be 0) makes every price-sensitive user's chance
-    infinite (0 to a negative power): each active user buys, and numpy says nothing."""
+    infinite (0 to a negative power); a price near 0 makes the largest chance overflow
+    float32. Either way each active user buys, and numpy says nothing."""
     users = settled_world(5).population.users
-    users.price_sensitivity.fill(0.5)
+    users.price_sensitivity.fill(2.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        bought = users.buy_stickers(0.001, 0.0)
+        bought = users.buy_stickers(0.001, price_ratio)
     assert bought == np.count_nonzero(users.active_today) > 1000
