@@ -59,7 +59,7 @@ class WhatsAppMarket(mesa.Model):
 
         self.shopping_section_open = False
         self.sticker_store_open = False
-        self.sticker_boost = 1.0
+        self._drops_running = 0  # holiday drops may overlap
         self.today: dict[str, float] = {}
         self._schedule_events()
         self.datacollector = mesa.DataCollector(model_reporters=metrics.reporters())
@@ -257,21 +257,27 @@ class WhatsAppMarket(mesa.Model):
         self.sticker_store_open = True
         p = self.p
         for day_of_year in (p.holiday_valentines_day, p.holiday_diwali_day, p.holiday_christmas_day):
-            first = day_of_year - 0.5
+            first = event_time(day_of_year, p.burn_in_days)  # recorded day 1 is 1 January
             while first < self.time:
                 first += 365
             self.schedule_recurring(self.start_holiday_drop, Schedule(interval=365, start=first))
 
+    @property
+    def sticker_boost(self) -> float:
+        """The purchase boost of today's sticker sales: ``holiday_sticker_boost`` while any
+        holiday drop runs."""
+        return self.p.holiday_sticker_boost if self._drops_running else 1.0
+
     def start_holiday_drop(self) -> None:
         """A limited-edition week (F2): users buy more, and brands pay for branded packs."""
-        self.sticker_boost = self.p.holiday_sticker_boost
+        self._drops_running += 1
         for advertiser in self.agents_by_type[Advertiser]:
             pack_usd = self.p.brand_pack_budget_share * DAYS_PER_MONTH * advertiser.daily_budget_usd
             self.ledger.book(advertiser.account, PLATFORM, "stickers", pack_usd)
         self.schedule_event(self.end_holiday_drop, after=self.p.holiday_drop_days)
 
     def end_holiday_drop(self) -> None:
-        self.sticker_boost = 1.0
+        self._drops_running -= 1
 
 
 def _firm_sizes(count: int, total: float, sigma: float, rng) -> np.ndarray:

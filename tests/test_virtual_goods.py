@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import run_model
 
+from model.market import WhatsAppMarket
 from model.params import PARAMS
 
 
@@ -37,3 +38,16 @@ def test_opening_the_sticker_store_moves_none_of_the_users_other_draws():
     for name in ("state", "rival", "on_platform", "annoyance", "concern", "promo_optin", "payments_linked"):
         np.testing.assert_array_equal(getattr(store_open.users, name), getattr(closed.users, name),
                                       err_msg=name)
+
+
+def test_holiday_drops_fall_on_their_days_of_the_record_after_a_burn_in_and_overlap_in_full():
+    """Drops start on their days of the year counted from recorded day 1 (1 January), not
+    from the burn-in's first day, and a drop that ends while another runs leaves the boost on."""
+    model = WhatsAppMarket(rng=4, n_users=2000, n_smbs=20, n_enterprises=4, burn_in_days=25,
+                           virtual_goods=True, holiday_valentines_day=10, holiday_diwali_day=20,
+                           holiday_christmas_day=300, holiday_drop_days=15, holiday_sticker_boost=3.0)
+    boosted = []
+    for day in range(1, 41):
+        model.step()
+        boosted += [day] if model.sticker_boost == 3.0 else []
+    assert boosted == list(range(10, 35))
