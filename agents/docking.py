@@ -101,7 +101,7 @@ class UserWorld(mesa.Model):
 
     def step(self) -> None:
         population = self.population
-        self.payment_rails.open_day(self.steps + 1, lambda: self._linked_share(population))
+        self.payment_rails.open_day(self.steps, lambda: self._linked_share(population))  # Mesa counted today
         population.start_day()
         exposure = self.expose(population)
         population.react(exposure)

@@ -134,3 +134,16 @@ def test_reference_user_count_matches_the_graph():
     assert sum(u.on_platform for u in users) == 200
     assert all(len(u.contacts) == len(u.cell.connections) for u in users)
     assert np.mean([len(u.contacts) for u in users]) > 4
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_the_payment_rails_open_on_the_day_mesa_counts_as_the_full_model_does(implementation, monkeypatch):
+    """Day k's dated caps apply on day k: the docking world passes Mesa's step count (already
+    counted for today), as ``WhatsAppMarket.step`` passes its recorded day."""
+    world = UserWorld(implementation=implementation, rng=1, n_users=200)
+    days = []
+    opened = world.payment_rails.open_day
+    monkeypatch.setattr(world.payment_rails, "open_day", lambda day, share: days.append(day) or opened(day, share))
+    for _ in range(3):
+        world.step()
+    assert days == [1, 2, 3]
