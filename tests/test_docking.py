@@ -143,7 +143,12 @@ def test_the_payment_rails_open_on_the_day_mesa_counts_as_the_full_model_does(im
     world = UserWorld(implementation=implementation, rng=1, n_users=200)
     days = []
     opened = world.payment_rails.open_day
-    monkeypatch.setattr(world.payment_rails, "open_day", lambda day, share: days.append(day) or opened(day, share))
+
+    def open_day(day, linked_share):
+        days.append(day)
+        opened(day, linked_share)
+
+    monkeypatch.setattr(world.payment_rails, "open_day", open_day)
     for _ in range(3):
         world.step()
     assert days == [1, 2, 3]
