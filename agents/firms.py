@@ -144,7 +144,9 @@ class Firms:
 
     def draw(self, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each of today's active customers of firm f with probability ``rate[f]``: the users
-        drawn and their firms (a user who is a customer of two firms may be drawn by both)."""
+        drawn and their firms (a user who is a customer of two firms may be drawn by both).
+        A rate above 1 (a rate times an uplift) is a certainty, and leaves the others' alone."""
+        rate = np.minimum(rate, 1.0)
         top = float(rate.max(initial=0.0))
         if top <= 0:
             return self.customers[:0], np.empty(0, dtype=np.int64)
@@ -215,7 +217,7 @@ class Firms:
         ``rate[f]`` times the firm's WhatsApp share in her region, drawn at the firm's highest
         regional chance and thinned to hers (the firm's messages that go by SMS or e-mail are
         never drawn). Returns the users and their firms."""
-        rates = rate[:, None] * self.channel_share[category]
+        rates = np.minimum(rate[:, None] * self.channel_share[category], 1.0)
         top = rates.max(axis=1)
         users, owner = self.draw(top)
         region = self.model.users.region[users]

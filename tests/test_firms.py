@@ -36,6 +36,23 @@ def test_every_firm_is_drawn_at_its_own_rate_and_clickers_are_distinct():
     assert cost[~buyers].sum() == 0 and cost[buyers].sum() > 0
 
 
+@pytest.mark.parametrize("top", [2.0, 6.0])
+def test_a_firm_s_rate_above_one_draws_every_active_customer_and_leaves_the_others_rates_alone(top):
+    """A chat rate times a premium uplift may pass 1 inside the schema's ranges: that firm
+    reaches every active customer, and the coins of the others keep their own rates."""
+    model = WhatsAppMarket(rng=8, **SMALL)
+    model.step()
+    firms = model.firms
+    rate = np.full(len(firms), 0.3)
+    rate[0] = top
+    active = np.array([np.count_nonzero(model.users.active_today[f.customers]) for f in firms.members])
+    counts = sum(np.bincount(firms.draw(rate)[1], minlength=len(firms)) for _ in range(50))
+    assert counts[0] == 50 * active[0] > 0
+    expected = 50 * 0.3 * active[1:]
+    z = (counts[1:] - expected) / np.sqrt(expected * 0.7)
+    assert np.all(np.abs(z) < 4.5)  # ~70 firms: |z| > 4.5 has chance ~5e-4 under the law
+
+
 def test_drawn_users_are_active_customers_of_the_firm_that_drew_them():
     model = WhatsAppMarket(rng=9, **SMALL)
     model.step()
