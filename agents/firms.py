@@ -406,8 +406,9 @@ class Firms:
         the app move to the Business Platform (``SmallBusiness.outgrown``), then a profitable
         one grows, a losing one exits; a new small business takes the place of each that
         leaves (assumption: steady turnover). Enterprises' cohorts diffuse and are upsold
-        (``Enterprise.diffuse``; not during the burn-in, which settles the world as it stands
-        on day 1), then review their chatbot and CRM."""
+        (``Enterprise.diffuse``; not before day 1: the burn-in, and the review on the night
+        before day 1 that closes it, settle the world as it stands on day 1), then review
+        their chatbot and CRM."""
         model = self.model
         referred = []
         for firm in self.of_type(SmallBusiness):
@@ -430,7 +431,7 @@ class Firms:
         # on the other core, while the enterprises diffuse
         taken_on = in_background(lambda: [firm.take_on(contacts) for firm, contacts in referred])
         for firm in self.of_type(Enterprise):
-            if model.recording:
+            if model.trend_day > 0:
                 firm.diffuse()
             firm.review_tools()
         taken_on.result()

@@ -202,7 +202,7 @@ class WhatsAppMarket(mesa.Model):
         enterprise_budget = self.click_to_chat_budget_usd * (1 - p.smb_click_to_chat_share)
         for size, share in zip(sizes, (sizes / sizes.sum()).tolist(), strict=True):
             customers = spread_customers(size, affinity, most, rng)
-            firm = Enterprise(self, customers, int(users.region[customers[0]]),
+            firm = Enterprise(self, customers, _home_region(customers, users.region, rng),
                               ad_budget_usd=enterprise_budget * share, real_firms=p.real_enterprises * share,
                               potential_firms=p.platform_potential_firms * share)
             growth = bass_adoptions(firm.real_firms, firm.market_potential(), p, 1.0) / firm.real_firms
@@ -216,7 +216,7 @@ class WhatsAppMarket(mesa.Model):
                                   (Shop, p.n_shops, p.shop_reach)):
             for size in _firm_sizes(count, share * n_nodes, p.partner_size_sigma, rng):
                 customers = spread_customers(size, affinity, most, rng)
-                cls(self, customers, int(users.region[customers[0]]))
+                cls(self, customers, _home_region(customers, users.region, rng))
 
         region_weight = np.array([getattr(p, f"region_weight_{r}") for r in REGIONS])
         spend_weight = region_weight * self.platform.ad_price_index
@@ -284,6 +284,13 @@ def _firm_sizes(count: int, total: float, sigma: float, rng) -> np.ndarray:
     """Customer counts of ``count`` firms: lognormal shares of ``total`` (heavy-tailed)."""
     weights = rng.lognormal(0.0, sigma, count)
     return np.maximum(np.round(total * weights / weights.sum()), 1).astype(np.int64)
+
+
+def _home_region(customers: np.ndarray, region: np.ndarray, rng) -> int:
+    """A spread-out firm's region: that of one of its ``customers`` drawn at random, so such
+    firms fall in each region in proportion to their customers there. (The ids are sorted by
+    region, so the first customer's region put nearly every large firm in the first.)"""
+    return int(region[customers[rng.integers(len(customers))]])
 
 
 def _local_block(size: int, affinity: np.ndarray, most_affinity: float, rng) -> np.ndarray:

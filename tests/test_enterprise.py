@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import SMALL
 
-from agents import Enterprise
+from agents import Enterprise, SmallBusiness
 from agents.enterprise import bass_adoptions, upsold_shares
 from model.market import WhatsAppMarket
 from model.params import PARAMS, REGIONS, resolve
@@ -50,6 +50,31 @@ def test_day_zero_cohorts_are_a_small_base_of_real_firms_all_onboarded():
     adopted = sum(e.real_firms for e in cohorts) / sum(e.market_potential() for e in cohorts)
     assert 0.05 < adopted < 0.3
     assert all(0 < e.marketing_share < e.utility_share < 1 for e in cohorts)
+
+
+def test_enterprises_and_partners_fall_in_every_region_in_proportion_to_their_customers():
+    """Their customers are spread over all regions (ids sorted by region): by the first one,
+    nearly all of them sat in the India-like region; by a random one, about half do (its
+    weight, 0.5), and every region has some."""
+    model = WhatsAppMarket(rng=5, **(SMALL | {"n_enterprises": 80}))
+    spread = [f for f in model.firms.members if not isinstance(f, SmallBusiness)]
+    regions = np.bincount([f.region for f in spread], minlength=len(REGIONS))
+    assert len(spread) > 90 and np.all(regions > 0)
+    assert regions[0] / len(spread) == pytest.approx(0.5, abs=0.15)  # ~3 sd of a binomial share
+
+
+def test_the_business_platform_diffuses_from_day_1_not_on_the_night_before():
+    """A burn-in of whole months puts a monthly review on the night before day 1, after the
+    record has started: its firms must not diffuse (the burn-in settles the world as it stands
+    on day 1), while the review before day 31 must."""
+    model = WhatsAppMarket(rng=2, **(SMALL | {"burn_in_days": 30}))
+    cohort = model.firms.of_type(Enterprise)[0]  # set up on day 0 (graduates join cohorts of their own)
+    before = (cohort.real_firms, cohort.utility_share)
+    model.step()
+    assert (cohort.real_firms, cohort.utility_share) == before
+    for _ in range(30):
+        model.step()
+    assert cohort.real_firms > before[0] and cohort.utility_share > before[1]
 
 
 def test_a_month_of_diffusion_brings_adopters_with_customers_who_start_with_codes():
