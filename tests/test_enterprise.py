@@ -99,6 +99,7 @@ def test_a_dearer_whatsapp_shrinks_the_market_potential_and_slows_adoption():
                   for r in REGIONS}
         model = WhatsAppMarket(rng=3, **SMALL, api_move_chats_per_day=1e6, **prices)
         potential = sum(e.market_potential() for e in model.firms.of_type(Enterprise))
+        model.step()  # diffusion starts with day 1
         for _ in range(12):
             model.firms.review_month()
         return potential, sum(e.real_firms for e in model.firms.of_type(Enterprise))
