@@ -8,7 +8,6 @@ mistake names the file, the field and what is allowed (``SpecError``, exit code 
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from experiments.calibrate import RUN_MEASURES
-from experiments.checks import SpecError, check_keys, error_reason, integer_value, table_array, typed_value
+from experiments.checks import (
+    SpecError,
+    check_keys,
+    error_reason,
+    integer_value,
+    read_toml,
+    table_array,
+    typed_value,
+)
 from model.metrics import COLUMNS
 from model.params import PARAMS, ParameterError, resolve
 
@@ -131,12 +138,7 @@ def load_config(path: Path | None = None) -> AbcConfig:
     """The ABC file (default ``CONFIG``), checked in full before anything runs or is written;
     a mistake names the file, the field and what is allowed (``SpecError``, exit code 2)."""
     path = path or CONFIG
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise SpecError("--config", f"cannot read {path}: {err.strerror}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(str(path), f"not valid TOML: {err}") from err
+    data = read_toml(path, "--config")
     try:
         return parse_config(data, path)
     except SpecError as err:

@@ -28,7 +28,6 @@ reproduces it once they are committed.
 from __future__ import annotations
 
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from contextlib import closing, suppress
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from experiments.checks import (
     coerced,
     error_reason,
     parameter_range,
+    read_toml,
     sub_table,
     table_array,
     typed_value,
@@ -218,12 +218,7 @@ def load_calibration(path: Path | None = None) -> Calibration:
     """The calibration file (default ``CONFIG``), checked in full; a mistake names the file, the
     field and what is allowed (``SpecError``, exit code 2)."""
     path = path or CONFIG
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise SpecError("--config", f"cannot read {path}: {err.strerror}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(str(path), f"not valid TOML: {err}") from err
+    data = read_toml(path, "--config")
     try:
         return _parse(data, path)
     except SpecError as err:

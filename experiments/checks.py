@@ -8,6 +8,8 @@ takes the table, the key and the path prefix, and returns the value checked or r
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from model.params import Param, ParameterError
@@ -25,6 +27,19 @@ def error_reason(err: ParameterError | SpecError) -> str:
     """The message of a ParameterError (or SpecError) without its field name, for a SpecError
     that names the field by its full path instead."""
     return str(err).split(": ", 1)[1]
+
+
+def read_toml(path: Path, field: str) -> dict[str, Any]:
+    """The TOML file at ``path``. A file that cannot be read is an error of ``field`` (the
+    option or name that pointed to it); text that is not UTF-8, or not TOML, the file's."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SpecError(field, f"cannot read {path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise SpecError(str(path), f"not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(str(path), f"not valid TOML: {err}") from err
 
 
 def sub_table(data: dict, key: str, prefix: str = "") -> dict[str, Any]:
@@ -60,11 +75,14 @@ def typed_value(data: dict, key: str, kind: type, default: Any, prefix: str) -> 
     return value
 
 
-def integer_value(data: dict, key: str, default: int, low: int, prefix: str) -> int:
-    """``data[key]`` (``default`` when absent), an integer >= ``low`` (true/false is not one)."""
+def integer_value(data: dict, key: str, default: int, low: int, prefix: str, high: int | None = None) -> int:
+    """``data[key]`` (``default`` when absent), an integer >= ``low`` and, if given, <= ``high``
+    (true/false is not one)."""
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SpecError(prefix + key, f"got {value!r}; allowed: an integer >= {low}")
+    in_range = isinstance(value, int) and low <= value and (high is None or value <= high)
+    if isinstance(value, bool) or not in_range:
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise SpecError(prefix + key, f"got {value!r}; allowed: {allowed}")
     return value
 
 

@@ -21,7 +21,7 @@ from experiments.integrity import check_folder
 from experiments.lock import holder_text, running
 from experiments.outcomes import KEY_OUTCOMES, SENSITIVITY_OUTCOMES
 from experiments.references import describe, linked
-from experiments.spec import builtin_specs, load_spec, parse_assignments
+from experiments.spec import MAX_SEED, builtin_specs, load_spec, parse_assignments
 from experiments.storage import ResultFolder
 from model.params import PARAMS, ParameterError, resolve
 
@@ -289,9 +289,10 @@ def cmd_simulate(args) -> int:
         seed = np.random.SeedSequence(record["seed_entropy"], spawn_key=record["seed_spawn_key"])
     else:
         parameters, days = resolve(parse_assignments(args.set)), args.days
-        seed = np.random.SeedSequence(args.seed)
+        seed = np.random.SeedSequence(_seed(args.seed))
     if days < 1:
         raise SpecError("--days", f"got {days}; allowed: an integer >= 1")
+    _output_file(args.out, "--out")
     started = time.perf_counter()
     daily = simulate(parameters, days, seed)
     print(f"{days} days, {parameters['n_users']:,} users, seed {seed.entropy} "
@@ -311,7 +312,7 @@ def cmd_run(args) -> int:
     from experiments.runner import run_experiment
 
     spec = load_spec(args.experiment, parse_assignments(args.set))
-    result = run_experiment(spec, args.out, args.workers, args.fresh, backend=args.backend,
+    result = run_experiment(spec, _output_folder(args.out), args.workers, args.fresh, backend=args.backend,
                             scheduler=args.scheduler, time_limit_s=args.time_limit, wait=args.wait)
     done = result.already_done + len(result.done)
     print(f"{done} of {result.planned} runs done, {len(result.failed)} failed; "
@@ -325,7 +326,7 @@ def cmd_search(args) -> int:
     from experiments.search_spec import load_search
 
     search = load_search(args.spec, parse_assignments(args.set), args.trials)
-    result = run_search(search, args.out, args.workers, args.fresh, backend=args.backend,
+    result = run_search(search, _output_folder(args.out), args.workers, args.fresh, backend=args.backend,
                         scheduler=args.scheduler, time_limit_s=args.time_limit)
     told = len(result.candidates)
     print(f"{told} of {search.trials} trials told, {int(result.candidates['feasible'].sum())} "
@@ -416,6 +417,27 @@ def cmd_status(args) -> int:
     return 0
 
 
+def _seed(value: int | None) -> int | None:
+    """``--seed``, checked before any work: what an experiment's seed may be."""
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise SpecError("--seed", f"got {value}; allowed: an integer in [0, {MAX_SEED}]")
+    return value
+
+
+def _output_file(path: Path | None, flag: str) -> Path | None:
+    """``path``, checked before any work rather than after it: a file in a folder that exists."""
+    if path is not None and (path.is_dir() or not path.parent.is_dir()):
+        raise SpecError(flag, f"got {str(path)!r}; allowed: a file in an existing folder")
+    return path
+
+
+def _output_folder(path: Path | None) -> Path | None:
+    """``--out``, checked before any work rather than after it: a folder, or where one can be made."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise SpecError("--out", f"got {str(path)!r}, a file; allowed: a folder (made if missing)")
+    return path
+
+
 def _checked(path: Path) -> Path:
     """``path``, once its spec and provenance are known sound (exit 2 otherwise) and a
     damaged summary has been rebuilt (``experiments.integrity``)."""
@@ -465,6 +487,7 @@ def cmd_compare(args) -> int:
     if args.dir_b is not None and args.against is not None:
         raise SpecError("--against", "names a point of one folder; give one RESULT_DIR with "
                                      "--against, or two folders DIR_A DIR_B without it")
+    _output_file(args.csv, "--csv")
     for folder in (args.dir_a, args.dir_b):
         if folder is not None:
             _checked(folder)
@@ -494,6 +517,8 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
+    _seed(args.seed)
+    _output_folder(args.out)
     if args.method == "abc":
         return _calibrate_abc(args)
     from experiments.calibrate import Settings, calibrate, check, load_calibration, report, write_results

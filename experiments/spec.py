@@ -18,6 +18,7 @@ from experiments.checks import (
     check_keys,
     error_reason,
     integer_value,
+    read_toml,
     sub_table,
     typed_value,
 )
@@ -26,6 +27,8 @@ from experiments.outcomes import OUTCOMES
 from model.params import PARAMS, ParameterError, resolve
 
 BUILTIN_DIR = Path(__file__).parent
+MAX_SEED = 2**63 - 1
+"""The largest experiment seed: the result files store seeds in 64-bit integer columns."""
 
 _EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers",
                     "start_date", "reference"}
@@ -156,12 +159,10 @@ def read_spec_file(name: str, builtins: dict[str, Path], field: str, kind: str,
     if not path.is_file():
         known = ", ".join(builtins) or "none"
         raise SpecError(field, f"no built-in {kind} or file {name!r}; built-in: {known}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(str(path), f"not valid TOML: {err}") from err
-    data.setdefault("experiment", {}).setdefault("name", path.stem)
-    data.setdefault("parameters", {}).update(overrides or {})
+    data = read_toml(path, field)
+    data["experiment"] = sub_table(data, "experiment")
+    data["experiment"].setdefault("name", path.stem)
+    data["parameters"] = sub_table(data, "parameters") | (overrides or {})
     return path, data
 
 
@@ -171,12 +172,13 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
     exp = sub_table(data, "experiment")
     check_keys(exp, _EXPERIMENT_KEYS, "experiment.")
     name = exp.get("name")
-    if not isinstance(name, str) or not name.strip() or "/" in name:
-        raise SpecError("experiment.name", f"got {name!r}; allowed: a non-empty name without '/'")
+    if not isinstance(name, str) or name.strip() in {"", ".", ".."} or "/" in name:
+        raise SpecError("experiment.name", f"got {name!r}; allowed: a non-empty name without '/', "
+                                           "other than '.' and '..' (it names the result folder)")
     description = typed_value(exp, "description", str, "", "experiment.")
     days = integer_value(exp, "days", 365, 1, "experiment.")
     replicates, adaptive = _replicates(exp.get("replicates", 1))
-    seed = integer_value(exp, "seed", 0, 0, "experiment.")
+    seed = integer_value(exp, "seed", 0, 0, "experiment.", high=MAX_SEED)
     crn = typed_value(exp, "common_random_numbers", bool, False, "experiment.")
     start_date = _start_date(exp.get("start_date"))
 

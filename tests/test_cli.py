@@ -71,3 +71,31 @@ def test_simulate_writes_the_daily_rows_with_out(tmp_path, capsys):
     assert main(["simulate", *args, "--out", str(tmp_path / "again.parquet")]) == 0
     pd.testing.assert_frame_equal(daily, pd.read_parquet(tmp_path / "again.parquet"))
     assert main(["simulate", "--days", "0"]) == 2
+
+
+def test_outputs_and_seeds_are_checked_before_any_work_and_leave_files_alone(tmp_path, capsys):
+    """A bad --out, --csv or --seed exits 2 naming the option before anything runs (a
+    calibration would otherwise run for half an hour, then fail to write); a file given as a
+    result folder is left as it was."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("kept")
+    cases = [
+        (["simulate", "--days", "1", "--set", "n_users=500", "--seed", "-1"],
+         "--seed: got -1; allowed: an integer in [0, 9223372036854775807]"),
+        (["simulate", "--days", "1", "--set", "n_users=500", "--out", str(tmp_path / "no" / "x.parquet")],
+         "allowed: a file in an existing folder"),
+        (["simulate", "--days", "1", "--set", "n_users=500", "--out", str(tmp_path)],
+         "allowed: a file in an existing folder"),
+        (["calibrate", "--out", str(a_file)], f"--out: got '{a_file}', a file; allowed: a folder"),
+        (["calibrate", "--method", "abc", "--out", str(a_file)], "allowed: a folder (made if missing)"),
+        (["run", "baseline", "--out", str(a_file)], f"--out: got '{a_file}', a file; allowed: a folder"),
+        (["compare", str(tmp_path), "--csv", str(tmp_path / "no" / "t.csv")],
+         "--csv: got"),
+    ]
+    for args, message in cases:
+        assert main(args) == 2, args
+        captured = capsys.readouterr()
+        assert message in captured.err, (args, captured.err)
+        assert "days," not in captured.out  # nothing was simulated
+    assert a_file.read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -28,6 +28,13 @@ BAD_SPECS = {
                        "a non-empty text of at most 60 characters, unique within the design"),
     "label not text": ('[design]\nkind = "rows"\npoints = [{ad_load = 0.0, label = 0.5}]',
                        r"design.points\[0\].label: got 0.5; allowed: a non-empty text"),
+    "name of the parent folder": ('[experiment]\nname = ".."',
+                                  r"experiment.name: got '..'; allowed: .*other than '.' and '..'"),
+    "seed past 64 bits": ("[experiment]\nname = 'x'\nseed = 18446744073709551616",
+                          r"experiment.seed: got 18446744073709551616; allowed: an integer in "
+                          r"\[0, 9223372036854775807\]"),
+    "experiment not a table": ("experiment = 5", "experiment: got 5; allowed: a table"),
+    "parameters not a table": ("parameters = 5", "parameters: got 5; allowed: a table"),
 }
 
 
@@ -40,6 +47,14 @@ def test_bad_spec_exits_2_names_the_field_and_writes_nothing(tmp_path, capsys, c
     assert main(["run", str(path), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert re.search(message, err), err
+    assert not out.exists()
+
+
+def test_a_spec_that_is_not_utf8_exits_2_naming_the_file(tmp_path, capsys):
+    path, out = tmp_path / "latin1.toml", tmp_path / "out"
+    path.write_bytes('[experiment]\nname = "café"\n'.encode("latin-1"))
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    assert f"{path}: not UTF-8 text (invalid continuation byte at byte" in capsys.readouterr().err
     assert not out.exists()
 
 
