@@ -118,12 +118,14 @@ class ResultFolder:
         (self.failed_dir / f"{record['run_id']}.txt").unlink(missing_ok=True)
 
     def read_record(self, run_id: str) -> dict[str, Any] | None:
-        """The record of a finished run; None if its file is missing, truncated or foreign."""
+        """The record of a finished run; None if its file is missing, truncated, foreign or
+        holds a record ``write_run`` would not write (so the run counts as missing and is redone)."""
         try:
             meta = pq.read_metadata(self.run_path(run_id)).metadata or {}
-            return json.loads(meta[META_KEY])
+            record = json.loads(meta[META_KEY])
         except (OSError, KeyError, ValueError, pa.ArrowException):
             return None
+        return record if _sound_record(record, run_id) else None
 
     def outcomes(self, tasks: list[RunTask], name: str) -> dict[str, float] | None:
         """Outcome ``name`` of each task by run id; None unless every task is done."""
@@ -158,6 +160,20 @@ class ResultFolder:
             frames.append(frame.assign(run_id=record["run_id"], point=record["point"],
                                        replicate=record["replicate"], **varied))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+_RECORD_KEYS = {"run_id", "point", "replicate", "seed_entropy", "seed_spawn_key", "days", "parameters",
+                "outcomes"}
+
+
+def _sound_record(record: Any, run_id: str) -> bool:
+    """Whether ``record`` is run ``run_id``'s as ``write_run`` writes it: its keys, tables of
+    parameters and outcomes, and every outcome a number."""
+    if not (isinstance(record, dict) and record.keys() >= _RECORD_KEYS and record["run_id"] == run_id):
+        return False
+    outcomes = record["outcomes"]
+    return (isinstance(record["parameters"], dict) and isinstance(outcomes, dict)
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in outcomes.values()))
 
 
 def summary_frame(records: list[dict]) -> pd.DataFrame:

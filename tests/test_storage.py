@@ -4,6 +4,7 @@ folder kept to its own spec and model version, labels rewritten without touching
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from conftest import quiet, without_timing, write_spec
 
@@ -12,7 +13,7 @@ from experiments.cli import main
 from experiments.plotting import revenue_figure
 from experiments.results import load_results
 from experiments.spec import load_spec
-from experiments.storage import ResultFolder, atomic_write
+from experiments.storage import META_KEY, ResultFolder, atomic_write
 
 
 def test_a_failed_write_leaves_neither_the_file_nor_its_temporary(tmp_path):
@@ -44,6 +45,32 @@ def test_truncated_run_file_is_redone(tmp_path):
     first = runner.run_experiment(spec, out, workers=1, log=quiet)
     victim = first.folder.run_path(first.summary["run_id"].iloc[0])
     victim.write_bytes(victim.read_bytes()[:100])
+    again = runner.run_experiment(spec, out, workers=1, log=quiet)
+    assert again.done == [victim.stem]
+    pd.testing.assert_frame_equal(without_timing(first.summary), without_timing(again.summary))
+
+
+@pytest.mark.parametrize("damage", ["no outcomes", "outcome as text", "another run's id"])
+def test_a_run_file_whose_record_is_damaged_counts_as_missing_and_is_redone(tmp_path, capsys, damage):
+    """A record that is JSON but not as ``write_run`` writes it (a hand edit, another tool)
+    is not a finished run: status counts it missing, and run redoes it."""
+    spec = load_spec(str(write_spec(tmp_path)))
+    out = tmp_path / "out"
+    first = runner.run_experiment(spec, out, workers=1, log=quiet)
+    victim = first.folder.run_path(first.summary["run_id"].iloc[0])
+    table = pq.read_table(victim)
+    record = json.loads(table.schema.metadata[META_KEY])
+    if damage == "no outcomes":
+        del record["outcomes"]
+    elif damage == "outcome as text":
+        record["outcomes"]["revenue_total"] = "a lot"
+    else:
+        record["run_id"] = "0" * 16
+    pq.write_table(table.replace_schema_metadata({**table.schema.metadata,
+                                                  META_KEY: json.dumps(record).encode()}), victim)
+    assert first.folder.read_record(victim.stem) is None
+    assert main(["status", str(out)]) == 0
+    assert "1 missing" in capsys.readouterr().out
     again = runner.run_experiment(spec, out, workers=1, log=quiet)
     assert again.done == [victim.stem]
     pd.testing.assert_frame_equal(without_timing(first.summary), without_timing(again.summary))
