@@ -7,6 +7,7 @@ imports Solara (without the ``viz`` extra it exits 2 with the install line).
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import signal
@@ -34,7 +35,8 @@ def check_viz_extra() -> None:
 
 
 def check_port(host: str, port: int) -> None:
-    """SpecError (exit 2) when ``port`` is out of range or already taken on ``host``."""
+    """SpecError (exit 2) when ``port`` is out of range or cannot be had on ``host`` (taken,
+    or privileged), or when ``host`` is no address of this machine: each names its option."""
     if not 1 <= port <= 65535:
         raise SpecError("--port", f"got {port}; allowed: 1 to 65535")
     try:
@@ -43,8 +45,11 @@ def check_port(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     except OSError as err:
-        raise SpecError("--port", f"cannot listen on {host}:{port} ({err.strerror}); choose "
-                                  "another with --port") from err
+        if err.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise SpecError("--port", f"cannot listen on {host}:{port} ({err.strerror}); choose "
+                                      "another with --port") from err
+        raise SpecError("--host", f"cannot listen on {host}:{port} ({err.strerror or err}); allowed: "
+                                  "an address of this machine, such as 127.0.0.1 or 0.0.0.0") from err
 
 
 def _family(host: str) -> socket.AddressFamily:

@@ -329,6 +329,13 @@ def test_dashboard_on_a_port_in_use_exits_2(capsys):
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("host", ["999.1.1.1", "192.0.2.1"])  # not an address; not this machine's
+def test_dashboard_on_a_host_it_cannot_listen_on_exits_2_naming_host(capsys, host):
+    assert main(["dashboard", "--host", host, "--port", "8765"]) == 2
+    err = capsys.readouterr().err
+    assert f"--host: cannot listen on {host}:8765" in err and "an address of this machine" in err
+
+
 def test_dashboard_port_out_of_range_exits_2(capsys):
     assert main(["dashboard", "--port", "70000"]) == 2
     assert "--port: got 70000; allowed: 1 to 65535" in capsys.readouterr().err
