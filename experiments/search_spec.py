@@ -128,7 +128,7 @@ def load_search(path_or_name: str, overrides: dict[str, Any] | None = None,
     if trials is not None:
         if trials < 1:
             raise SpecError("--trials", f"got {trials}; allowed: an integer >= 1")
-        data.setdefault("search", {})["trials"] = trials
+        data["search"] = sub_table(data, "search") | {"trials": trials}
     return parse_search(data, path.parent)
 
 

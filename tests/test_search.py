@@ -191,6 +191,14 @@ def test_bad_search_tables_exit_2_naming_the_field(tmp_path, capsys, table, fiel
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # nothing written, nothing lost
 
 
+def test_a_search_key_that_is_not_a_table_exits_2_also_with_trials(tmp_path, capsys):
+    path, out = tmp_path / "bad.toml", tmp_path / "out"
+    path.write_text("search = 5\n[experiment]\nname = \"bad\"\n")
+    assert main(["search", str(path), "--trials", "3", "--out", str(out)]) == 2
+    assert "wasim: error: search: got 5; allowed: a table" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_search_refuses_a_folder_of_another_search(tmp_path, toy, capsys):
     spec = toy_spec(tmp_path, trials=8)
     assert main(["search", str(spec), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
