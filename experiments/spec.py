@@ -8,6 +8,7 @@ and what is allowed.
 from __future__ import annotations
 
 import datetime
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,11 @@ from model.params import PARAMS, ParameterError, resolve
 BUILTIN_DIR = Path(__file__).parent
 MAX_SEED = 2**63 - 1
 """The largest experiment seed: the result files store seeds in 64-bit integer columns."""
+MAX_DAYS = 100_000
+"""The longest run, as long as the schema's dated events may lie (their ``*_day`` range)."""
+MAX_REPLICATES = 10_000
+"""The most replicates per point: beyond what a workstation runs, and a typo's guard (a
+hundred million replicates took minutes to plan before anything was said)."""
 
 _EXPERIMENT_KEYS = {"name", "description", "days", "replicates", "seed", "common_random_numbers",
                     "start_date", "reference"}
@@ -176,7 +182,7 @@ def parse_spec(data: dict[str, Any]) -> ExperimentSpec:
         raise SpecError("experiment.name", f"got {name!r}; allowed: a non-empty name without '/', "
                                            "other than '.' and '..' (it names the result folder)")
     description = typed_value(exp, "description", str, "", "experiment.")
-    days = integer_value(exp, "days", 365, 1, "experiment.")
+    days = integer_value(exp, "days", 365, 1, "experiment.", high=MAX_DAYS)
     replicates, adaptive = _replicates(exp.get("replicates", 1))
     seed = integer_value(exp, "seed", 0, 0, "experiment.", high=MAX_SEED)
     crn = typed_value(exp, "common_random_numbers", bool, False, "experiment.")
@@ -231,12 +237,12 @@ def _start_date(value: Any) -> datetime.date | None:
 def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
     """Replicates per point: a number, or a table asking for adaptive replication (the first
     round's replicates are then its ``min``)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REPLICATES:
         return value, None
     if not isinstance(value, dict):
-        raise SpecError("experiment.replicates", f"got {value!r}; allowed: an integer >= 1, or a "
-                                                 "table {target, ci_halfwidth, max} for adaptive "
-                                                 "replication")
+        raise SpecError("experiment.replicates", f"got {value!r}; allowed: an integer in [1, "
+                                                 f"{MAX_REPLICATES}], or a table {{target, "
+                                                 "ci_halfwidth, max}} for adaptive replication")
     where = "experiment.replicates."
     check_keys(value, _ADAPTIVE_KEYS, where, " for adaptive replication")
     target = value.get("target")
@@ -244,15 +250,15 @@ def _replicates(value: Any) -> tuple[int, AdaptiveReplicates | None]:
         raise SpecError(where + "target", f"got {target!r}; allowed: a summary outcome, one of "
                                           f"{', '.join(OUTCOMES)}")
     halfwidth = value.get("ci_halfwidth")
-    if isinstance(halfwidth, bool) or not isinstance(halfwidth, int | float) or not halfwidth > 0:
-        raise SpecError(where + "ci_halfwidth", f"got {halfwidth!r}; allowed: a number > 0, the "
-                                                "95% interval's half-width relative to the mean")
+    if isinstance(halfwidth, bool) or not isinstance(halfwidth, int | float) or not 0 < halfwidth < math.inf:
+        raise SpecError(where + "ci_halfwidth", f"got {halfwidth!r}; allowed: a finite number > 0, "
+                                                "the 95% interval's half-width relative to the mean")
     low = integer_value(value, "min", 3, 2, where)  # a t-interval needs two replicates
     if "max" not in value:
         raise SpecError(where + "max", "missing; adaptive replication needs a largest number "
                                        "of replicates per point")
-    adaptive = AdaptiveReplicates(target, float(halfwidth), integer_value(value, "max", low, low, where),
-                                  low)
+    adaptive = AdaptiveReplicates(target, float(halfwidth),
+                                  integer_value(value, "max", low, low, where, high=MAX_REPLICATES), low)
     return low, adaptive
 
 

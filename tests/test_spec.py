@@ -34,6 +34,8 @@ BAD_SPECS = {
                           r"experiment.seed: got 18446744073709551616; allowed: an integer in "
                           r"\[0, 9223372036854775807\]"),
     "experiment not a table": ("experiment = 5", "experiment: got 5; allowed: a table"),
+    "days past the longest run": ("[experiment]\nname = 'x'\ndays = 1000000000000",
+                                  r"experiment.days: got 1000000000000; allowed: an integer in \[1, 100000\]"),
     "parameters not a table": ("parameters = 5", "parameters: got 5; allowed: a table"),
 }
 
@@ -69,13 +71,18 @@ def test_spec_error_is_a_value_error_naming_the_field():
     ('{target = "revenue_totl", ci_halfwidth = 0.02, max = 50}',
      "experiment.replicates.target: got 'revenue_totl'; allowed: a summary outcome, one of"),
     ('{target = "revenue_total", ci_halfwidth = 0, max = 50}',
-     "experiment.replicates.ci_halfwidth: got 0; allowed: a number > 0"),
+     "experiment.replicates.ci_halfwidth: got 0; allowed: a finite number > 0"),
     ('{target = "revenue_total", ci_halfwidth = 0.02, max = 2}',
-     "experiment.replicates.max: got 2; allowed: an integer >= 3"),
+     "experiment.replicates.max: got 2; allowed: an integer in [3, 10000]"),
     ('{target = "revenue_total", ci_halfwidth = 0.02}', "experiment.replicates.max: missing"),
     ('{target = "revenue_total", ci = 0.02, max = 50}',
      "experiment.replicates.ci: unknown key for adaptive replication"),
-    ('"many"', "experiment.replicates: got 'many'; allowed: an integer >= 1, or a table"),
+    ('"many"', "experiment.replicates: got 'many'; allowed: an integer in [1, 10000], or a table"),
+    ("100000000", "experiment.replicates: got 100000000; allowed: an integer in [1, 10000]"),
+    ('{target = "revenue_total", ci_halfwidth = inf, max = 50}',
+     "experiment.replicates.ci_halfwidth: got inf; allowed: a finite number > 0"),
+    ('{target = "revenue_total", ci_halfwidth = 0.02, max = 20000}',
+     "experiment.replicates.max: got 20000; allowed: an integer in [3, 10000]"),
 ])
 def test_bad_adaptive_replicates_exit_2_naming_the_field(tmp_path, capsys, replicates, message):
     path, out = tmp_path / "bad.toml", tmp_path / "out"
