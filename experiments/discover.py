@@ -68,6 +68,9 @@ def cases(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_point = pd.concat([summary[["point"]], values, summary[names]], axis=1).groupby("point")
     factors = as_levers(per_point[list(values.columns)].first().reset_index(drop=True))
     factors = factors.loc[:, factors.nunique() > 1]
+    if factors.empty:  # a grid of one value: no threshold could split its single case
+        raise SpecError("RESULT_DIR", f"{results.folder.path} varies nothing: every design point has the "
+                                      f"same {', '.join(values.columns)}; a sweep or a search varies some")
     for column in factors.columns:
         if not pd.api.types.is_numeric_dtype(factors[column]) or pd.api.types.is_bool_dtype(factors[column]):
             factors[column] = pd.Categorical(factors[column].astype(str))

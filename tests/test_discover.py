@@ -137,3 +137,16 @@ def test_one_factor_gets_feature_scores_and_a_box(tmp_path, capsys):
     assert (folder / "discover" / "feature_scores.png").is_file()
     assert "ad_load is the only factor" in capsys.readouterr().out
 
+
+@pytest.mark.parametrize("design", [None, {"kind": "grid", "factors": {"ad_load": [0.1]}}])
+def test_a_folder_that_varies_nothing_exits_2(tmp_path, capsys, design):
+    """One design point, with no factor or a factor of one value: nothing to discover."""
+    table = {key: value for key, value in SPEC.items() if key != "design"}
+    if design:
+        table["design"] = design
+    folder = write_folder(table, tmp_path / "one_point", one_factor)
+    before = sorted(folder.rglob("*"))
+    assert main(["discover", str(folder), "--outcome", "revenue_total", "--above", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "wasim: error: RESULT_DIR:" in err and "varies nothing" in err
+    assert sorted(folder.rglob("*")) == before
