@@ -358,6 +358,10 @@ def cmd_discover(args) -> int:
     print(found.box.to_string() if not found.box.empty else "  (no factor restricted)")
     print("CART leaves:")
     print(found.cart_boxes.to_string(index=False))
+    if len(found.scores.index) == 1:
+        print(f"feature scores: {found.scores.index[0]} is the only factor, so it scores 1 for every "
+              "outcome (a score is a share among the factors) and ranks nothing; PRIM and CART say "
+              "where it matters")
     for path in found.files:
         print(f"wrote {path}")
     return 0

@@ -68,6 +68,9 @@ def cases(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_point = pd.concat([summary[["point"]], values, summary[names]], axis=1).groupby("point")
     factors = as_levers(per_point[list(values.columns)].first().reset_index(drop=True))
     factors = factors.loc[:, factors.nunique() > 1]
+    if factors.empty:  # a grid of one value: no threshold could split its single case
+        raise SpecError("RESULT_DIR", f"{results.folder.path} varies nothing: every design point has the "
+                                      f"same {', '.join(values.columns)}; a sweep or a search varies some")
     for column in factors.columns:
         if not pd.api.types.is_numeric_dtype(factors[column]) or pd.api.types.is_bool_dtype(factors[column]):
             factors[column] = pd.Categorical(factors[column].astype(str))
@@ -224,11 +227,16 @@ def _ema(module: str):
 
 def feature_scores(x: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     """Each factor's extra-trees feature score for every outcome that varies (a row per factor,
-    a column per outcome; each column sums to 1)."""
+    a column per outcome; each column sums to 1, so a lone factor scores 1).
+
+    ``max_features`` is EMA Workbench's default, a third of the factors rounded, but at least 1:
+    for a single factor that default is 0, which scikit-learn rejects (a one-factor sweep such
+    as ad_load crashed); for several factors the forest is the same as before."""
     feature_scoring = _ema("feature_scoring")
     varying = {name: outcomes[name].to_numpy() for name in outcomes.columns
                if outcomes[name].nunique() > 1}
-    scores = feature_scoring.get_feature_scores_all(x, varying, random_state=SEED)
+    scores = feature_scoring.get_feature_scores_all(x, varying, max_features=max(1, round(x.shape[1] / 3)),
+                                                    random_state=SEED)
     scores.index.name = "factor"
     return scores[list(varying)]
 

@@ -8,6 +8,7 @@ exactly where ``ad_load > 0.15`` and data sharing is mandatory; revenue follows 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,18 +36,15 @@ def churn_rule(values: dict) -> float:
     return 0.1 if values["ad_load"] > 0.15 and values["data_sharing"] == "mandatory" else 0.02
 
 
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory):
-    spec = parse_spec(SPEC)
-    folder = ResultFolder(tmp_path_factory.mktemp("discover") / "synthetic")
+def write_folder(table: dict, path, outcomes_of) -> Path:
+    """A result folder of ``table``'s design as the engine writes it, each run's outcomes (zero
+    unless named) from ``outcomes_of(point_values)``."""
+    spec = parse_spec(table)
+    folder = ResultFolder(path)
     folder.prepare(spec, fresh=False)
-    rng = np.random.default_rng(0)
     for task in plan_runs(spec, folder.path):
         values = task.point_values
-        outcomes = dict.fromkeys(OUTCOMES, 0.0) | {
-            "churned_share": churn_rule(values) + rng.uniform(0, 0.005),
-            "revenue_total": 1e6 * values["ad_load"] + rng.normal(0, 1e3),
-            "users_active_final": 90.0 + 10 * values["privacy_sensitivity_mean"]}
+        outcomes = dict.fromkeys(OUTCOMES, 0.0) | outcomes_of(values)
         record = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
                   "seed_entropy": task.seed_entropy, "seed_spawn_key": list(task.seed_spawn_key),
                   "point_values": json.dumps(values, sort_keys=True), "days": task.days,
@@ -55,6 +53,15 @@ def synthetic(tmp_path_factory):
         folder.write_run(pd.DataFrame({"day": [1, 2]}), record)
     folder.write_summary(t.run_id for t in plan_runs(spec, folder.path))
     return folder.path
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    return write_folder(SPEC, tmp_path_factory.mktemp("discover") / "synthetic", lambda values: {
+        "churned_share": churn_rule(values) + rng.uniform(0, 0.005),
+        "revenue_total": 1e6 * values["ad_load"] + rng.normal(0, 1e3),
+        "users_active_final": 90.0 + 10 * values["privacy_sensitivity_mean"]})
 
 
 def test_prim_finds_the_box_that_made_the_cases_of_interest(synthetic, capsys):
@@ -103,3 +110,43 @@ def test_bad_questions_exit_2_and_write_nothing(synthetic, capsys, args, field, 
     assert main(["discover", str(synthetic), *args]) == 2
     assert f"wasim: error: {field}:" in capsys.readouterr().err
     assert sorted(synthetic.rglob("*")) == before and not (synthetic / "discover" / question).exists()
+
+
+def one_factor(values: dict) -> dict:
+    return {"churned_share": 0.1 if values.get("ad_load", 0) > 0.15 else 0.02,
+            "revenue_total": 1e6 * values.get("ad_load", 0)}
+
+
+def test_one_factor_gets_feature_scores_and_a_box(tmp_path, capsys):
+    """A one-factor sweep, ad_load's shape, crashed in scikit-learn: EMA Workbench's default
+    max_features (a third of the factors, rounded) is 0 for a single factor."""
+    table = SPEC | {"design": {"kind": "grid",
+                               "factors": {"ad_load": [0.0, 0.025, 0.05, 0.1, 0.2, 0.4]}}}
+    folder = write_folder(table, tmp_path / "one_factor", one_factor)
+    assert main(["discover", str(folder), "--outcome", "churned_share", "--above", "0.06"]) == 0
+    scores = pd.read_csv(folder / "discover" / "feature_scores.csv", index_col="factor")
+    assert list(scores.index) == ["ad_load"] and set(scores.columns) == {"churned_share", "revenue_total"}
+    assert (scores.loc["ad_load"] == 1.0).all()  # a score is a share: a lone factor's is 1
+    out = folder / "discover" / "churned_share_above_0.06"
+    box = pd.read_csv(out / "prim_box.csv", index_col="factor")
+    assert 0.1 <= box.loc["ad_load", "min"] <= 0.2
+    leaves = pd.read_csv(out / "cart_boxes.csv")
+    assert leaves["density"].max() == 1.0 and len(leaves) == 2
+    for name in ("prim_trajectory.csv", "cart_tree.txt", "prim_tradeoff.png", "cart_tree.png"):
+        assert (out / name).is_file()
+    assert (folder / "discover" / "feature_scores.png").is_file()
+    assert "ad_load is the only factor" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("design", [None, {"kind": "grid", "factors": {"ad_load": [0.1]}}])
+def test_a_folder_that_varies_nothing_exits_2(tmp_path, capsys, design):
+    """One design point, with no factor or a factor of one value: nothing to discover."""
+    table = {key: value for key, value in SPEC.items() if key != "design"}
+    if design:
+        table["design"] = design
+    folder = write_folder(table, tmp_path / "one_point", one_factor)
+    before = sorted(folder.rglob("*"))
+    assert main(["discover", str(folder), "--outcome", "revenue_total", "--above", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "wasim: error: RESULT_DIR:" in err and "varies nothing" in err
+    assert sorted(folder.rglob("*")) == before
