@@ -35,7 +35,8 @@ BAD_SPECS = {
                           r"\[0, 9223372036854775807\]"),
     "experiment not a table": ("experiment = 5", "experiment: got 5; allowed: a table"),
     "days past the longest run": ("[experiment]\nname = 'x'\ndays = 1000000000000",
-                                  r"experiment.days: got 1000000000000; allowed: an integer in \[1, 100000\]"),
+                                  r"experiment.days: got 1000000000000; allowed: "
+                                  r"an integer in \[1, 100000\]"),
     "parameters not a table": ("parameters = 5", "parameters: got 5; allowed: a table"),
 }
 
