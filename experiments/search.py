@@ -83,10 +83,15 @@ def run_search(search: SearchSpec, out: str | Path | None = None, workers: int |
     Every batch of candidates is one ``run_experiment`` sweep. A folder holding another search
     (or an experiment that is not a search) is refused (exit 2) unless ``fresh``. Failed runs
     stop the search before their batch is told (exit 1); the next call retries them."""
-    from experiments.runner import check_options, run_experiment
+    from experiments.runner import check_options, dask_client, run_experiment
 
     started = time.perf_counter()
     check_options(workers, backend, scheduler, time_limit_s)
+    if scheduler is not None:
+        # a cluster it cannot use is refused before the lock makes the folder or --fresh empties
+        # it; each batch's sweep then connects on its own
+        with dask_client(None, scheduler):
+            pass
     folder = ResultFolder(out or Path("results") / search.experiment.name)
     lock = FolderLock(folder.path, log=log)
     lock.path = folder.path / LOCK_FILE  # the search's own lock; each sweep takes run.lock

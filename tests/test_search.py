@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import quiet
+from conftest import folder_bytes, quiet
 
 from experiments import runner
 from experiments.checks import SpecError
@@ -200,6 +200,21 @@ def test_search_refuses_a_folder_of_another_search(tmp_path, toy, capsys):
     assert main(["search", str(other), "--out", str(tmp_path / "out"), "--workers", "1"]) == 2
     assert "holds another search" in capsys.readouterr().err
     assert (tmp_path / "out" / "study.journal").read_bytes() == journal
+
+
+@pytest.mark.parametrize(("scheduler", "message"), [
+    ("notanaddress", "--scheduler: got 'notanaddress'; allowed: a scheduler's address"),
+    ("{refused}", "--scheduler: cannot reach {refused}: [Errno 111] Connection refused"),
+])
+def test_search_refuses_an_unusable_scheduler_before_fresh_discards_anything(
+        tmp_path, toy, capsys, refused_address, scheduler, message):
+    spec, out = toy_spec(tmp_path, trials=8), tmp_path / "out"
+    assert main(["search", str(spec), "--out", str(out), "--workers", "1"]) == 0
+    before = folder_bytes(out)
+    assert main(["search", str(spec), "--out", str(out), "--fresh", "--backend", "dask",
+                 "--scheduler", scheduler.format(refused=refused_address)]) == 2
+    assert f"wasim: error: {message.format(refused=refused_address)}" in capsys.readouterr().err
+    assert folder_bytes(out) == before
 
 
 def test_parsed_search_is_written_and_read_back_the_same(tmp_path):
