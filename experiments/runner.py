@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 from tqdm import tqdm
@@ -43,6 +45,9 @@ from experiments.storage import ResultFolder
 from model.market import WhatsAppMarket
 
 BACKENDS = ("local", "dask")
+SCHEDULER_SCHEMES = ("tcp", "tls")
+"""How ``--scheduler`` may reach a cluster elsewhere: the TCP-based protocols of Dask's
+scheduler (``tcp://HOST:PORT``; ``tls://`` with Dask's security configured)."""
 
 _time_limit: ContextVar[tuple[float, float] | None] = ContextVar("wasim_time_limit", default=None)
 """(start, seconds) of the run this thread executes, set by ``execute_run``. It reaches
@@ -152,9 +157,12 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
 
     ``backend`` is ``"local"`` (``workers`` processes, default all cores) or ``"dask"`` (the
     cluster at ``scheduler``, or a local one of ``workers`` processes on loopback when no
-    address is given). A run still going after ``time_limit_s`` seconds is recorded as failed.
+    address is given). A cluster at ``scheduler`` that cannot be reached, or whose workers run
+    other model code or cannot see the folder, is refused (exit 2) before anything in the
+    folder changes. A run still going after ``time_limit_s`` seconds is recorded as failed.
     With adaptive replication the runs come in rounds, each planned from the outcomes of the
-    runs before it, so the backend is started once per round.
+    runs before it, so a pool or local cluster is started once per round (one client of the
+    cluster at ``scheduler`` serves them all).
 
     One experiment at a time runs into a folder (``experiments.lock``): a folder another
     process is running into is refused (``FolderBusy``, exit 2) or, with ``wait``, waited
@@ -168,8 +176,13 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
     # announcement) is refused before anything is written; absolute: workers elsewhere write there
     new = plan_runs(spec, folder.path.absolute())
     try:
-        with FolderLock(folder.path, wait=wait, log=log):
-            return _run_rounds(spec, folder, new, fresh, log, workers, backend, scheduler, time_limit_s)
+        with ExitStack() as stack:
+            # reached before the lock makes the folder or --fresh empties it
+            client = stack.enter_context(dask_client(None, scheduler)) if scheduler else None
+            stack.enter_context(FolderLock(folder.path, wait=wait, log=log))
+            if client is not None:  # the lock made the folder; nothing in it has changed yet
+                check_workers(client, folder.path.absolute())
+            return _run_rounds(spec, folder, new, fresh, log, workers, backend, client, time_limit_s)
     except Exception as err:
         if (fault := describe_fault(err, folder.path)) is None:
             raise
@@ -179,9 +192,10 @@ def run_experiment(spec: ExperimentSpec, out: str | Path | None = None, workers:
 
 
 def _run_rounds(spec: ExperimentSpec, folder: ResultFolder, new: list[RunTask], fresh: bool, log,
-                workers: int | None, backend: str, scheduler: str | None,
-                time_limit_s: float | None) -> ExperimentResult:
-    """``run_experiment``'s work, once it holds the folder: the rounds of runs, the summary."""
+                workers: int | None, backend: str, client, time_limit_s: float | None
+                ) -> ExperimentResult:
+    """``run_experiment``'s work, once it holds the folder: the rounds of runs, the summary.
+    ``client`` is the cluster at --scheduler (None: a local pool or cluster for each round)."""
     if not fresh:  # a damaged spec.toml or provenance.json: exit 2 naming it
         check_folder(folder, log, field="--out")
     folder.prepare(spec, fresh)
@@ -196,7 +210,7 @@ def _run_rounds(spec: ExperimentSpec, folder: ResultFolder, new: list[RunTask], 
             result.already_done += len(new) - len(todo)
             if todo:
                 _announce(spec, result, tasks, todo, log)
-                with closing(execute_runs(todo, run, workers, backend, scheduler)) as records:
+                with closing(execute_runs(todo, run, workers, backend, client)) as records:
                     for record in _progress(records, len(todo), log):
                         _note(result, record, log)
             if result.failed or spec.adaptive is None:
@@ -237,6 +251,8 @@ def check_options(workers: int | None, backend: str, scheduler: str | None,
     if scheduler is not None and backend != "dask":
         raise SpecError("--scheduler", f"got {scheduler!r} with --backend {backend}; "
                                        "allowed only with --backend dask")
+    if scheduler is not None:  # its form; whether it answers, ``dask_client`` finds out
+        scheduler_endpoint(scheduler)
     if workers is not None and workers < 1:
         raise SpecError("--workers", f"got {workers}; allowed: an integer >= 1")
     if workers is not None and scheduler is not None:
@@ -244,6 +260,22 @@ def check_options(workers: int | None, backend: str, scheduler: str | None,
                                      "allowed only without --scheduler")
     if time_limit_s is not None and not time_limit_s > 0:
         raise SpecError("--time-limit", f"got {time_limit_s}; allowed: a number of seconds > 0")
+
+
+def scheduler_endpoint(scheduler: str) -> tuple[str, int]:
+    """The host and port of a scheduler's address, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``
+    (a bare ``HOST:PORT`` is tcp, as Dask reads it); a SpecError on --scheduler otherwise, so
+    that a mistyped address is refused before anything is written rather than by Dask."""
+    parts = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = None
+    if (parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or not port
+            or "@" in parts.netloc or parts.path or parts.query or parts.fragment):
+        raise SpecError("--scheduler", f"got {scheduler!r}; allowed: a scheduler's address, "
+                                       + " or ".join(f"{s}://HOST:PORT" for s in SCHEDULER_SCHEMES))
+    return parts.hostname, port
 
 
 def _note(result: ExperimentResult, record: dict, log) -> None:
@@ -257,14 +289,16 @@ def _note(result: ExperimentResult, record: dict, log) -> None:
 
 
 def execute_runs(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int | None = None,
-                 backend: str = "local", scheduler: str | None = None) -> Iterator[dict]:
+                 backend: str = "local", client=None) -> Iterator[dict]:
     """What ``run`` returns for each task, in completion order, from the chosen backend (as
     ``run_experiment`` takes it; options unchecked). ``run`` is a module-level function, so
     that worker processes can import it; ``workers`` defaults to all cores, never more than
-    the tasks. Closing the iterator (at the end, or on Ctrl-C) shuts the backend down."""
+    the tasks. With the dask backend the runs go to ``client``'s cluster (``dask_client``), or
+    to one started for them. Closing the iterator (at the end, or on Ctrl-C) shuts the backend
+    down, or releases the runs not yet started from ``client``'s cluster."""
     count = _workers(workers, tasks)
     if backend == "dask":
-        return _execute_dask(tasks, run, count, scheduler)
+        return _execute_dask(tasks, run, count, client)
     return _execute_local(tasks, run, count)
 
 
@@ -318,24 +352,32 @@ def _init_local_worker(stop) -> None:
 
 
 def _execute_dask(tasks: list[RunTask], run: Callable[[RunTask], dict], workers: int,
-                  scheduler: str | None) -> Iterator[dict]:
-    """A Dask distributed cluster: the one at ``scheduler``, or one started here on loopback
-    with ``workers`` single-threaded processes and closed afterwards. Workers write the run
-    files themselves and return small records, as local workers do; closing the client
-    releases the runs not yet started."""
+                  client=None) -> Iterator[dict]:
+    """A Dask distributed cluster: ``client``'s, or one started here on loopback with
+    ``workers`` single-threaded processes and closed afterwards. Workers write the run files
+    themselves and return small records, as local workers do. Closing the iterator cancels
+    the runs not yet done: a client of a cluster elsewhere stays open for further rounds."""
     from distributed import as_completed
 
-    with dask_client(workers, scheduler, tasks[0].out_dir) as client:
-        for future in as_completed(client.map(run, tasks, pure=False)):
-            yield future.result()
+    with ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(dask_client(workers, None, tasks[0].out_dir))
+        futures = client.map(run, tasks, pure=False)
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            if left := [f for f in futures if not f.done()]:
+                client.cancel(left)
 
 
 @contextmanager
-def dask_client(workers: int, scheduler: str | None, out_dir: Path | None = None):
+def dask_client(workers: int | None, scheduler: str | None, out_dir: Path | None = None):
     """A Dask client of the cluster at ``scheduler``, or of one started here on loopback with
-    ``workers`` single-threaded processes and closed afterwards. It refuses a cluster whose
-    workers run other model code (their results would belong to another model) or, given
-    ``out_dir``, cannot see that folder (their run files would be lost)."""
+    ``workers`` single-threaded processes and closed afterwards. It refuses (SpecError on
+    --scheduler) a cluster it cannot reach, one whose workers run other model code (their
+    results would belong to another model) or, given ``out_dir``, cannot see that folder
+    (their run files would be lost)."""
     from distributed import Client, LocalCluster
 
     with ExitStack() as stack:
@@ -343,23 +385,47 @@ def dask_client(workers: int, scheduler: str | None, out_dir: Path | None = None
             scheduler = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
                 silence_logs=logging.ERROR))
+        else:
+            _reach(scheduler)
         try:
             client = stack.enter_context(Client(scheduler))
         except OSError as err:
             raise SpecError("--scheduler", f"cannot reach {scheduler}: {err}") from err
-        here = model_hash()
-        for worker, (their_hash, sees_folder) in client.run(_worker_view, out_dir).items():
-            if their_hash != here:
-                raise SpecError("--scheduler", f"worker {worker} runs model code {their_hash}, this "
-                                               f"checkout {here}; install the same wasim on the workers")
-            if not sees_folder:
-                raise SpecError("--scheduler", f"worker {worker} cannot see {out_dir}; workers need "
-                                               "the result folder at the same path (a shared disk)")
+        check_workers(client, out_dir)
         yield client
 
 
+def _reach(scheduler: str) -> None:
+    """Open and close a connection to the scheduler's port. A refused one fails here at once,
+    where Dask's client tries again for its whole connect timeout (30 s) before saying so;
+    a silent host still takes that timeout. (The scheduler logs, at INFO, a connection
+    closed before its handshake.)"""
+    import dask
+    from dask.utils import parse_timedelta
+
+    timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s")
+    try:
+        socket.create_connection(scheduler_endpoint(scheduler), timeout=timeout).close()
+    except OSError as err:
+        raise SpecError("--scheduler", f"cannot reach {scheduler}: {err}; start its scheduler, "
+                                       "or give the address of a running one") from err
+
+
+def check_workers(client, out_dir: Path | None = None) -> None:
+    """Refuse (SpecError on --scheduler) a cluster whose workers run other model code or,
+    given ``out_dir``, cannot see that folder."""
+    here = model_hash()
+    for worker, (their_hash, sees_folder) in client.run(_worker_view, out_dir).items():
+        if their_hash != here:
+            raise SpecError("--scheduler", f"worker {worker} runs model code {their_hash}, this "
+                                           f"checkout {here}; install the same wasim on the workers")
+        if not sees_folder:
+            raise SpecError("--scheduler", f"worker {worker} cannot see {out_dir}; workers need "
+                                           "the result folder at the same path (a shared disk)")
+
+
 def _worker_view(out_dir: Path | None) -> tuple[str, bool]:
-    """What a worker runs and whether it sees ``out_dir`` (if any), for ``dask_client``."""
+    """What a worker runs and whether it sees ``out_dir`` (if any), for ``check_workers``."""
     return model_hash(), out_dir is None or out_dir.is_dir()
 
 

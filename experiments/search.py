@@ -23,7 +23,9 @@ seeded from the experiment's seed and the trial's number, so a trial's candidate
 the trials told before its batch (and those asked before it in the batch), never on how often the
 search was started: a stopped search, run again, asks what an uninterrupted one would have asked,
 finds the runs already made and ends where it would have ended. Raising ``trials`` continues the
-study; no run is done twice (a run's id is a hash of its parameters and seed).
+study; no run is done twice (a run's id is a hash of its parameters and seed). A journal whose
+last write was cut short (a kill, a full disk) is refused before anything is written (exit 2):
+Optuna would append to its broken line and then read nothing of the study.
 
 Outputs: ``candidates.csv`` (every trial: levers, objective statistics with 95% intervals over
 replicates, constraint values, feasibility, Pareto membership), ``pareto.csv`` (the feasible
@@ -83,10 +85,15 @@ def run_search(search: SearchSpec, out: str | Path | None = None, workers: int |
     Every batch of candidates is one ``run_experiment`` sweep. A folder holding another search
     (or an experiment that is not a search) is refused (exit 2) unless ``fresh``. Failed runs
     stop the search before their batch is told (exit 1); the next call retries them."""
-    from experiments.runner import check_options, run_experiment
+    from experiments.runner import check_options, dask_client, run_experiment
 
     started = time.perf_counter()
     check_options(workers, backend, scheduler, time_limit_s)
+    if scheduler is not None:
+        # a cluster it cannot use is refused before the lock makes the folder or --fresh empties
+        # it; each batch's sweep then connects on its own
+        with dask_client(None, scheduler):
+            pass
     folder = ResultFolder(out or Path("results") / search.experiment.name)
     lock = FolderLock(folder.path, log=log)
     lock.path = folder.path / LOCK_FILE  # the search's own lock; each sweep takes run.lock
@@ -126,8 +133,9 @@ def _runs_time(folder: ResultFolder, run_ids: list[str]) -> float:
 
 
 def _prepare(folder: ResultFolder, search: SearchSpec, fresh: bool) -> None:
-    """Make the folder the search's: refuse one holding another search or an experiment; with
-    ``fresh``, discard what it holds first."""
+    """Make the folder the search's: refuse one holding another search or an experiment, or
+    whose study journal cannot be read back, before writing anything; with ``fresh``, discard
+    what it holds first."""
     search_path = folder.path / SEARCH_FILE
     if fresh and folder.path.exists():
         for part in (folder.runs_dir, folder.failed_dir, folder.figures_dir, folder.path / "discover"):
@@ -148,8 +156,34 @@ def _prepare(folder: ResultFolder, search: SearchSpec, fresh: bool) -> None:
     elif folder.spec_path.exists():
         raise SpecError("--out", f"{folder.path} holds an experiment that is not a search; use "
                                  "--fresh to replace it or --out for a new folder")
+    journal = folder.path / JOURNAL_FILE
+    if journal.exists() and (damage := _journal_damage(journal)):
+        raise SpecError("--out", f"{journal} is damaged ({damage}), so the study cannot be read "
+                                 "back; restore it from a copy, or start the search again with "
+                                 "--fresh (which discards the folder's runs)")
     folder.path.mkdir(parents=True, exist_ok=True)
     atomic_write(search_path, lambda p: p.write_text(tomli_w.dumps(search.to_toml_dict())))
+
+
+def _journal_damage(path: Path) -> str | None:
+    """What makes the journal at ``path`` unreadable; None if every line is a whole JSON entry.
+    A write cut short (a kill, a full disk) leaves a last line without its newline, which
+    Optuna skips as another process's write in progress and then appends its next entry to,
+    after which it can read nothing: a search must not start on it."""
+    try:
+        with path.open("rb") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.endswith(b"\n"):
+                    return f"line {number} is cut short"
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    return f"line {number} is not JSON"
+                if not isinstance(entry, dict) or "op_code" not in entry:
+                    return f"line {number} is not a journal entry"
+    except OSError as err:
+        return f"it cannot be read: {err.strerror}"
+    return None
 
 
 def _extend_spec(folder: ResultFolder, spec: ExperimentSpec) -> None:

@@ -1,7 +1,9 @@
-"""Shared fixtures: small, fast model runs, a tiny experiment spec and runs that fail."""
+"""Shared fixtures: small, fast model runs, a tiny experiment spec, runs that fail, a scheduler
+address that refuses connections and a folder's files as bytes."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -76,9 +78,24 @@ def quiet(_line: str) -> None:
     """A log that prints nothing."""
 
 
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder``, by its path in it, with its bytes: what a refusal that
+    loses and changes nothing leaves as it was."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def totals(days: int, seed: int, **params) -> pd.Series:
     """A small run's daily rows summed over its days."""
     return run_model(days=days, seed=seed, **params).datacollector.get_model_vars_dataframe().sum()
+
+
+@pytest.fixture
+def refused_address():
+    """A loopback address nothing listens on: its port is bound here and never listened on, so
+    a connection is refused at once and no other process can take the port meanwhile."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"tcp://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture

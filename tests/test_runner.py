@@ -1,6 +1,7 @@
 """Running experiments (``experiments.runner``): the same numbers bit for bit on one or two
 local workers and on a real Dask cluster on loopback; resuming after a failure, a kill or
-Ctrl-C; the per-run time limit on both backends; adaptive replication; bad run options.
+Ctrl-C; the per-run time limit on both backends; adaptive replication; bad run options and
+clusters that cannot run the experiment, refused before the result folder is touched.
 
 The kill and Ctrl-C tests stop a sweep at a known point: the runner's test hook
 (``runner.HOLD_ENV``) holds each run after it has written its file, so no timing or machine
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import SPEC, quiet, without_timing, write_spec
+from conftest import SPEC, folder_bytes, quiet, without_timing, write_spec
 
 from experiments import runner
 from experiments.cli import main
@@ -257,6 +258,46 @@ def test_bad_run_option_exits_2_names_it_and_writes_nothing(tmp_path, capsys, op
                  *option]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("scheduler, message", [
+    ("notanaddress", "--scheduler: got 'notanaddress'; allowed: a scheduler's address, "
+                     "tcp://HOST:PORT or tls://HOST:PORT"),
+    ("{refused}", "--scheduler: cannot reach {refused}: [Errno 111] Connection refused"),
+])
+def test_unusable_scheduler_exits_2_before_fresh_discards_anything_or_a_folder_is_made(
+        tmp_path, capsys, refused_address, scheduler, message):
+    """A mistyped --scheduler, or one where no scheduler listens: the runs that --fresh would
+    discard are all still there, byte for byte, and a new --out is not made."""
+    path, out = write_spec(tmp_path, days=3, users=1000), tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    before = folder_bytes(out)
+    dask = ["--backend", "dask", "--scheduler", scheduler.format(refused=refused_address)]
+    assert main(["run", str(path), "--out", str(out), "--fresh", *dask]) == 2
+    assert main(["run", str(path), "--out", str(tmp_path / "new"), *dask]) == 2
+    error = capsys.readouterr().err
+    assert error.count(f"wasim: error: {message.format(refused=refused_address)}") == 2, error
+    assert folder_bytes(out) == before
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("worker_view, message", [
+    (lambda out_dir: ("0123456789ab", True), "runs model code 0123456789ab, this checkout"),
+    (lambda out_dir: (runner.model_hash(), out_dir is None), "cannot see"),
+])
+def test_cluster_whose_workers_cannot_run_the_experiment_is_refused_before_fresh_discards(
+        tmp_path, capsys, monkeypatch, threaded_dask_cluster, worker_view, message):
+    """Workers with other model code, or that do not see the result folder: exit 2 on
+    --scheduler, and the runs that --fresh would discard are all still there."""
+    path, out = write_spec(tmp_path, days=3, users=1000), tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--workers", "1"]) == 0
+    before = folder_bytes(out)
+    monkeypatch.setattr(runner, "_worker_view", worker_view)
+    assert main(["run", str(path), "--out", str(out), "--fresh", "--backend", "dask",
+                 "--scheduler", threaded_dask_cluster.scheduler_address]) == 2
+    error = capsys.readouterr().err
+    assert "wasim: error: --scheduler: worker tcp://127.0.0.1:" in error and message in error
+    assert folder_bytes(out) == before
 
 
 ADAPTIVE = SPEC.replace("replicates = 2", "replicates = {{target = \"revenue_total\", "

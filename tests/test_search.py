@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import quiet
+from conftest import folder_bytes, quiet
 
 from experiments import runner
 from experiments.checks import SpecError
@@ -208,6 +208,51 @@ def test_search_refuses_a_folder_of_another_search(tmp_path, toy, capsys):
     assert main(["search", str(other), "--out", str(tmp_path / "out"), "--workers", "1"]) == 2
     assert "holds another search" in capsys.readouterr().err
     assert (tmp_path / "out" / "study.journal").read_bytes() == journal
+
+
+def cut_short(journal: bytes) -> bytes:
+    """The journal as a kill or a full disk in the middle of its last write leaves it."""
+    return journal[:-20]
+
+
+def garbled(journal: bytes) -> bytes:
+    """The journal with its second line overwritten by something that is not JSON."""
+    lines = journal.splitlines(keepends=True)
+    return b"".join([lines[0], b"\x00" * (len(lines[1]) - 1) + b"\n", *lines[2:]])
+
+
+@pytest.mark.parametrize(("damage", "reason"), [(cut_short, "is cut short"), (garbled, "line 2 is not JSON")])
+def test_search_refuses_a_damaged_journal_and_changes_nothing(tmp_path, toy, capsys, damage, reason):
+    """Optuna would skip a cut-short last line, append to it and then read nothing; a garbled
+    line stops it with a traceback. Both are refused before search.toml is rewritten or the
+    journal appended to; --fresh then starts the search again."""
+    spec, out = toy_spec(tmp_path, trials=8), tmp_path / "out"
+    wasim = ["search", str(spec), "--out", str(out), "--workers", "1"]
+    assert main(wasim) == 0
+    journal = out / "study.journal"
+    journal.write_bytes(damage(journal.read_bytes()))
+    before = folder_bytes(out)
+    assert main([*wasim, "--trials", "16"]) == 2
+    error = capsys.readouterr().err
+    assert f"wasim: error: --out: {journal} is damaged (line " in error and reason in error
+    assert "--fresh" in error
+    assert folder_bytes(out) == before
+    assert main([*wasim, "--fresh"]) == 0
+
+
+@pytest.mark.parametrize(("scheduler", "message"), [
+    ("notanaddress", "--scheduler: got 'notanaddress'; allowed: a scheduler's address"),
+    ("{refused}", "--scheduler: cannot reach {refused}: [Errno 111] Connection refused"),
+])
+def test_search_refuses_an_unusable_scheduler_before_fresh_discards_anything(
+        tmp_path, toy, capsys, refused_address, scheduler, message):
+    spec, out = toy_spec(tmp_path, trials=8), tmp_path / "out"
+    assert main(["search", str(spec), "--out", str(out), "--workers", "1"]) == 0
+    before = folder_bytes(out)
+    assert main(["search", str(spec), "--out", str(out), "--fresh", "--backend", "dask",
+                 "--scheduler", scheduler.format(refused=refused_address)]) == 2
+    assert f"wasim: error: {message.format(refused=refused_address)}" in capsys.readouterr().err
+    assert folder_bytes(out) == before
 
 
 def test_parsed_search_is_written_and_read_back_the_same(tmp_path):
