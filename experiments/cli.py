@@ -354,7 +354,7 @@ def cmd_discover(args) -> int:
     stats = found.box_stats
     print(f"{found.of_interest} of {found.cases} cases of interest; PRIM box: coverage "
           f"{stats['coverage']:.0%}, density {stats['density']:.0%}, mass {stats['mass']:.0%}, "
-          f"{int(stats['res_dim'])} restricted factors")
+          f"{int(stats['res_dim'])} restricted factor{'' if int(stats['res_dim']) == 1 else 's'}")
     print(found.box.to_string() if not found.box.empty else "  (no factor restricted)")
     print("CART leaves:")
     print(found.cart_boxes.to_string(index=False))

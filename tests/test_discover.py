@@ -135,7 +135,8 @@ def test_one_factor_gets_feature_scores_and_a_box(tmp_path, capsys):
     for name in ("prim_trajectory.csv", "cart_tree.txt", "prim_tradeoff.png", "cart_tree.png"):
         assert (out / name).is_file()
     assert (folder / "discover" / "feature_scores.png").is_file()
-    assert "ad_load is the only factor" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ad_load is the only factor" in printed and "1 restricted factor\n" in printed
 
 
 @pytest.mark.parametrize("design", [None, {"kind": "grid", "factors": {"ad_load": [0.1]}}])
