@@ -1,5 +1,5 @@
 """Shared fixtures: small, fast model runs, a tiny experiment spec, runs that fail, a scheduler
-address that refuses connections and a folder's files as bytes."""
+address that refuses connections and a folder's files (sizes and times, or bytes)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,13 @@ def without_timing(summary: pd.DataFrame) -> pd.DataFrame:
 
 def quiet(_line: str) -> None:
     """A log that prints nothing."""
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``folder`` with its size and modification time: what a command that
+    writes nothing leaves as it was, not even rewritten."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import snapshot
 from PIL import Image
 
 from experiments import runner
@@ -58,12 +59,6 @@ def synthetic_folder(path: Path, spec_data: dict, drop: int = 0) -> ResultFolder
             for t in plan_runs(spec, folder.path)]
     pd.DataFrame(rows[drop:]).to_parquet(folder.summary_path, index=False)
     return folder
-
-
-def snapshot(path: Path) -> dict[str, tuple[int, int]]:
-    """Every file under ``path`` with its size and modification time."""
-    return {str(p.relative_to(path)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 def indices(table: pd.DataFrame, outcome: str, factor: str) -> pd.Series:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import tomli_w
-from conftest import quiet
+from conftest import quiet, snapshot
 
 from experiments.cli import main
 from experiments.runner import run_experiment
@@ -47,11 +47,6 @@ def finished(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("finished") / "damaged"
     run_experiment(parse_spec(SPEC), folder, workers=1, log=quiet)
     return folder
-
-
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("damage", ["spec.toml", "spec.toml fields", "provenance.json"])
